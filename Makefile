@@ -1,0 +1,52 @@
+# Two commands for a new user: `make demo` and `make test`. Every target sets itself up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AZURITE := tools/node_modules/.installed
+
+.PHONY: setup demo test lint typecheck unit serve bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Azurite, the real Azure Storage emulator, for the delivery-ledger tests.
+$(AZURITE): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(AZURITE)
+
+## Run the real pipeline against the bundled sample project (or .env's real one) and preview it.
+demo: $(STAMP)
+	$(BIN)/python -m devtools.demo $(ARGS)
+
+## Lint, type-check and run every test.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected nothing: that is a failure only if test files exist.
+unit: $(STAMP) $(AZURITE)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ] && [ -z "$$(find tests -name 'test_*.py' -print -quit)" ]; then \
+		echo "no test files exist yet"; exit 0; fi; exit $$rc
+
+## Serve /api/CustomReport on localhost:7071 through the real main(), without Core Tools.
+serve: $(STAMP)
+	$(BIN)/python -m devtools.serve $(ARGS)
+
+## Requests, wall time, import time and export memory, against a baseline in the same run.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(ARGS)
+
+clean:
+	rm -rf $(VENV) tools/node_modules out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Development tooling: a deterministic sample Mixpanel project and loopback stand-ins."""

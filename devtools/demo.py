@@ -1,0 +1,132 @@
+"""`make demo`: the real pipeline against the bundled sample project (or .env's), previewed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dotenv import dotenv_values
+from shared.slack_message import render_message, render_text
+
+from devtools.mixpanel_standin import (
+    DEMO_PROJECT_ID,
+    DEMO_SECRET,
+    DEMO_USERNAME,
+    MixpanelStandIn,
+)
+from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
+from devtools.slack_standin import SlackStandIn
+from shared.app import App
+from shared.clock import utc_now
+from shared.errors import ReporterError
+from shared.periods import PeriodKind, report_period
+from shared.pipeline import produce_report
+
+OUT = Path("out")
+
+
+def _real_settings(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("MIXPANEL_USERNAME") and environ.get("MIXPANEL_SECRET"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one report end to end and show the Slack message; 0 on success."""
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument(
+        "--period", choices=[k.value for k in PeriodKind if k != "custom"], default="weekly"
+    )
+    parser.add_argument("--metrics-file", help="a metrics TOML file instead of the default")
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="use the bundled sample even when .env holds real settings",
+    )
+    parser.add_argument(
+        "--post",
+        action="store_true",
+        help="with real settings in .env: post the message to the real webhook",
+    )
+    args = parser.parse_args(argv)
+
+    file_env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    environ: dict[str, str] = {**os.environ, **file_env}
+    live = _real_settings(environ) and not args.sample
+    if args.metrics_file:
+        environ["METRICS_FILE"] = args.metrics_file
+    now = utc_now()
+    started = time.perf_counter()
+    standin: MixpanelStandIn | None = None
+    slack_standin = SlackStandIn()  # started only for the sample
+    try:
+        if not live:
+            yesterday = now.astimezone(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
+            print("Building the bundled sample Mixpanel project (120 days, 4,000 users)...")
+            standin = MixpanelStandIn(
+                sample_project(end=yesterday),
+                username=DEMO_USERNAME,
+                secret=DEMO_SECRET,
+                project_id=DEMO_PROJECT_ID,
+                timezone=SAMPLE_TIMEZONE,
+            )
+            origin = standin.start()
+            environ.update(
+                {
+                    "MIXPANEL_USERNAME": DEMO_USERNAME,
+                    "MIXPANEL_SECRET": DEMO_SECRET,
+                    "MIXPANEL_PROJECT_ID": DEMO_PROJECT_ID,
+                    "MIXPANEL_API_URL": origin,
+                    "TIMEZONE": SAMPLE_TIMEZONE,
+                    "SLACK_WEBHOOK_URL": slack_standin.start(),
+                    "COMPANY_NAME": environ.get("COMPANY_NAME") or "Reewild (sample)",
+                }
+            )
+            print(f"Sample Mixpanel project served at {origin}")
+        else:
+            print("Using the real Mixpanel project from .env")
+        app = App.from_environ(environ)
+        today = now.astimezone(app.settings.timezone).date()
+        period = report_period(PeriodKind(args.period), today)
+        mixpanel = app.mixpanel()
+        report = produce_report(period, app.ctx, mixpanel=mixpanel, now=now)
+        message = render_message(report)
+        elapsed = time.perf_counter() - started
+        print()
+        print(render_text(report))
+        print()
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"slack-message-{period.kind}.json"
+        path.write_text(
+            json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        print(f"Block Kit JSON (what would be posted): {path}")
+        print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
+        if not live:
+            app.slack().post(message)
+            print(
+                "A strict Slack stand-in on the loopback accepted the message "
+                f"({len(message.blocks)} blocks)."
+            )
+        elif args.post:
+            app.slack().post(message)
+            print("Posted to the Slack webhook in .env.")
+        else:
+            print("Not posted (add ARGS=--post to post it to the webhook in .env).")
+        return 0
+    except ReporterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if standin is not None:
+            standin.stop()
+        slack_standin.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,636 @@
+"""A loopback stand-in for Mixpanel's Query API (/events, /events/names) and Raw Export API."""
+
+import argparse
+import base64
+import binascii
+import json
+import re
+import sys
+import threading
+import time
+import zlib
+from bisect import bisect_left
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from json.encoder import encode_basestring_ascii as _quote
+from operator import attrgetter
+from types import TracebackType
+from typing import Any, Self, cast
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from devtools.sample_data import SAMPLE_TIMEZONE, RawEvent, sample_project
+
+DEMO_USERNAME = "demo-user"
+DEMO_SECRET = "demo-secret"
+DEMO_PROJECT_ID = "424242"
+
+NAMES_WINDOW_DAYS = 31
+DEFAULT_NAMES_LIMIT = 255
+MAX_EXPORT_LIMIT = 100_000
+EXPORT_CHUNK_BYTES = 64 * 1024
+QUERY_PREFIXES = ("/api/query", "/api/2.0")
+EXPORT_PATH = "/api/2.0/export"
+EVENT_TYPES = ("general", "unique", "average")
+UNITS = ("minute", "hour", "day", "week", "month")
+SUPPORTED_UNITS = ("day", "week", "month")
+RATE_LIMIT_MESSAGE = (
+    "Query rate limit exceeded for project_id: {project_id}. 5/5 queries running concurrently "
+    "and 61/60 queries running in the last hour. For more information, please consult our "
+    "documentation at https://help.mixpanel.com/hc/en-us/articles/"
+    "115004602563-Rate-Limits-for-Export-API-Endpoints"
+)
+_DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request the stand-in received, as the client sent it."""
+
+    method: str
+    path: str
+    query: dict[str, str]  # single-valued query params (the last value wins)
+    authorization: str | None  # the raw Authorization header
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    status: int
+    retry_after: str | None
+    body: str | None
+    path_prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    stream: Iterator[bytes] | None = None  # sent with chunked transfer encoding when set
+
+
+class _BadRequest(Exception):
+    """A request the stand-in answers with a Mixpanel-shaped error body."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> int:
+    """UTC epoch at which the local `day` starts (fold=0 also handles a midnight in a DST gap)."""
+    return int(datetime.combine(day, datetime.min.time(), tz).timestamp())
+
+
+def _utc_midnight(day: date) -> int:
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _parse_date(query: dict[str, str], name: str) -> date:
+    raw = query.get(name)
+    if raw is None:
+        raise _BadRequest(f"{name} is a required parameter")
+    if not _DATE_PATTERN.fullmatch(raw):
+        raise _BadRequest(f"{name} must be a date in yyyy-mm-dd format, got {raw!r}")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise _BadRequest(f"{name} is not a valid date: {raw!r}") from None
+
+
+def _parse_names(raw: str, name: str) -> list[str]:
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        raise _BadRequest(f"{name} must be a JSON array of strings, got {raw!r}") from None
+    if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+        raise _BadRequest(f"{name} must be a JSON array of strings, got {raw!r}")
+    return cast(list[str], parsed)
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+class _EventIndex:
+    """Events sorted by time with per-local-day counts and distinct ids per event."""
+
+    def __init__(self, events: Iterable[RawEvent], tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.events = sorted(events, key=attrgetter("time"))
+        self.times = [event.time for event in self.events]
+        self.counts: dict[date, Counter[str]] = {}
+        self.users: dict[date, dict[str, set[str]]] = {}
+        if not self.events:
+            return
+        day = datetime.fromtimestamp(self.times[0], tz).date()
+        last = datetime.fromtimestamp(self.times[-1], tz).date()
+        lo = 0
+        while day <= last:
+            hi = bisect_left(self.times, _local_midnight(day + timedelta(days=1), tz), lo)
+            todays = self.events[lo:hi]
+            if todays:
+                self.counts[day] = Counter(map(attrgetter("name"), todays))
+                users: dict[str, set[str]] = {}
+                for event in todays:
+                    users.setdefault(event.name, set()).add(event.distinct_id)
+                self.users[day] = users
+            lo = hi
+            day += timedelta(days=1)
+
+    def count(self, day: date, name: str) -> int:
+        counts = self.counts.get(day)
+        return counts[name] if counts is not None else 0
+
+    def distinct_ids(self, day: date, name: str) -> set[str]:
+        return self.users.get(day, {}).get(name, set())
+
+    def slice(self, start: int, end: int) -> tuple[int, int]:
+        """Index range of the events with start <= time < end."""
+        return bisect_left(self.times, start), bisect_left(self.times, end)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: "MixpanelStandIn") -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test and demo output quiet."""
+
+    def _dispatch(self) -> None:
+        app = cast(_Server, self.server).app
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        app._enter()
+        try:
+            response = app._serve(self.command, self.path, self.headers.get("Authorization"))
+            self._write(response)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            app._leave()
+
+    def _write(self, response: _Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.stream is None:
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in response.stream:
+            if chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
+
+class MixpanelStandIn:
+    """Serves a list of RawEvents through Mixpanel's Query and Export endpoints on loopback."""
+
+    def __init__(
+        self,
+        events: Iterable[RawEvent],
+        *,
+        username: str,
+        secret: str,
+        project_id: str,
+        timezone: str = SAMPLE_TIMEZONE,
+        latency: float = 0.0,
+        today: date | None = None,
+        export_in_utc: bool = True,
+    ) -> None:
+        self.username = username
+        self.secret = secret
+        self.project_id = project_id
+        self.tz = ZoneInfo(timezone)
+        self.latency = latency
+        self.export_in_utc = export_in_utc
+        self._today = today
+        self._index = _EventIndex(events, self.tz)
+        self._expected_auth = f"{username}:{secret}"
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._failures: deque[_Failure] = deque()
+        self._truncations: deque[str] = deque()
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle
+
+    def start(self, *, port: int = 0) -> str:
+        """Serve on 127.0.0.1:`port` (0 = any free port) in a daemon thread; return the origin."""
+        if self._server is not None:
+            raise RuntimeError("the Mixpanel stand-in is already running")
+        self._server = _Server(("127.0.0.1", port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="mixpanel-standin", daemon=True
+        )
+        self._thread.start()
+        return self.origin
+
+    def stop(self) -> None:
+        """Stop serving and release the port; a no-op when not running."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def origin(self) -> str:
+        """http://127.0.0.1:PORT of the running stand-in."""
+        if self._server is None:
+            raise RuntimeError("the Mixpanel stand-in is not running; call start() first")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # What happened
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, failed ones included, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests ever handled at the same time."""
+        with self._lock:
+            return self._max_in_flight
+
+    @property
+    def today(self) -> date:
+        """The stand-in's today: the fixed `today`, else the clock's date in the timezone."""
+        return self._today if self._today is not None else datetime.now(self.tz).date()
+
+    # Fault injection
+
+    def fail_next(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        body: str | None = None,
+        path_prefix: str = "",
+    ) -> None:
+        """Answer the next `times` requests whose path starts with `path_prefix` with `status`.
+
+        The default body is Mixpanel's JSON error shape (its real rate-limit text for 429).
+        Queued failures are consumed first in, first out.
+        """
+        failure = _Failure(status, retry_after, body, path_prefix)
+        with self._lock:
+            self._failures.extend([failure] * times)
+
+    def truncate_next(self, *, path_prefix: str = "") -> None:
+        """Cut the next matching response body in half (invalid JSON, honest Content-Length)."""
+        with self._lock:
+            self._truncations.append(path_prefix)
+
+    # Request handling (called from server threads)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _take_failure(self, path: str) -> _Failure | None:
+        with self._lock:
+            for failure in self._failures:
+                if path.startswith(failure.path_prefix):
+                    self._failures.remove(failure)
+                    return failure
+        return None
+
+    def _take_truncation(self, path: str) -> bool:
+        with self._lock:
+            for prefix in self._truncations:
+                if path.startswith(prefix):
+                    self._truncations.remove(prefix)
+                    return True
+        return False
+
+    def _serve(self, method: str, raw_path: str, authorization: str | None) -> _Response:
+        split = urlsplit(raw_path)
+        query = {
+            name: values[-1]
+            for name, values in parse_qs(split.query, keep_blank_values=True).items()
+        }
+        with self._lock:
+            self._requests.append(RecordedRequest(method, split.path, query, authorization))
+        if self.latency > 0:
+            time.sleep(self.latency)
+        failure = self._take_failure(split.path)
+        if failure is not None:
+            response = self._failure_response(failure, raw_path)
+        else:
+            try:
+                response = self._route(method, split.path, query, authorization)
+            except _BadRequest as error:
+                response = _Response(
+                    error.status, _json({"request": raw_path, "error": error.message})
+                )
+        if self._take_truncation(split.path):
+            body = response.body if response.stream is None else b"".join(response.stream)
+            response = _Response(
+                response.status, body[: len(body) // 2], response.content_type, response.headers
+            )
+        return response
+
+    def _failure_response(self, failure: _Failure, raw_path: str) -> _Response:
+        headers = () if failure.retry_after is None else (("Retry-After", failure.retry_after),)
+        if failure.body is not None:
+            try:
+                json.loads(failure.body)
+                content_type = "application/json"
+            except ValueError:
+                content_type = "text/plain; charset=utf-8"
+            return _Response(failure.status, failure.body.encode(), content_type, headers)
+        if failure.status == HTTPStatus.TOO_MANY_REQUESTS:
+            message = RATE_LIMIT_MESSAGE.format(project_id=self.project_id)
+        else:
+            try:
+                message = HTTPStatus(failure.status).phrase
+            except ValueError:
+                message = "Unknown error"
+        return _Response(
+            failure.status, _json({"request": raw_path, "error": message}), headers=headers
+        )
+
+    def _route(
+        self, method: str, path: str, query: dict[str, str], authorization: str | None
+    ) -> _Response:
+        if path == EXPORT_PATH:
+            handler = self._export
+        elif path in {f"{prefix}/events" for prefix in QUERY_PREFIXES}:
+            handler = self._events
+        elif path in {f"{prefix}/events/names" for prefix in QUERY_PREFIXES}:
+            handler = self._names
+        else:
+            raise _BadRequest("Invalid API endpoint", HTTPStatus.NOT_FOUND)
+        if method != "GET":
+            raise _BadRequest(f"{method} is not allowed here", HTTPStatus.METHOD_NOT_ALLOWED)
+        self._authorize(query, authorization)
+        return handler(query)
+
+    def _authorize(self, query: dict[str, str], authorization: str | None) -> None:
+        scheme, _, encoded = (authorization or "").partition(" ")
+        try:
+            credentials = base64.b64decode(encoded, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            credentials = ""
+        if scheme.lower() != "basic" or credentials != self._expected_auth:
+            raise _BadRequest("Unauthorized: invalid credentials", HTTPStatus.UNAUTHORIZED)
+        project_id = query.get("project_id")
+        if not project_id:
+            raise _BadRequest("project_id is required when authenticating with a service account")
+        if project_id != self.project_id:
+            raise _BadRequest(
+                f"Permission denied: this service account has no access to project {project_id}",
+                HTTPStatus.FORBIDDEN,
+            )
+
+    # Endpoints
+
+    def _names(self, query: dict[str, str]) -> _Response:
+        kind = query.get("type")
+        if kind not in EVENT_TYPES:
+            raise _BadRequest(f"type must be one of {', '.join(EVENT_TYPES)}, got {kind!r}")
+        raw_limit = query.get("limit", str(DEFAULT_NAMES_LIMIT))
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise _BadRequest(f"limit must be a positive integer, got {raw_limit!r}")
+        today = self.today
+        totals: Counter[str] = Counter()
+        for offset in range(NAMES_WINDOW_DAYS):
+            totals.update(self._index.counts.get(today - timedelta(days=offset), Counter()))
+        ranked = sorted(totals, key=lambda name: (-totals[name], name))
+        return _Response(HTTPStatus.OK, _json(ranked[: int(raw_limit)]))
+
+    def _events(self, query: dict[str, str]) -> _Response:
+        if "event" not in query:
+            raise _BadRequest("event is a required parameter")
+        names = list(dict.fromkeys(_parse_names(query["event"], "event")))
+        kind = query.get("type")
+        if kind not in EVENT_TYPES:
+            raise _BadRequest(f"type must be one of {', '.join(EVENT_TYPES)}, got {kind!r}")
+        if kind == "average":
+            raise _BadRequest("type=average is not supported by stand-in")
+        unit = query.get("unit")
+        if unit not in UNITS:
+            raise _BadRequest(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+        if unit not in SUPPORTED_UNITS:
+            raise _BadRequest(f"unit={unit} is not supported by stand-in")
+        start, end = self._date_range(query, unit)
+        buckets = self._buckets(start, end, unit)
+        values: dict[str, dict[str, int]] = {}
+        for name in names:
+            per_bucket: dict[str, int] = {}
+            for key, days in buckets.items():
+                if kind == "general":
+                    per_bucket[key] = sum(self._index.count(day, name) for day in days)
+                else:
+                    seen: set[str] = set()
+                    for day in days:
+                        seen |= self._index.distinct_ids(day, name)
+                    per_bucket[key] = len(seen)
+            values[name] = per_bucket
+        body = {"data": {"series": list(buckets), "values": values}, "legend_size": len(names)}
+        return _Response(HTTPStatus.OK, _json(body))
+
+    def _date_range(self, query: dict[str, str], unit: str) -> tuple[date, date]:
+        today = self.today
+        if "from_date" in query or "to_date" in query:
+            start, end = _parse_date(query, "from_date"), _parse_date(query, "to_date")
+        elif "interval" in query:
+            raw = query["interval"]
+            if not raw.isdigit() or int(raw) < 1:
+                raise _BadRequest(f"interval must be a positive integer, got {raw!r}")
+            back = int(raw) - 1
+            end = today
+            if unit == "day":
+                start = today - timedelta(days=back)
+            elif unit == "week":
+                start = _week_start(today) - timedelta(weeks=back)
+            else:
+                start = _add_months(_month_start(today), -back)
+        else:
+            raise _BadRequest("from_date and to_date (or interval) are required")
+        if start > end:
+            raise _BadRequest(f"from_date {start} is later than to_date {end}")
+        if end > today:
+            raise _BadRequest(f"to_date cannot be later than today ({today.isoformat()})")
+        return start, end
+
+    @staticmethod
+    def _buckets(start: date, end: date, unit: str) -> dict[str, list[date]]:
+        """Bucket key -> the local days of [start, end] in that bucket, keys in date order."""
+        buckets: dict[str, list[date]] = {}
+        day = start
+        while day <= end:
+            if unit == "day":
+                key = day
+            elif unit == "week":
+                key = _week_start(day)
+            else:
+                key = _month_start(day)
+            buckets.setdefault(key.isoformat(), []).append(day)
+            day += timedelta(days=1)
+        return buckets
+
+    def _export(self, query: dict[str, str]) -> _Response:
+        start, end = _parse_date(query, "from_date"), _parse_date(query, "to_date")
+        if start > end:
+            raise _BadRequest(f"from_date {start} is later than to_date {end}")
+        wanted = set(_parse_names(query["event"], "event")) if "event" in query else None
+        limit: int | None = None
+        if "limit" in query:
+            raw = query["limit"]
+            if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPORT_LIMIT:
+                raise _BadRequest(f"limit must be an integer from 1 to {MAX_EXPORT_LIMIT}")
+            limit = int(raw)
+        in_ms = query.get("time_in_ms", "").lower() in {"1", "true"}
+        if self.export_in_utc:
+            bounds = (_utc_midnight(start), _utc_midnight(end + timedelta(days=1)))
+        else:
+            bounds = (
+                _local_midnight(start, self.tz),
+                _local_midnight(end + timedelta(days=1), self.tz),
+            )
+        lo, hi = self._index.slice(*bounds)
+        stream = self._export_lines(lo, hi, wanted, limit, in_ms)
+        return _Response(HTTPStatus.OK, content_type="text/plain; charset=utf-8", stream=stream)
+
+    def _export_lines(
+        self, lo: int, hi: int, wanted: set[str] | None, limit: int | None, in_ms: bool
+    ) -> Iterator[bytes]:
+        """JSONL in chunks of about EXPORT_CHUNK_BYTES, generated lazily from the index."""
+        events = self._index.events
+        scale = 1000 if in_ms else 1
+        quoted: dict[str, str] = {}  # few distinct names: quote each once
+        buffer: list[bytes] = []
+        size = sent = 0
+        for position in range(lo, hi):
+            event = events[position]
+            if wanted is not None and event.name not in wanted:
+                continue
+            if limit is not None and sent >= limit:
+                break
+            processed_ms = event.time * 1000 + 500 + zlib.crc32(event.insert_id.encode()) % 90_000
+            name = quoted.get(event.name)
+            if name is None:
+                name = quoted[event.name] = _quote(event.name)
+            line = (
+                f'{{"event":{name},"properties":{{"time":{event.time * scale},'
+                f'"distinct_id":{_quote(event.distinct_id)},'
+                f'"$insert_id":{_quote(event.insert_id)},'
+                f'"mp_processing_time_ms":{processed_ms}}}}}\n'
+            )
+            encoded = line.encode()
+            buffer.append(encoded)
+            size += len(encoded)
+            sent += 1
+            if size >= EXPORT_CHUNK_BYTES:
+                yield b"".join(buffer)
+                buffer, size = [], 0
+        if buffer:
+            yield b"".join(buffer)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the sample project with the demo credentials until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--days", type=int, default=120, help="local days of sample data")
+    parser.add_argument("--users", type=int, default=4000)
+    args = parser.parse_args(argv)
+    yesterday = datetime.now(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
+    print(f"Generating {args.days} days of sample data ending {yesterday}...", file=sys.stderr)
+    events = sample_project(end=yesterday, days=args.days, users=args.users)
+    standin = MixpanelStandIn(
+        events,
+        username=DEMO_USERNAME,
+        secret=DEMO_SECRET,
+        project_id=DEMO_PROJECT_ID,
+        latency=args.latency,
+    )
+    origin = standin.start(port=args.port)
+    print(origin, flush=True)
+    print(
+        f"{len(events)} events; username {DEMO_USERNAME}, secret {DEMO_SECRET}, "
+        f"project_id {DEMO_PROJECT_ID}, timezone {SAMPLE_TIMEZONE}. Ctrl-C stops.",
+        file=sys.stderr,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""A strict loopback stand-in for a Slack incoming webhook that enforces Block Kit limits."""
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self, cast
+from urllib.parse import parse_qs, urlsplit
+
+MAX_BLOCKS = 50
+MAX_HEADER_CHARS = 150
+MAX_SECTION_TEXT_CHARS = 3000
+MAX_FIELDS = 10
+MAX_FIELD_CHARS = 2000
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BLOCK_ID_CHARS = 255
+# Slack's undocumented `msg_blocks_too_long`: all text inside the blocks, summed (bolt-js#2509).
+MAX_MESSAGE_TEXT_CHARS = 13_000
+MAX_IMAGE_URL_CHARS = 3000
+MAX_ALT_TEXT_CHARS = 2000
+MAX_ACTIONS_ELEMENTS = 25
+MAX_MARKDOWN_BLOCK_CHARS = 12_000
+
+DEFAULT_PATH = "/services/T00000000/B00000000/standin-webhook-token"
+BLOCK_TYPES = frozenset(
+    {"header", "section", "divider", "context", "actions", "image", "rich_text", "markdown"}
+)
+TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
+
+
+class _Rejected(Exception):
+    """Slack's error string for a payload, with a human explanation for test failures."""
+
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(f"{error}: {detail}")
+        self.error = error
+        self.detail = detail
+
+
+def _invalid(detail: str) -> _Rejected:
+    return _Rejected("invalid_blocks", detail)
+
+
+def _check_length(text: str, limit: int, limit_name: str, where: str) -> None:
+    if len(text) > limit:
+        raise _invalid(f"{where} has {len(text)} characters; {limit_name} is {limit}")
+
+
+def _check_text_object(
+    value: object, where: str, *, limit: int, limit_name: str, plain_only: bool = False
+) -> None:
+    if not isinstance(value, dict):
+        raise _invalid(f"{where} must be a text object")
+    allowed = {"plain_text"} if plain_only else TEXT_TYPES
+    if value.get("type") not in allowed:
+        raise _invalid(f"{where}.type must be one of {sorted(allowed)}, got {value.get('type')!r}")
+    text = value.get("text")
+    if not isinstance(text, str) or not text:
+        raise _invalid(f"{where}.text must be a non-empty string")
+    _check_length(text, limit, limit_name, f"{where}.text")
+
+
+def _check_elements(block: dict[str, Any], where: str, limit: int, limit_name: str) -> list[Any]:
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= limit:
+        raise _invalid(f"{where}.elements must be a list of 1 to {limit} items ({limit_name})")
+    return elements
+
+
+def _check_image(block: dict[str, Any], where: str) -> None:
+    url = block.get("image_url")
+    if url is None and not isinstance(block.get("slack_file"), dict):
+        raise _invalid(f"{where} needs image_url or slack_file")
+    if url is not None:
+        if not isinstance(url, str) or not url:
+            raise _invalid(f"{where}.image_url must be a non-empty string")
+        _check_length(url, MAX_IMAGE_URL_CHARS, "MAX_IMAGE_URL_CHARS", f"{where}.image_url")
+    alt_text = block.get("alt_text")
+    if not isinstance(alt_text, str) or not alt_text:
+        raise _invalid(f"{where}.alt_text must be a non-empty string")
+    _check_length(alt_text, MAX_ALT_TEXT_CHARS, "MAX_ALT_TEXT_CHARS", f"{where}.alt_text")
+
+
+def _check_block(block: object, where: str) -> None:
+    if not isinstance(block, dict):
+        raise _invalid(f"{where} must be an object")
+    kind = block.get("type")
+    if kind not in BLOCK_TYPES:
+        raise _invalid(f"{where}.type {kind!r} is not a known block type")
+    if "block_id" in block:
+        block_id = block["block_id"]
+        if not isinstance(block_id, str) or not block_id:
+            raise _invalid(f"{where}.block_id must be a non-empty string")
+        _check_length(block_id, MAX_BLOCK_ID_CHARS, "MAX_BLOCK_ID_CHARS", f"{where}.block_id")
+    if kind == "header":
+        _check_text_object(
+            block.get("text"),
+            f"{where}.text",
+            limit=MAX_HEADER_CHARS,
+            limit_name="MAX_HEADER_CHARS",
+            plain_only=True,
+        )
+    elif kind == "section":
+        if "text" not in block and "fields" not in block:
+            raise _invalid(f"{where} needs text or fields")
+        if "text" in block:
+            _check_text_object(
+                block["text"],
+                f"{where}.text",
+                limit=MAX_SECTION_TEXT_CHARS,
+                limit_name="MAX_SECTION_TEXT_CHARS",
+            )
+        if "fields" in block:
+            fields = block["fields"]
+            if not isinstance(fields, list) or not 1 <= len(fields) <= MAX_FIELDS:
+                raise _invalid(f"{where}.fields must be a list of 1 to MAX_FIELDS={MAX_FIELDS}")
+            for n, field in enumerate(fields):
+                _check_text_object(
+                    field,
+                    f"{where}.fields[{n}]",
+                    limit=MAX_FIELD_CHARS,
+                    limit_name="MAX_FIELD_CHARS",
+                )
+    elif kind == "context":
+        elements = _check_elements(block, where, MAX_CONTEXT_ELEMENTS, "MAX_CONTEXT_ELEMENTS")
+        for n, element in enumerate(elements):
+            if isinstance(element, dict) and element.get("type") == "image":
+                _check_image(element, f"{where}.elements[{n}]")
+            else:
+                # Slack documents no per-element limit; the whole-message limit still applies.
+                _check_text_object(
+                    element,
+                    f"{where}.elements[{n}]",
+                    limit=MAX_MESSAGE_TEXT_CHARS,
+                    limit_name="MAX_MESSAGE_TEXT_CHARS",
+                )
+    elif kind == "image":
+        _check_image(block, where)
+        if "title" in block:
+            _check_text_object(
+                block["title"],
+                f"{where}.title",
+                limit=MAX_ALT_TEXT_CHARS,
+                limit_name="MAX_ALT_TEXT_CHARS",
+                plain_only=True,
+            )
+    elif kind == "actions":
+        for n, element in enumerate(
+            _check_elements(block, where, MAX_ACTIONS_ELEMENTS, "MAX_ACTIONS_ELEMENTS")
+        ):
+            if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+                raise _invalid(f"{where}.elements[{n}] must be an interactive element")
+    elif kind == "rich_text":
+        rich = block.get("elements")
+        if not isinstance(rich, list) or not all(isinstance(item, dict) for item in rich):
+            raise _invalid(f"{where}.elements must be a list of rich text objects")
+    elif kind == "markdown":
+        text = block.get("text")
+        if not isinstance(text, str) or not text:
+            raise _invalid(f"{where}.text must be a non-empty string")
+        _check_length(text, MAX_MARKDOWN_BLOCK_CHARS, "MAX_MARKDOWN_BLOCK_CHARS", f"{where}.text")
+
+
+def _text_chars(value: object) -> int:
+    """Total length of every string stored under a "text" key, at any depth."""
+    if isinstance(value, list):
+        return sum(_text_chars(item) for item in value)
+    if isinstance(value, dict):
+        total = 0
+        for key, item in value.items():
+            total += len(item) if key == "text" and isinstance(item, str) else _text_chars(item)
+        return total
+    return 0
+
+
+def _check_payload(payload: object) -> None:
+    if not isinstance(payload, dict):
+        raise _Rejected("invalid_payload", "the payload must be a JSON object")
+    text = payload.get("text")
+    if "text" in payload and not isinstance(text, str):
+        raise _Rejected("invalid_payload", "text must be a string")
+    blocks = payload.get("blocks")
+    if "blocks" in payload and not isinstance(blocks, list):
+        raise _invalid("blocks must be a list")
+    if not text and not blocks:
+        raise _Rejected("no_text", "the message needs a non-empty text or non-empty blocks")
+    if not blocks:
+        return
+    if len(blocks) > MAX_BLOCKS:
+        raise _invalid(f"the message has {len(blocks)} blocks; MAX_BLOCKS is {MAX_BLOCKS}")
+    for n, block in enumerate(blocks):
+        _check_block(block, f"blocks[{n}]")
+    total = _text_chars(blocks)
+    if total > MAX_MESSAGE_TEXT_CHARS:
+        raise _Rejected(
+            "msg_blocks_too_long",
+            f"the blocks hold {total} characters of text; "
+            f"MAX_MESSAGE_TEXT_CHARS is {MAX_MESSAGE_TEXT_CHARS}",
+        )
+
+
+def explain_slack_rejection(payload: object) -> str | None:
+    """Slack's error string plus which rule broke (e.g. "invalid_blocks: ..."), or None if ok."""
+    try:
+        _check_payload(payload)
+    except _Rejected as rejected:
+        return str(rejected)
+    return None
+
+
+def slack_rejection(payload: object) -> str | None:
+    """The error string Slack would answer for this payload, or None if Slack would accept it."""
+    try:
+        _check_payload(payload)
+    except _Rejected as rejected:
+        return rejected.error
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    status: int
+    body: str
+    retry_after: str | None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: "SlackStandIn") -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test and demo output quiet."""
+
+    def _dispatch(self) -> None:
+        app = cast(_Server, self.server).app
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, text, headers = app._answer(
+            self.command, self.path, self.headers.get("Content-Type", ""), body
+        )
+        encoded = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(encoded)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(encoded)
+
+
+def _parse_body(content_type: str, body: bytes) -> object:
+    """The JSON payload of a webhook request (JSON body, or form field `payload`)."""
+    text = body.decode()
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        text = parse_qs(text).get("payload", [""])[-1]
+    return json.loads(text)
+
+
+class SlackStandIn:
+    """An incoming-webhook URL on loopback that accepts only what Slack would accept."""
+
+    def __init__(self, *, path: str = DEFAULT_PATH) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._posts: list[dict[str, Any]] = []
+        self._rejections: list[tuple[int, str]] = []
+        self._received: list[bytes] = []
+        self._failures: deque[_Failure] = deque()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, *, port: int = 0) -> str:
+        """Serve on 127.0.0.1:`port` (0 = any free port) in a daemon thread; return the URL."""
+        if self._server is not None:
+            raise RuntimeError("the Slack stand-in is already running")
+        self._server = _Server(("127.0.0.1", port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="slack-standin", daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and release the port; a no-op when not running."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The full webhook URL, http://127.0.0.1:PORT<path>."""
+        if self._server is None:
+            raise RuntimeError("the Slack stand-in is not running; call start() first")
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self.path}"
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """Accepted payloads, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._posts)
+
+    @property
+    def rejections(self) -> list[tuple[int, str]]:
+        """(status, body) of every request not answered 200 ok, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._rejections)
+
+    @property
+    def received(self) -> list[bytes]:
+        """The raw body of every request received, accepted or not (a copy)."""
+        with self._lock:
+            return list(self._received)
+
+    def fail_next(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        body: str = "rollup_error",
+        retry_after: str | None = None,
+    ) -> None:
+        """Answer the next `times` webhook posts with `status` and `body`, whatever they hold."""
+        with self._lock:
+            self._failures.extend([_Failure(status, body, retry_after)] * times)
+
+    def _answer(
+        self, method: str, raw_path: str, content_type: str, body: bytes
+    ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+        status, text, headers, accepted = self._decide(method, raw_path, content_type, body)
+        status = int(status)
+        with self._lock:
+            self._received.append(body)
+            if accepted is not None:
+                self._posts.append(accepted)
+            else:
+                self._rejections.append((status, text))
+        return status, text, headers
+
+    def _decide(
+        self, method: str, raw_path: str, content_type: str, body: bytes
+    ) -> tuple[int, str, tuple[tuple[str, str], ...], dict[str, Any] | None]:
+        if urlsplit(raw_path).path != self.path:
+            return HTTPStatus.NOT_FOUND, "no_service", (), None
+        if method != "POST":
+            return HTTPStatus.METHOD_NOT_ALLOWED, "invalid_method", (), None
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            headers = () if failure.retry_after is None else (("Retry-After", failure.retry_after),)
+            return failure.status, failure.body, headers, None
+        try:
+            payload = _parse_body(content_type, body)
+        except ValueError:  # covers UnicodeDecodeError and json.JSONDecodeError
+            return HTTPStatus.BAD_REQUEST, "invalid_payload", (), None
+        error = slack_rejection(payload)
+        if error is not None:
+            return HTTPStatus.BAD_REQUEST, error, (), None
+        return HTTPStatus.OK, "ok", (), cast(dict[str, Any], payload)

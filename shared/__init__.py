@@ -1,0 +1,1 @@
+"""Shared core of the analytics reporter: everything the function folders call."""

@@ -1,0 +1,173 @@
+"""Composition root: builds settings, HTTP session and clients from the environment.
+
+The function folders call `run_timer` and `handle_custom_report` (shared/http_api.py); tests
+skip this module and hand fakes to shared/pipeline.py instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.clock import utc_now
+from shared.errors import ConfigError
+from shared.metrics import MetricsConfig, load_metrics
+from shared.periods import PeriodKind
+from shared.pipeline import ReportContext, notify_failure, run_scheduled
+from shared.schedule import ScheduleRules, Skip, decide, intended_time
+from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import requests
+
+    from shared.ledger import DeliveryLedger
+    from shared.mixpanel_client import MixpanelClient
+    from shared.slack_client import SlackWebhook
+
+log = logging.getLogger("analytics_reporter")
+USER_AGENT = "analytics-reporter/0.1 (+Azure Functions; Mixpanel to Slack)"
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Everything one invocation needs, built from one environment."""
+
+    settings: Settings
+    ctx: ReportContext
+    session: requests.Session
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], config: MetricsConfig | None = None) -> App:
+        """Parse settings and the metrics file; raises ConfigError listing every problem."""
+        import requests  # imported here, not at module top: keeps cold starts fast
+
+        settings = Settings.from_env(environ)
+        config = config or load_metrics(settings.metrics_file)
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        return cls(settings, context(settings, config), session)
+
+    def mixpanel(self) -> MixpanelClient:
+        """A Mixpanel client for this invocation (its own rate and time budget)."""
+        from shared.mixpanel_client import MixpanelClient
+
+        return MixpanelClient.from_settings(self.settings, self.session)
+
+    def slack(self) -> SlackWebhook:
+        """The Slack webhook client."""
+        from shared.slack_client import SlackWebhook
+
+        return SlackWebhook(self.settings.slack_webhook_url, session=self.session)
+
+    def ledger(self) -> DeliveryLedger:
+        """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
+        from shared.ledger import TableDeliveryLedger
+
+        if self.settings.storage_connection is None:
+            raise ConfigError(
+                [
+                    "AzureWebJobsStorage is required for scheduled reports "
+                    "(UseDevelopmentStorage=true with Azurite locally)"
+                ]
+            )
+        return TableDeliveryLedger(
+            self.settings.storage_connection.reveal(), table_name=self.settings.delivery_table
+        )
+
+
+def context(settings: Settings, config: MetricsConfig) -> ReportContext:
+    """The report context of a deployment."""
+    return ReportContext(
+        config=config,
+        company=settings.company_name,
+        timezone=settings.timezone,
+        project_url=settings.project_url,
+        active_user_events=settings.active_user_events,
+        export_in_utc=settings.export_in_utc,
+    )
+
+
+def schedule_rules(settings: Settings) -> ScheduleRules:
+    """The schedule settings as the pure scheduler's rules."""
+    return ScheduleRules(
+        timezone=settings.timezone,
+        hour=settings.report_hour,
+        daily_days=settings.daily_report_days,
+        skip_dates=settings.daily_skip_dates,
+        biweekly_anchor=settings.biweekly_anchor,
+    )
+
+
+def run_timer(
+    kind: PeriodKind,
+    *,
+    past_due: bool,
+    schedule_status: Mapping[str, object] | None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """One timer fire of the `kind` report; raises when the run failed (the host records it)."""
+    environ = os.environ if environ is None else environ
+    now = now or utc_now()
+    try:
+        app = App.from_environ(environ)
+    except ConfigError as exc:
+        _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
+        raise
+    with app.session:
+        run_scheduled(
+            kind,
+            app.ctx,
+            schedule_rules(app.settings),
+            scheduled_for=intended_time(schedule_status),
+            past_due=past_due,
+            now=now,
+            mixpanel=app.mixpanel(),
+            slack=app.slack(),
+            ledger=app.ledger(),
+        )
+
+
+def _notify_config_error(
+    kind: PeriodKind,
+    error: ConfigError,
+    environ: Mapping[str, str],
+    now: datetime,
+    past_due: bool,
+    schedule_status: Mapping[str, object] | None,
+) -> None:
+    """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works."""
+    import requests
+
+    from shared.settings import Secret, _is_http_url
+    from shared.slack_client import SlackWebhook
+
+    try:
+        zone = ZoneInfo(environ.get("TIMEZONE", "").strip() or "Europe/London")
+    except (ValueError, ZoneInfoNotFoundError):
+        zone = ZoneInfo("Europe/London")
+    hour = environ.get("REPORT_HOUR", "").strip()
+    rules = ScheduleRules(zone, int(hour) if hour.isdigit() and int(hour) < 24 else 9)
+    decision = decide(
+        kind, scheduled_for=intended_time(schedule_status), now=now, past_due=past_due, rules=rules
+    )
+    if isinstance(decision, Skip):
+        log.error("%s report: %s", kind, error)
+        return
+    url = environ.get("SLACK_WEBHOOK_URL", "").strip()
+    if not _is_http_url(url):
+        log.error("%s report: %s (and no usable SLACK_WEBHOOK_URL to say so)", kind, error)
+        return
+    with requests.Session() as session:
+        notify_failure(
+            SlackWebhook(Secret(url), session=session),
+            report=str(kind),
+            window=None,
+            error=error,
+            now=now,
+        )

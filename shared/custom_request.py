@@ -1,0 +1,398 @@
+"""CustomReport's request rules: method, query string and JSON body to a CustomRequest; pure."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from shared.errors import InvalidRequest
+from shared.periods import PeriodKind, ReportPeriod, custom_period, report_period
+
+
+class OutputFormat(StrEnum):
+    """How the report is answered: report JSON, plain text, or the Slack Block Kit payload."""
+
+    JSON = "json"
+    TEXT = "text"
+    BLOCKS = "blocks"
+
+
+ALLOWED_PARAMETERS = (
+    "period",
+    "from_date",
+    "to_date",
+    "events",
+    "send_slack",
+    "format",
+    "dry_run",
+    "idempotency_key",
+    "code",
+)
+MAX_BODY_BYTES = 64 * 1024
+MAX_VALUE_CHARS = 64 * 1024
+MAX_EVENTS = 200
+MAX_EVENT_NAME_CHARS = 255
+MAX_SPAN_DAYS = 366
+MAX_IDEMPOTENCY_KEY_CHARS = 128
+# Mixpanel stores event times as Unix seconds: nothing happened before the epoch, and the
+# bound keeps the comparison window (as long again, just before from_date) a real date.
+EARLIEST_DATE = date(1970, 1, 1)
+# Echoed parameter names (unknown or repeated) are clipped: a name is the caller's data.
+MAX_SHOWN_CHARS = 64
+
+PERIODS = {
+    "daily": PeriodKind.DAILY,
+    "weekly": PeriodKind.WEEKLY,
+    "biweekly": PeriodKind.BIWEEKLY,
+    "monthly": PeriodKind.MONTHLY,
+}
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+BOOLEAN_PARAMETERS = ("send_slack", "dry_run")
+
+T = TypeVar("T")
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}")
+_LINE_SEPARATORS = frozenset("\u2028\u2029")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomRequest:
+    """A valid CustomReport request: what to report, how to answer, whether to post."""
+
+    period: ReportPeriod
+    send_slack: bool
+    events: tuple[str, ...] | None  # None = the configured metrics
+    format: OutputFormat
+    dry_run: bool
+    idempotency_key: str | None
+
+
+class _JsonObject(list[tuple[str, object]]):
+    """A JSON object as its (key, value) pairs, so a repeated key is seen, not overwritten."""
+
+
+class _JsonNumber:
+    """Any JSON number: never a valid value here, so it is not converted (no digit limits)."""
+
+
+_NUMBER = _JsonNumber()
+
+Value = str | bool | list[str]
+
+
+def parse_custom_request(
+    method: str, params: Mapping[str, str], body: bytes, *, today: date
+) -> CustomRequest:
+    """The request the caller meant; raises InvalidRequest (shared.errors) on the first broken rule.
+
+    `today` is the local date in the app's timezone; `params` is the query string.
+    """
+    verb = method.upper()
+    if verb not in ("GET", "POST"):
+        raise InvalidRequest(
+            None,
+            f"method {_shown(method)} is not allowed; use GET or POST",
+            code="method_not_allowed",
+        )
+    if verb == "GET":
+        if body:
+            raise InvalidRequest(
+                "body",
+                "a GET request takes its parameters from the query string; its body must be empty",
+                code="invalid_body",
+            )
+        pairs: list[tuple[str, object]] = []
+    else:
+        pairs = _body_pairs(body)
+    values = _merge(params, pairs)
+    return _decide(values, today)
+
+
+def _shown(name: str) -> str:
+    """A caller-supplied name, clipped and quoted so it is safe to put in a message."""
+    clipped = name if len(name) <= MAX_SHOWN_CHARS else name[:MAX_SHOWN_CHARS] + "..."
+    return _encodable(repr(clipped))
+
+
+def _safe_field(name: str) -> str:
+    """A caller-supplied name as an error's `field`: clipped and always UTF-8 encodable."""
+    return _encodable(name if len(name) <= MAX_SHOWN_CHARS else name[:MAX_SHOWN_CHARS] + "...")
+
+
+def _encodable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _number(_: str) -> object:
+    return _NUMBER
+
+
+def _body_pairs(body: bytes) -> list[tuple[str, object]]:
+    """The top-level (name, value) pairs of a POST body; empty bytes mean {}."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(
+            "body", f"body must be at most {MAX_BODY_BYTES} bytes", code="body_too_large"
+        )
+    if not body:
+        return []
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("body", "body is not valid UTF-8", code="invalid_body") from None
+    try:
+        parsed = json.loads(
+            text,
+            object_pairs_hook=_JsonObject,
+            parse_int=_number,
+            parse_float=_number,
+            parse_constant=_reject_constant,
+        )
+    except RecursionError:
+        raise InvalidRequest(
+            "body", "body is nested too deeply to parse", code="invalid_body"
+        ) from None
+    except ValueError:
+        raise InvalidRequest("body", "body is not valid JSON", code="invalid_body") from None
+    if not isinstance(parsed, _JsonObject):
+        raise InvalidRequest("body", "body must be a JSON object", code="invalid_body")
+    seen: set[str] = set()
+    for name, _ in parsed:
+        if name in seen:
+            raise InvalidRequest(
+                _safe_field(name),
+                f"parameter {_shown(name)} is given more than once in the body",
+                code="duplicate_parameter",
+            )
+        seen.add(name)
+    return list(parsed)
+
+
+def _merge(params: Mapping[str, str], pairs: list[tuple[str, object]]) -> dict[str, Value]:
+    """Query string and body as one name -> value map, every value of an allowed type."""
+    body = dict(pairs)
+    unknown = sorted((set(params) | set(body)) - set(ALLOWED_PARAMETERS))
+    if unknown:
+        raise InvalidRequest(
+            _safe_field(unknown[0]),
+            f"unknown parameter {_shown(unknown[0])}; allowed: {', '.join(ALLOWED_PARAMETERS)}",
+            code="unknown_parameter",
+        )
+    both = sorted(set(params) & set(body))
+    if both:
+        raise InvalidRequest(
+            both[0],
+            f"{both[0]} is given both in the query string and the body; give it once",
+            code="duplicate_parameter",
+        )
+    raw: dict[str, object] = {**params, **body}
+    values: dict[str, Value] = {}
+    for name in ALLOWED_PARAMETERS:
+        if name in raw:
+            values[name] = _typed(name, raw[name])
+    return values
+
+
+def _typed(name: str, value: object) -> Value:
+    """`value` if its JSON type is allowed for `name` and each string in it is sane."""
+    if isinstance(value, str):
+        _check_text(name, value)
+        return value
+    if name in BOOLEAN_PARAMETERS:
+        if isinstance(value, bool):
+            return value
+        raise InvalidRequest(
+            name, f"{name} must be a JSON boolean or a string", code="invalid_type"
+        )
+    if name == "events":
+        if isinstance(value, list) and not isinstance(value, _JsonObject):
+            items = [item for item in value if isinstance(item, str)]
+            if len(items) == len(value):
+                for item in items:
+                    _check_text(name, item)
+                return items
+        raise InvalidRequest(
+            name, "events must be a string or a list of strings", code="invalid_type"
+        )
+    raise InvalidRequest(name, f"{name} must be a string", code="invalid_type")
+
+
+def _check_text(name: str, text: str) -> None:
+    """Defence in depth for every string: bounded, no NUL, encodable as UTF-8."""
+    if len(text) > MAX_VALUE_CHARS:
+        raise InvalidRequest(name, f"{name} must be at most {MAX_VALUE_CHARS} characters")
+    if "\x00" in text:
+        raise InvalidRequest(name, f"{name} must not contain NUL characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise InvalidRequest(name, f"{name} must be valid Unicode text (no lone surrogates)")
+
+
+def _decide(values: Mapping[str, Value], today: date) -> CustomRequest:
+    """The CustomRequest for well-typed values; the rules are checked in a fixed order."""
+    period = _period(values, today)
+    send_slack = _boolean(values, "send_slack", default=True)
+    dry_run = _boolean(values, "dry_run", default=False)
+    events = _events(values.get("events"))
+    output = _choice(values, "format", {f.value: f for f in OutputFormat}, OutputFormat.JSON)
+    key = values.get("idempotency_key")
+    if key is not None:
+        if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise InvalidRequest(
+                "idempotency_key",
+                f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters "
+                "from A-Z a-z 0-9 . _ : -",
+            )
+        if not send_slack:
+            raise InvalidRequest(
+                "idempotency_key",
+                "idempotency_key only applies when send_slack is true",
+                code="conflicting_parameters",
+            )
+    return CustomRequest(
+        period=period,
+        send_slack=send_slack,
+        events=events,
+        format=output,
+        dry_run=dry_run,
+        idempotency_key=key if isinstance(key, str) else None,
+    )
+
+
+def _word(value: Value) -> str | None:
+    """A keyword value trimmed and lower-cased; None unless it is plain ASCII text."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    # ASCII only: str.lower() maps e.g. KELVIN SIGN to 'k', which must not spell 'weekly'.
+    return word.lower() if word.isascii() else None
+
+
+def _choice(values: Mapping[str, Value], name: str, choices: Mapping[str, T], default: T) -> T:
+    if name not in values:
+        return default
+    word = _word(values[name])
+    if word is None or word not in choices:
+        raise InvalidRequest(name, f"{name} must be one of {', '.join(choices)}")
+    return choices[word]
+
+
+def _period(values: Mapping[str, Value], today: date) -> ReportPeriod:
+    has_range = "from_date" in values or "to_date" in values
+    if "period" in values and has_range:
+        raise InvalidRequest(
+            "period",
+            "period cannot be combined with from_date/to_date; a date range is its own period",
+            code="conflicting_parameters",
+        )
+    if not has_range:
+        return report_period(_choice(values, "period", PERIODS, PeriodKind.DAILY), today)
+    if "from_date" not in values:
+        raise InvalidRequest(
+            "from_date", "from_date is required when to_date is given", code="missing_parameter"
+        )
+    if "to_date" not in values:
+        raise InvalidRequest(
+            "to_date", "to_date is required when from_date is given", code="missing_parameter"
+        )
+    start = _date(values, "from_date")
+    end = _date(values, "to_date")
+    if start < EARLIEST_DATE:
+        raise InvalidRequest(
+            "from_date",
+            f"from_date must be {EARLIEST_DATE.isoformat()} or later: "
+            "Mixpanel has no events before the Unix epoch",
+        )
+    if end < start:
+        raise InvalidRequest("to_date", "to_date must be on or after from_date")
+    yesterday = today - timedelta(days=1)
+    if end > yesterday:
+        raise InvalidRequest(
+            "to_date",
+            f"to_date must be yesterday ({yesterday.isoformat()}) or earlier: "
+            "reports cover whole days",
+        )
+    days = (end - start).days + 1
+    if days > MAX_SPAN_DAYS:
+        raise InvalidRequest(
+            "to_date",
+            f"from_date to to_date must span at most {MAX_SPAN_DAYS} days inclusive; "
+            f"this range spans {days}",
+        )
+    return custom_period(start, end)
+
+
+def _date(values: Mapping[str, Value], name: str) -> date:
+    value = values[name]
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidRequest(name, f"{name} must be a date in YYYY-MM-DD form", code="invalid_date")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(
+            name, f"{name} is not a real calendar date", code="invalid_date"
+        ) from None
+
+
+def _boolean(values: Mapping[str, Value], name: str, *, default: bool) -> bool:
+    if name not in values:
+        return default
+    value = values[name]
+    if isinstance(value, bool):
+        return value
+    word = _word(value)
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidRequest(
+        name,
+        f"{name} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}",
+        code="invalid_boolean",
+    )
+
+
+def _is_control(ch: str) -> bool:
+    return ch in _LINE_SEPARATORS or unicodedata.category(ch) == "Cc"
+
+
+def _events(value: Value | None) -> tuple[str, ...] | None:
+    """The event names asked for, trimmed, first occurrence kept; None = configured metrics."""
+    if value is None:
+        return None
+    if isinstance(value, bool):  # unreachable after _typed; keeps the type narrow
+        raise InvalidRequest("events", "events must be a string or a list of strings")
+    items = value.split(",") if isinstance(value, str) else value
+    if not any(item.strip() for item in items):
+        raise InvalidRequest("events", "events must name at least one event")
+    names: dict[str, None] = {}
+    for position, item in enumerate(items, start=1):
+        # Checked before trimming, so a trailing newline or tab is refused, not hidden.
+        if any(_is_control(ch) for ch in item):
+            raise InvalidRequest("events", f"events: name {position} contains a control character")
+        name = item.strip()
+        if not name:
+            raise InvalidRequest(
+                "events", f"events: name {position} is empty (check for a stray comma)"
+            )
+        if len(name) > MAX_EVENT_NAME_CHARS:
+            raise InvalidRequest(
+                "events",
+                f"events: name {position} is longer than {MAX_EVENT_NAME_CHARS} characters",
+            )
+        names.setdefault(name)
+    if len(names) > MAX_EVENTS:
+        raise InvalidRequest(
+            "events", f"events must name at most {MAX_EVENTS} distinct events; got {len(names)}"
+        )
+    return tuple(names)

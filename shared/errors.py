@@ -1,0 +1,108 @@
+"""The reporter's error tree: every failure the app expects, each with its context and no secret."""
+
+
+class ReporterError(Exception):
+    """Base of every error this app raises on purpose."""
+
+
+class ConfigError(ReporterError):
+    """Settings are missing or malformed; `problems` lists every one of them at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid settings: " + "; ".join(self.problems))
+
+
+class MetricsFileError(ConfigError):
+    """The metrics file cannot be read, or names events the project does not have."""
+
+
+class UnknownEventsError(ReporterError):
+    """Event names the Mixpanel project has never seen, each with its closest existing names."""
+
+    def __init__(self, suggestions: dict[str, list[str]], *, where: str) -> None:
+        self.suggestions = dict(suggestions)
+        self.where = where
+        parts = []
+        for name, close in self.suggestions.items():
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            parts.append(f"{name!r}{hint}")
+        super().__init__(f"unknown Mixpanel event in {where}: " + "; ".join(parts))
+
+
+class MixpanelError(ReporterError):
+    """Mixpanel answered an error or could not be reached; carries status, endpoint, body."""
+
+    def __init__(
+        self, message: str, *, endpoint: str, status: int | None = None, body: str = ""
+    ) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.body = body[:200]
+        where = f"Mixpanel {endpoint}"
+        if status is not None:
+            where += f" answered HTTP {status}"
+        detail = f": {self.body}" if self.body else ""
+        super().__init__(f"{where}: {message}{detail}")
+
+
+class MixpanelAuthError(MixpanelError):
+    """401/403: the service account credentials or its project access are wrong."""
+
+
+class MixpanelRequestError(MixpanelError):
+    """Another 4xx: the request itself is wrong; retrying cannot help."""
+
+
+class MixpanelRateLimited(MixpanelError):
+    """429: the query budget (60/hour, 5 concurrent) is spent; `retry_after` in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        status: int | None = 429,
+        body: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, endpoint=endpoint, status=status, body=body)
+
+
+class MixpanelUnavailable(MixpanelError):
+    """5xx, timeout or dropped connection, after the bounded retries."""
+
+
+class MixpanelBadResponse(MixpanelError):
+    """A 2xx whose body is malformed or truncated: never read as zero."""
+
+
+class SlackError(ReporterError):
+    """The Slack webhook refused the message or could not be reached; never carries the URL."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, body: str = "", maybe_posted: bool = False
+    ) -> None:
+        self.status = status
+        self.body = body[:200]
+        self.maybe_posted = maybe_posted
+        where = "Slack webhook"
+        if status is not None:
+            where += f" answered HTTP {status}"
+        detail = f": {self.body}" if self.body else ""
+        super().__init__(f"{where}: {message}{detail}")
+
+
+class LedgerError(ReporterError):
+    """The delivery ledger (Azure Table Storage) failed; never carries the connection string."""
+
+
+class InvalidRequest(ReporterError):
+    """A CustomReport parameter broke a rule; `field` names it and `code` is machine-readable."""
+
+    def __init__(self, field: str | None, message: str, *, code: str = "invalid_parameter") -> None:
+        self.field = field
+        self.code = code
+        self.message = message
+        super().__init__(message)

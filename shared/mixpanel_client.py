@@ -1,0 +1,325 @@
+"""Mixpanel Query and Export API client: typed answers, bounded retries, never the secret."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+
+from shared.errors import (
+    MixpanelAuthError,
+    MixpanelBadResponse,
+    MixpanelError,
+    MixpanelRateLimited,
+    MixpanelRequestError,
+    MixpanelUnavailable,
+)
+from shared.periods import Window
+from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
+from shared.settings import Secret, Settings
+from shared.uniques import UniqueCounts, UniqueTally
+
+# Mixpanel allows 5 concurrent queries per project; the client never asks for more.
+MAX_CONCURRENT = 5
+# Keep each /events URL well under common 8 KiB request-line limits; longer lists are split.
+MAX_EVENT_PARAM_CHARS = 6000
+EXPORT_CHUNK_BYTES = 64 * 1024
+DEFAULT_POLICY = RetryPolicy()
+T = TypeVar("T")
+
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class MixpanelClient:
+    """One method per question; each request authenticated as the service account."""
+
+    def __init__(
+        self,
+        *,
+        query_base: str,
+        export_url: str,
+        username: str,
+        secret: Secret,
+        project_id: str,
+        session: requests.Session,
+        timeout: float = 30.0,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        budget_seconds: float = 120.0,
+        max_concurrent: int = MAX_CONCURRENT,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._query_base = query_base.rstrip("/")
+        self._export_url = export_url
+        self._auth = (username, secret.reveal())
+        self._secret = secret
+        self._project_id = project_id
+        self._session = session
+        self._timeout = timeout
+        self._policy = policy
+        self._budget = budget_seconds
+        self._deadline: float | None = None
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+        self._lock = threading.Lock()
+        self.requests_made = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, session: requests.Session) -> MixpanelClient:
+        """A client for the project, region and override origin in `settings`."""
+        return cls(
+            query_base=settings.query_base,
+            export_url=settings.export_url,
+            username=settings.mixpanel_username,
+            secret=settings.mixpanel_secret,
+            project_id=settings.mixpanel_project_id,
+            session=session,
+            timeout=settings.mixpanel_timeout,
+            budget_seconds=settings.report_budget_seconds,
+        )
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def event_names(self, *, limit: int = 10_000) -> list[str]:
+        """The project's event names seen in the last 31 days, most common first."""
+        params = {"type": "general", "limit": str(limit)}
+        body = self._json("/events/names", params)
+        if not isinstance(body, list) or not all(isinstance(n, str) for n in body):
+            raise MixpanelBadResponse(
+                "expected a JSON array of event names",
+                endpoint="/events/names",
+                status=200,
+                body=_snippet(body),
+            )
+        return list(body)
+
+    def daily_counts(self, events: Sequence[str], window: Window) -> dict[str, dict[date, int]]:
+        """Each event's count per local day of `window`, as Mixpanel buckets it (one call)."""
+        result: dict[str, dict[date, int]] = {}
+        for chunk in _chunks(list(dict.fromkeys(events))):
+            params = {
+                "event": json.dumps(chunk),
+                "type": "general",
+                "unit": "day",
+                "from_date": window.start.isoformat(),
+                "to_date": window.end.isoformat(),
+            }
+            result.update(_parse_events(self._json("/events", params), chunk, window))
+        return result
+
+    def unique_users(
+        self,
+        new_tally: Callable[[], UniqueTally],
+        *,
+        from_date: date,
+        to_date: date,
+        events: Sequence[str] | None = None,
+    ) -> UniqueCounts:
+        """Distinct users from one streamed raw export; memory grows with users, not events."""
+        params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat()}
+        if events is not None:
+            params["event"] = json.dumps(list(events))
+
+        def read(response: requests.Response) -> UniqueCounts:
+            tally = new_tally()  # a retried export starts from nothing
+            for line in _export_events(response):
+                tally.add(*line)
+            return tally.result()
+
+        return self._request("/export", self._export_url, params, read, stream=True)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _json(self, endpoint: str, params: dict[str, str]) -> Any:
+        def read(response: requests.Response) -> Any:
+            try:
+                return json.loads(response.content)
+            except ValueError:
+                raise MixpanelBadResponse(
+                    "the body is not valid JSON (truncated?)",
+                    endpoint=endpoint,
+                    status=response.status_code,
+                    body=self._scrub(response.text),
+                ) from None
+
+        return self._request(endpoint, self._query_base + endpoint, params, read)
+
+    def _remaining(self) -> float:
+        with self._lock:
+            if self._deadline is None:
+                self._deadline = self._clock() + self._budget
+            return self._deadline - self._clock()
+
+    def _request(
+        self,
+        endpoint: str,
+        url: str,
+        params: dict[str, str],
+        read: Callable[[requests.Response], T],
+        *,
+        stream: bool = False,
+    ) -> T:
+        query = {"project_id": self._project_id, **params}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with (
+                    self._slot(),
+                    self._session.get(
+                        url,
+                        params=query,
+                        auth=self._auth,
+                        stream=stream,
+                        timeout=min(self._timeout, max(self._remaining(), 1.0)),
+                        headers={"Accept": "application/json", "Accept-Encoding": "gzip"},
+                    ) as response,
+                ):
+                    if response.status_code == 200:
+                        return read(response)
+                    error = self._error(endpoint, response)
+            except _TRANSIENT as exc:
+                error = MixpanelUnavailable(
+                    f"request failed ({type(exc).__name__})", endpoint=endpoint
+                )
+            retry_after = error.retry_after if isinstance(error, MixpanelRateLimited) else None
+            retryable = isinstance(error, MixpanelRateLimited | MixpanelUnavailable)
+            if not retryable or attempt >= self._policy.max_attempts:
+                raise error
+            delay = sleep_seconds(self._policy, attempt, retry_after, self._jitter())
+            if delay > self._remaining():
+                raise error
+            self._sleep(delay)
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        with self._slots:
+            with self._lock:
+                self.requests_made += 1
+            yield
+
+    def _error(self, endpoint: str, response: requests.Response) -> MixpanelError:
+        status = response.status_code
+        body = self._scrub(_error_text(response))
+        if status in (401, 403):
+            return MixpanelAuthError(
+                "check MIXPANEL_USERNAME, MIXPANEL_SECRET and the "
+                "service account's access to MIXPANEL_PROJECT_ID",
+                endpoint=endpoint,
+                status=status,
+                body=body,
+            )
+        if status == 429:
+            return MixpanelRateLimited(
+                "query rate limit reached",
+                endpoint=endpoint,
+                body=body,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if status >= 500:
+            return MixpanelUnavailable("server error", endpoint=endpoint, status=status, body=body)
+        return MixpanelRequestError("request rejected", endpoint=endpoint, status=status, body=body)
+
+    def _scrub(self, text: str) -> str:
+        secret = self._secret.reveal()
+        return text.replace(secret, "********") if secret else text
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    return response.text[:200]
+
+
+def _snippet(value: object) -> str:
+    return json.dumps(value)[:200]
+
+
+def _chunks(events: list[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 2
+    for name in events:
+        cost = len(quote(json.dumps(name))) + 3
+        if chunk and size + cost > MAX_EVENT_PARAM_CHARS:
+            yield chunk
+            chunk, size = [], 2
+        chunk.append(name)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+def _parse_events(body: Any, events: list[str], window: Window) -> dict[str, dict[date, int]]:
+    """Strictly read an /events answer: every asked event and day must be there as a count."""
+
+    def bad(why: str) -> MixpanelBadResponse:
+        return MixpanelBadResponse(why, endpoint="/events", status=200, body=_snippet(body))
+
+    data = body.get("data") if isinstance(body, dict) else None
+    values = data.get("values") if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        raise bad("expected {'data': {'values': {...}}}")
+    days = list(window.dates())
+    result: dict[str, dict[date, int]] = {}
+    for name in events:
+        per_day = values.get(name)
+        if not isinstance(per_day, dict):
+            raise bad(f"no values for event {name!r}")
+        counts: dict[date, int] = {}
+        for day in days:
+            count = per_day.get(day.isoformat())
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise bad(f"no count for event {name!r} on {day}")
+            counts[day] = count
+        result[name] = counts
+    return result
+
+
+def _export_events(response: requests.Response) -> Iterator[tuple[str, str, float]]:
+    """(event, distinct_id, time) for each JSONL line, parsed as it streams in."""
+    for raw in response.iter_lines(chunk_size=EXPORT_CHUNK_BYTES):
+        if not raw:
+            continue
+        try:
+            record = json.loads(raw)
+            props = record["properties"]
+            event, when = record["event"], props["time"]
+            distinct_id = props.get("distinct_id", "")
+        except (ValueError, KeyError, TypeError):
+            raise MixpanelBadResponse(
+                "an export line is not a complete event (truncated?)",
+                endpoint="/export",
+                status=200,
+                body=raw[:200].decode("utf-8", "replace"),
+            ) from None
+        if (
+            not isinstance(event, str)
+            or isinstance(when, bool)
+            or not isinstance(when, int | float)
+        ):
+            raise MixpanelBadResponse(
+                "an export line has a malformed event or time",
+                endpoint="/export",
+                status=200,
+                body=raw[:200].decode("utf-8", "replace"),
+            )
+        yield event, str(distinct_id) if distinct_id is not None else "", float(when)

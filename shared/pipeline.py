@@ -1,0 +1,263 @@
+"""The report pipeline, the one shell: gather from Mixpanel, decide (pure), apply to Slack."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from shared.errors import (
+    MixpanelAuthError,
+    MixpanelError,
+    MixpanelRateLimited,
+    ReporterError,
+    SlackError,
+)
+from shared.ledger import DeliveryKey, DeliveryLedger
+from shared.metrics import Measure, MetricsConfig, unknown_events
+from shared.periods import PeriodKind, ReportPeriod, Window
+from shared.report_generator import Facts, Report, Unavailable, build_report
+from shared.schedule import Run, ScheduleRules, Skip, decide
+from shared.slack_client import Postable
+from shared.slack_message import render_failure, render_message
+from shared.uniques import UniqueCounts, UniqueTally, is_automatic
+
+log = logging.getLogger("analytics_reporter")
+T = TypeVar("T")
+
+
+class EventSource(Protocol):
+    """Where the numbers come from (MixpanelClient, or a fake in tests)."""
+
+    def event_names(self, *, limit: int = ...) -> list[str]: ...
+
+    def daily_counts(self, events: Sequence[str], window: Window) -> dict[str, dict[date, int]]: ...
+
+    def unique_users(
+        self,
+        new_tally: Callable[[], UniqueTally],
+        *,
+        from_date: date,
+        to_date: date,
+        events: Sequence[str] | None = ...,
+    ) -> UniqueCounts: ...
+
+
+class MessagePoster(Protocol):
+    """Where the message goes (SlackWebhook, or a fake in tests)."""
+
+    @property
+    def destination(self) -> str: ...
+
+    def post(self, message: Postable) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContext:
+    """What every report of this deployment shares: its metrics, names and clock zone."""
+
+    config: MetricsConfig
+    company: str
+    timezone: ZoneInfo
+    project_url: str
+    active_user_events: tuple[str, ...] | None = None
+    export_in_utc: bool = True
+
+
+def produce_report(
+    period: ReportPeriod,
+    ctx: ReportContext,
+    *,
+    mixpanel: EventSource,
+    now: datetime,
+    notes: tuple[str, ...] = (),
+    events_field: str = "metrics file",
+) -> Report:
+    """Gather the facts for `period` (at most 3 Mixpanel requests) and build the report."""
+    facts = gather(period, ctx, mixpanel=mixpanel, now=now)  # gather
+    if not isinstance(facts.event_names, Unavailable):  # decide
+        problem = unknown_events(ctx.config.named_events, facts.event_names, where=events_field)
+        if problem:
+            raise problem
+    return build_report(
+        ctx.config,
+        period,
+        facts,
+        company=ctx.company,
+        timezone=ctx.timezone.key,
+        project_url=ctx.project_url,
+        notes=notes,
+    )
+
+
+def gather(
+    period: ReportPeriod, ctx: ReportContext, *, mixpanel: EventSource, now: datetime
+) -> Facts:
+    """Round 1: event names and the uniques export, concurrently. Round 2: every count at once.
+
+    A part that fails becomes Unavailable (shown as such, never as 0); when nothing at all
+    could be read, or the credentials are wrong, the error is raised instead.
+    """
+    span = period.span
+    groups = {
+        m.key: (None if m.any_event else frozenset(m.events))
+        for m in ctx.config.metrics
+        if m.measure is Measure.UNIQUE
+    }
+    chosen = frozenset(ctx.active_user_events or ())
+    qualifying: Callable[[str], bool] = (
+        chosen.__contains__ if chosen else (lambda e: not is_automatic(e))
+    )
+
+    def export() -> UniqueCounts:
+        if ctx.export_in_utc:  # the export's dates are UTC: widen, then filter by local day
+            first = span.start - timedelta(days=1)
+            last = min(span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
+        else:
+            first, last = span.start, span.end
+        wanted = None
+        if all(members is not None for members in groups.values()) or ctx.active_user_events:
+            names = {e for members in groups.values() if members for e in members}
+            names.update(ctx.active_user_events or ())
+            wanted = sorted(names)
+        return mixpanel.unique_users(
+            lambda: UniqueTally(
+                period.windows, groups, timezone=ctx.timezone, qualifying=qualifying
+            ),
+            from_date=first,
+            to_date=last,
+            events=wanted,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        names_job = pool.submit(_attempt, lambda: frozenset(mixpanel.event_names()))
+        uniques_job = pool.submit(_attempt, export) if groups else None
+        names = names_job.result()
+        uniques: UniqueCounts | MixpanelError = (
+            uniques_job.result() if uniques_job else UniqueCounts({}, frozenset(), 0)
+        )
+    for part in (names, uniques):
+        if isinstance(part, MixpanelAuthError):
+            raise part
+
+    everything = set(ctx.config.named_events)
+    if not isinstance(names, MixpanelError):
+        everything |= names
+    seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
+    everything |= seen
+    counts = _attempt(lambda: mixpanel.daily_counts(sorted(everything), span))
+    if isinstance(counts, MixpanelError) and (isinstance(uniques, MixpanelError) or not groups):
+        raise counts  # nothing to report: a failure notice says so instead
+    return Facts(
+        counts=_unavailable(counts),
+        uniques=_unavailable(uniques),
+        event_names=_unavailable(names) if isinstance(names, MixpanelError) else names | seen,
+        fetched_at=now,
+    )
+
+
+def _attempt(job: Callable[[], T]) -> T | MixpanelError:
+    try:
+        return job()
+    except MixpanelError as exc:
+        log.warning("Mixpanel request failed: %s", exc)
+        return exc
+
+
+def _unavailable(part: T | MixpanelError) -> T | Unavailable:
+    if isinstance(part, MixpanelRateLimited):
+        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
+    if isinstance(part, MixpanelError):
+        return Unavailable(str(part))
+    return part
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The scheduled report was posted (or was already posted by another run)."""
+
+    key: DeliveryKey
+    report: Report | None
+    posted: bool
+
+
+def run_scheduled(
+    kind: PeriodKind,
+    ctx: ReportContext,
+    rules: ScheduleRules,
+    *,
+    scheduled_for: datetime | None,
+    past_due: bool,
+    now: datetime,
+    mixpanel: EventSource,
+    slack: MessagePoster,
+    ledger: DeliveryLedger,
+) -> Delivered | Skip:
+    """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
+
+    Each (report, window, destination) is posted at most once; a failure is recorded, reported
+    to Slack as a short notice, and raised so the host records the failed run (and retries it).
+    """
+    decision: Run | Skip = decide(
+        kind, scheduled_for=scheduled_for, now=now, past_due=past_due, rules=rules
+    )
+    if isinstance(decision, Skip):
+        log.info("%s report: %s", kind, decision.reason)
+        return decision
+    window = decision.period.current
+    key = DeliveryKey(str(kind), window.start, window.end, slack.destination)
+    claim = ledger.claim(key, now=now)
+    if claim is None:
+        log.info("%s report for %s: already delivered or being delivered", kind, window.label())
+        return Delivered(key, None, posted=False)
+    try:
+        report = produce_report(
+            decision.period, ctx, mixpanel=mixpanel, now=now, notes=decision.notes
+        )
+        message = render_message(report)
+    except Exception as exc:
+        ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+        notify_failure(slack, report=str(kind), window=window, error=exc, now=now)
+        raise
+    try:
+        slack.post(message)
+    except SlackError as exc:
+        if exc.maybe_posted:  # never risk a second copy: record it, and say so loudly
+            ledger.mark_sent(claim, now=now, detail=f"uncertain: {_one_line(exc)}")
+        else:
+            ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+        raise
+    ledger.mark_sent(claim, now=now, detail=_summary(report))
+    log.info("%s report for %s posted", kind, window.label())
+    return Delivered(key, report, posted=True)
+
+
+def notify_failure(
+    slack: MessagePoster, *, report: str, window: Window | None, error: BaseException, now: datetime
+) -> bool:
+    """Post a short failure notice; if even that fails, log it. True when it was posted."""
+    try:
+        slack.post(render_failure(report=report, window=window, error=_one_line(error), when=now))
+    except SlackError as exc:
+        log.error("could not post the failure notice for the %s report: %s", report, exc)
+        return False
+    return True
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, ReporterError):
+        text = str(error)
+    else:  # a bug: name it without dumping internals into Slack
+        text = f"internal error ({type(error).__name__}); see the function logs"
+    return " ".join(text.split())[:500]
+
+
+def _summary(report: Report) -> str:
+    figures = ", ".join(
+        f"{m.spec.label}={'n/a' if m.value is None else m.value}" for m in report.metrics
+    )
+    return f"{report.period.kind} {report.period.current.label()}: {figures}"

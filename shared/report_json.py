@@ -1,0 +1,77 @@
+"""The report as JSON: the same numbers as the Slack message, with what each was computed from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.periods import Window
+from shared.report_generator import Change, MetricResult, Report
+
+
+def _window(window: Window) -> dict[str, Any]:
+    return {
+        "from_date": window.start.isoformat(),
+        "to_date": window.end.isoformat(),
+        "days": window.days,
+    }
+
+
+def _change(change: Change, value: int | None) -> dict[str, Any]:
+    return {
+        "label": change.label,
+        "window": _window(change.window),
+        "value": change.baseline,
+        "change": None if value is None or change.baseline is None else value - change.baseline,
+        "change_ratio": None if change.ratio is None else round(change.ratio, 4),
+        "verdict": change.verdict.value,
+        "good": change.good,
+    }
+
+
+def _metric(metric: MetricResult) -> dict[str, Any]:
+    spec = metric.spec
+    return {
+        "key": spec.key,
+        "label": spec.label,
+        "measure": spec.measure.value,
+        "events": list(spec.events),
+        "higher_is_better": spec.higher_is_better,
+        "value": metric.value,
+        "available": metric.unavailable is None,
+        "unavailable_reason": metric.unavailable,
+        "comparisons": [_change(c, metric.value) for c in metric.changes],
+    }
+
+
+def report_to_json(report: Report) -> dict[str, Any]:
+    """A JSON-ready dict of the report (schema: openapi.yaml, `Report`)."""
+    period = report.period
+    return {
+        "company": report.company,
+        "period": period.kind.value,
+        "window": _window(period.current),
+        "comparison_windows": [{"label": c.label, **_window(c.window)} for c in period.comparisons],
+        "timezone": report.timezone,
+        "data_as_of": report.fetched_at.isoformat(),
+        "mixpanel_project_url": report.project_url,
+        "metrics": [_metric(m) for m in report.metrics],
+        "top_events": None
+        if report.top_events is None
+        else [
+            {"event": e.name, "count": e.count, "previous": e.baseline} for e in report.top_events
+        ],
+        "notable_changes": [
+            {
+                "event": m.name,
+                "count": m.count,
+                "previous": m.baseline,
+                "verdict": m.verdict.value,
+                "change_ratio": None if m.ratio is None else round(m.ratio, 4),
+            }
+            for m in report.movers
+        ],
+        "warnings": list(report.warnings),
+        "insights": list(report.insights),
+        "notes": list(report.notes),
+        "unavailable": list(report.unavailable),
+    }

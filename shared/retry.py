@@ -1,0 +1,39 @@
+"""When to try a Mixpanel request again, and how long to wait first; pure, no sleeping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter; a server's Retry-After always wins."""
+
+    max_attempts: int = 5
+    base_seconds: float = 1.0
+    cap_seconds: float = 30.0
+
+
+def sleep_seconds(
+    policy: RetryPolicy, attempt: int, retry_after: float | None, jitter: float
+) -> float:
+    """Seconds to wait before attempt `attempt + 1` (attempts count from 1).
+
+    `jitter` is a number in [0, 1) from the caller's random source, so the result is
+    reproducible in tests: a full backoff scaled into [50%, 100%) spreads concurrent retries.
+    """
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    backoff: float = min(policy.cap_seconds, policy.base_seconds * 2.0 ** (attempt - 1))
+    return backoff * (0.5 + jitter / 2)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the delta-seconds form); None if absent or not a number."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None

@@ -1,0 +1,303 @@
+"""Typed settings read from a mapping (the environment); every problem is reported at once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.errors import ConfigError
+
+DEFAULT_METRICS_FILE = Path(__file__).with_name("metrics.toml")
+# A Monday in the past; bi-weekly reports post on it and every 14 days from it.
+DEFAULT_BIWEEKLY_ANCHOR = date(2026, 1, 5)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+T = TypeVar("T")
+
+
+class Region(StrEnum):
+    """Mixpanel data residency."""
+
+    US = "us"
+    EU = "eu"
+    IN = "in"
+
+
+class Secret:
+    """A credential: its value is only available through `reveal()`, never in repr or str."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value, for the one place that sends it."""
+        return self._value
+
+    def fingerprint(self) -> str:
+        """A short non-secret identifier (for delivery records)."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    mixpanel_username: str
+    mixpanel_secret: Secret
+    mixpanel_project_id: str
+    slack_webhook_url: Secret
+    mixpanel_region: Region = Region.US
+    mixpanel_api_url: str | None = None
+    company_name: str = "Analytics"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
+    report_hour: int = 9
+    daily_report_days: frozenset[int] = frozenset(range(7))
+    daily_skip_dates: frozenset[date] = frozenset()
+    biweekly_anchor: date = DEFAULT_BIWEEKLY_ANCHOR
+    metrics_file: Path = DEFAULT_METRICS_FILE
+    active_user_events: tuple[str, ...] | None = None
+    export_in_utc: bool = True
+    storage_connection: Secret | None = None
+    delivery_table: str = "reportdeliveries"
+    mixpanel_timeout: float = 30.0
+    report_budget_seconds: float = 120.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from `environ`; ConfigError names every missing or malformed variable."""
+        problems: list[str] = []
+        env = {k: v.strip() for k, v in environ.items()}
+
+        def required(name: str) -> str:
+            value = env.get(name, "")
+            if not value:
+                problems.append(f"{name} is required")
+            return value
+
+        def optional(name: str, parse: Callable[[str], T], default: T, rule: str) -> T:
+            raw = env.get(name, "")
+            if not raw:
+                return default
+            try:
+                return parse(raw)
+            except (ValueError, KeyError, ZoneInfoNotFoundError):
+                problems.append(f"{name} {rule}, got {_shown(name, raw)}")
+                return default
+
+        username = required("MIXPANEL_USERNAME")
+        secret = required("MIXPANEL_SECRET")
+        project_id = required("MIXPANEL_PROJECT_ID")
+        if project_id and not project_id.isdigit():
+            problems.append(
+                "MIXPANEL_PROJECT_ID must be the numeric project id (not the token), "
+                f"got {project_id!r}"
+            )
+        webhook = required("SLACK_WEBHOOK_URL")
+        if webhook and not _is_http_url(webhook):
+            problems.append("SLACK_WEBHOOK_URL must be an http(s) URL (value not shown)")
+
+        settings = cls(
+            mixpanel_username=username,
+            mixpanel_secret=Secret(secret),
+            mixpanel_project_id=project_id,
+            slack_webhook_url=Secret(webhook),
+            mixpanel_region=optional(
+                "MIXPANEL_REGION",
+                lambda s: Region(s.lower()),
+                Region.US,
+                "must be one of eu, us, in",
+            ),
+            mixpanel_api_url=optional(
+                "MIXPANEL_API_URL", _origin, None, "must be an origin like http://127.0.0.1:8123"
+            ),
+            company_name=env.get("COMPANY_NAME") or "Analytics",
+            timezone=optional(
+                "TIMEZONE",
+                _zone,
+                ZoneInfo("Europe/London"),
+                "must be an IANA time zone name like Europe/London",
+            ),
+            report_hour=optional("REPORT_HOUR", _hour, 9, "must be an hour from 0 to 23"),
+            daily_report_days=optional(
+                "DAILY_REPORT_DAYS",
+                _weekdays,
+                frozenset(range(7)),
+                "must list weekdays like mon-fri or mon,wed,fri",
+            ),
+            daily_skip_dates=optional(
+                "DAILY_REPORT_SKIP_DATES",
+                _dates,
+                frozenset(),
+                "must list dates like 2026-12-25,2026-12-26",
+            ),
+            biweekly_anchor=optional(
+                "BIWEEKLY_ANCHOR",
+                _monday,
+                DEFAULT_BIWEEKLY_ANCHOR,
+                "must be a Monday in YYYY-MM-DD",
+            ),
+            metrics_file=optional("METRICS_FILE", Path, DEFAULT_METRICS_FILE, "must be a path"),
+            active_user_events=optional(
+                "ACTIVE_USER_EVENTS", _names, None, "must list event names separated by commas"
+            ),
+            export_in_utc=optional(
+                "MIXPANEL_EXPORT_TIMEZONE", _export_utc, True, "must be utc or project"
+            ),
+            storage_connection=(
+                Secret(env["AzureWebJobsStorage"]) if env.get("AzureWebJobsStorage") else None
+            ),
+            delivery_table=optional(
+                "DELIVERY_TABLE",
+                _table_name,
+                "reportdeliveries",
+                "must be 3-63 letters or digits, starting with a letter",
+            ),
+            mixpanel_timeout=optional(
+                "MIXPANEL_TIMEOUT_SECONDS", _positive, 30.0, "must be a positive number of seconds"
+            ),
+            report_budget_seconds=optional(
+                "REPORT_BUDGET_SECONDS", _positive, 120.0, "must be a positive number of seconds"
+            ),
+        )
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+    @property
+    def query_base(self) -> str:
+        """Base URL of the Query API for this project's region (or the override origin)."""
+        if self.mixpanel_api_url:
+            return f"{self.mixpanel_api_url}/api/query"
+        host = {
+            Region.US: "mixpanel.com",
+            Region.EU: "eu.mixpanel.com",
+            Region.IN: "in.mixpanel.com",
+        }[self.mixpanel_region]
+        return f"https://{host}/api/query"
+
+    @property
+    def export_url(self) -> str:
+        """URL of the raw export endpoint for this project's region (or the override origin)."""
+        if self.mixpanel_api_url:
+            return f"{self.mixpanel_api_url}/api/2.0/export"
+        host = {
+            Region.US: "data.mixpanel.com",
+            Region.EU: "data-eu.mixpanel.com",
+            Region.IN: "data-in.mixpanel.com",
+        }[self.mixpanel_region]
+        return f"https://{host}/api/2.0/export"
+
+    @property
+    def project_url(self) -> str:
+        """Link to the project in Mixpanel's UI (for the report footer)."""
+        host = {
+            Region.US: "mixpanel.com",
+            Region.EU: "eu.mixpanel.com",
+            Region.IN: "in.mixpanel.com",
+        }[self.mixpanel_region]
+        return f"https://{host}/project/{self.mixpanel_project_id}"
+
+
+def _shown(name: str, raw: str) -> str:
+    if name in {"AzureWebJobsStorage"}:
+        return "(value not shown)"
+    return repr(raw[:80])
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+        raise ValueError(value)
+    if parts.query or parts.fragment:
+        raise ValueError(value)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _zone(value: str) -> ZoneInfo:
+    if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", value):
+        raise ValueError(value)
+    return ZoneInfo(value)
+
+
+def _hour(value: str) -> int:
+    hour = int(value)
+    if not 0 <= hour <= 23:
+        raise ValueError(value)
+    return hour
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
+def _weekdays(value: str) -> frozenset[int]:
+    days: set[int] = set()
+    for part in value.lower().replace(" ", "").split(","):
+        if "-" in part:
+            first, last = (WEEKDAYS.index(p) for p in part.split("-", 1))
+            if first > last:
+                raise ValueError(value)
+            days.update(range(first, last + 1))
+        else:
+            days.add(WEEKDAYS.index(part))
+    return frozenset(days)
+
+
+def _dates(value: str) -> frozenset[date]:
+    return frozenset(date.fromisoformat(p.strip()) for p in value.split(",") if p.strip())
+
+
+def _monday(value: str) -> date:
+    day = date.fromisoformat(value)
+    if day.weekday() != 0:
+        raise ValueError(value)
+    return day
+
+
+def _names(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    if not names:
+        raise ValueError(value)
+    return names
+
+
+def _export_utc(value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in {"utc", "project"}:
+        raise ValueError(value)
+    return lowered == "utc"
+
+
+def _table_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,62}", value):
+        raise ValueError(value)
+    return value

@@ -1,0 +1,122 @@
+"""Slack incoming-webhook client: posts a Block Kit message; errors never carry the URL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from shared.errors import SlackError
+from shared.retry import parse_retry_after
+from shared.settings import Secret
+
+
+class Postable(Protocol):
+    """A message that knows its webhook payload ({"text": ..., "blocks": [...]})."""
+
+    def payload(self) -> dict[str, Any]: ...
+
+
+class SlackWebhook:
+    """Posts to one incoming webhook. Retries only what cannot have been posted yet."""
+
+    def __init__(
+        self,
+        url: Secret,
+        *,
+        session: requests.Session,
+        timeout: float = 10.0,
+        max_attempts: int = 3,
+        max_wait_seconds: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._url = url
+        self._session = session
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._max_wait = max_wait_seconds
+        self._sleep = sleep
+
+    @property
+    def destination(self) -> str:
+        """A short non-secret fingerprint of the webhook, for delivery records."""
+        return self._url.fingerprint()
+
+    def post(self, message: Postable) -> None:
+        """Send `message`; returns once Slack answered 200, else raises SlackError."""
+        data = json.dumps(message.payload(), ensure_ascii=False).encode("utf-8")
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._session.post(
+                    self._url.reveal(),
+                    data=data,
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                    timeout=self._timeout,
+                )
+            except requests.ConnectionError as exc:
+                # A refused or failed connection sent nothing, so trying again cannot post twice.
+                # `from None`: the original exception text names the URL.
+                if attempt < self._max_attempts and _never_sent(exc):
+                    self._sleep(min(2.0**attempt, self._max_wait))
+                    continue
+                if _never_sent(exc):
+                    raise SlackError(f"could not reach Slack ({type(exc).__name__})") from None
+                raise SlackError(
+                    f"connection to Slack failed ({type(exc).__name__}); the message may or may "
+                    "not have been posted",
+                    maybe_posted=True,
+                ) from None
+            except requests.RequestException as exc:
+                # A read timeout may have posted: never retried, reported as unknown.
+                raise SlackError(
+                    f"no answer from Slack ({type(exc).__name__}); the message may or may not "
+                    "have been posted",
+                    maybe_posted=True,
+                ) from None
+            if response.status_code == 200:
+                return
+            body = response.text[:200].replace(self._url.reveal(), "********")
+            if response.status_code == 429 and attempt < self._max_attempts:
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                if wait is not None and wait <= self._max_wait:
+                    self._sleep(wait)
+                    continue
+            raise SlackError(
+                _advice(response.status_code, body), status=response.status_code, body=body
+            )
+        raise SlackError("gave up after retries")  # pragma: no cover - loop always returns/raises
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never made, so Slack cannot have the message."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _advice(status: int, body: str) -> str:
+    if body in {
+        "invalid_payload",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "no_text",
+        "msg_blocks_too_long",
+    }:
+        return "Slack rejected the message format"
+    if body in {
+        "no_service",
+        "channel_not_found",
+        "channel_is_archived",
+        "invalid_token",
+        "action_prohibited",
+        "posting_to_general_channel_denied",
+    }:
+        return "the webhook is disabled or its channel is gone: check SLACK_WEBHOOK_URL"
+    if status == 429:
+        return "Slack rate limit reached"
+    return "Slack refused the message"

@@ -1,0 +1,107 @@
+"""Exact distinct-user counts from raw events, bucketed by local day; pure, streaming, no I/O."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from shared.periods import Window
+
+
+def is_automatic(event: str) -> bool:
+    """Mixpanel's own events ($identify, $ae_session, ...) start with '$'."""
+    return event.startswith("$")
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueCounts:
+    """Distinct users per window and group, plus every event name seen in the raw data."""
+
+    users: Mapping[Window, Mapping[str, int]]
+    seen_events: frozenset[str]
+    lines: int
+
+
+class UniqueTally:
+    """Feeds raw events one at a time; memory grows with distinct users, never with events.
+
+    A group is a named set of events (None = every qualifying event); a user counts once per
+    window and group however many events or days they have.
+    """
+
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        groups: Mapping[str, frozenset[str] | None],
+        *,
+        timezone: ZoneInfo,
+        qualifying: Callable[[str], bool],
+    ) -> None:
+        self._windows = tuple(dict.fromkeys(windows))
+        self._groups = dict(groups)
+        self._qualifying = qualifying
+        first = min(w.start for w in self._windows)
+        last = max(w.end for w in self._windows)
+        # Epoch second at which each local day starts: a bisect turns an event time into its
+        # local date without a datetime per event, and stays right on 23- and 25-hour days.
+        self._days = [first + timedelta(days=i) for i in range((last - first).days + 2)]
+        self._bounds = [
+            datetime.combine(d, time(0), tzinfo=timezone).timestamp() for d in self._days
+        ]
+        self._windows_of_day: list[tuple[int, ...]] = [
+            tuple(i for i, w in enumerate(self._windows) if d in w) for d in self._days
+        ]
+        self._sets: list[dict[str, set[str]]] = [
+            {name: set() for name in self._groups} for _ in self._windows
+        ]
+        self._member_cache: dict[str, tuple[str, ...]] = {}
+        self._seen: set[str] = set()
+        self._lines = 0
+
+    def _groups_of(self, event: str) -> tuple[str, ...]:
+        cached = self._member_cache.get(event)
+        if cached is None:
+            cached = tuple(
+                name
+                for name, members in self._groups.items()
+                if (self._qualifying(event) if members is None else event in members)
+            )
+            self._member_cache[event] = cached
+        return cached
+
+    def add(self, event: str, distinct_id: str, timestamp: float) -> None:
+        """Count one raw event; events outside every window are ignored."""
+        self._lines += 1
+        index = bisect.bisect_right(self._bounds, timestamp) - 1
+        if index < 0 or index >= len(self._days) - 1:
+            return
+        windows = self._windows_of_day[index]
+        if not windows:
+            return
+        self._seen.add(event)
+        if not distinct_id:
+            return
+        groups = self._groups_of(event)
+        for w in windows:
+            sets = self._sets[w]
+            for name in groups:
+                sets[name].add(distinct_id)
+
+    def result(self) -> UniqueCounts:
+        """The counts so far, frozen."""
+        return UniqueCounts(
+            users={
+                w: {name: len(ids) for name, ids in self._sets[i].items()}
+                for i, w in enumerate(self._windows)
+            },
+            seen_events=frozenset(self._seen),
+            lines=self._lines,
+        )
+
+
+def local_day(timestamp: float, timezone: ZoneInfo) -> date:
+    """The local calendar date of an epoch timestamp (reference for tests)."""
+    return datetime.fromtimestamp(timestamp, timezone).date()

@@ -1,0 +1,34 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.azurite import AzuriteError, AzuriteTable, start_azurite_table
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string() -> Iterator[str]:
+    """A real Azurite table service for the whole session; fails (never skips) if missing."""
+    server: AzuriteTable | None = None
+    problem = ""
+    try:
+        server = start_azurite_table()
+    except AzuriteError as exc:
+        problem = str(exc)
+    if server is None:
+        # Outside the except block, so the report shows the reason once, without a traceback.
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield server.connection_string
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ledger_table_name() -> str:
+    """A fresh table name per test, so tests sharing one Azurite never see each other's rows."""
+    return f"ledger{uuid.uuid4().hex[:20]}"
