@@ -1,5 +1,6 @@
 """A deterministic, realistic sample Mixpanel project for demos, stand-ins and tests."""
 
+import gc
 import hashlib
 import random
 from dataclasses import dataclass
@@ -316,6 +317,13 @@ def sample_project(
     tz = ZoneInfo(SAMPLE_TIMEZONE)
     pop = _Population(users=users, seed=seed)
     events: list[RawEvent] = []
-    for offset in range(days - 1, -1, -1):
-        events.extend(_day_events(pop, end - timedelta(days=offset), tz))
+    # Hundreds of thousands of small acyclic objects: pausing the cycle collector saves ~25 %.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for offset in range(days - 1, -1, -1):
+            events.extend(_day_events(pop, end - timedelta(days=offset), tz))
+    finally:
+        if collecting:
+            gc.enable()
     return events

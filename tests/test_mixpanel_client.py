@@ -1,0 +1,429 @@
+"""Spec of the Mixpanel client: exact requests, typed errors, bounded retries, no secret."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from shared.errors import (
+    MixpanelAuthError,
+    MixpanelBadResponse,
+    MixpanelRateLimited,
+    MixpanelRequestError,
+    MixpanelUnavailable,
+)
+from shared.mixpanel_client import MixpanelClient
+from shared.periods import Window
+from shared.retry import RetryPolicy
+from shared.settings import Secret, Settings
+from shared.uniques import UniqueTally, is_automatic
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "SECRET-mixpanel-9f8e7d"
+QUERY = "https://eu.mixpanel.com/api/query"
+EXPORT = "https://data-eu.mixpanel.com/api/2.0/export"
+WEEK = Window(date(2026, 11, 16), date(2026, 11, 17))
+LONDON = ZoneInfo("Europe/London")
+
+
+def fixture(name: str) -> Any:
+    """A recorded Mixpanel body from tests/fixtures."""
+    text = (FIXTURES / name).read_text()
+    return text if name.endswith(".jsonl") else json.loads(text)
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield rsps
+
+
+class Sleeps:
+    """Records the sleeps the client asked for instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def client(sleeps: Sleeps | None = None, **overrides: Any) -> MixpanelClient:
+    options: dict[str, Any] = {
+        "query_base": QUERY,
+        "export_url": EXPORT,
+        "username": "svc.reporter",
+        "secret": Secret(SECRET),
+        "project_id": "424242",
+        "session": requests.Session(),
+        "sleep": sleeps or Sleeps(),
+        "jitter": lambda: 0.0,
+        "budget_seconds": 1000.0,
+    }
+    options.update(overrides)
+    return MixpanelClient(**options)
+
+
+def basic_auth() -> str:
+    return "Basic " + base64.b64encode(f"svc.reporter:{SECRET}".encode()).decode()
+
+
+def events_params(**extra: str) -> dict[str, str]:
+    return {
+        "project_id": "424242",
+        "event": json.dumps(["Sign Up", "Receipt Uploaded"]),
+        "type": "general",
+        "unit": "day",
+        "from_date": "2026-11-16",
+        "to_date": "2026-11-17",
+        **extra,
+    }
+
+
+def test_event_names_asks_for_every_name_with_service_account_auth(mocked):
+    """/events/names is called with project_id, type and a high limit, as the service account."""
+    mocked.get(
+        f"{QUERY}/events/names",
+        json=fixture("event_names.json"),
+        match=[
+            matchers.query_param_matcher(
+                {"project_id": "424242", "type": "general", "limit": "10000"}
+            ),
+            matchers.header_matcher({"Authorization": basic_auth()}),
+        ],
+    )
+    assert client().event_names() == ["Email Sent", "Receipt Uploaded", "Sign Up", "$identify"]
+
+
+def test_daily_counts_names_every_event_in_one_events_call(mocked):
+    """One /events call carries every event as a JSON array and returns counts per local day."""
+    mocked.get(
+        f"{QUERY}/events",
+        json=fixture("events_weekly.json"),
+        match=[matchers.query_param_matcher(events_params())],
+    )
+    counts = client().daily_counts(["Sign Up", "Receipt Uploaded"], WEEK)
+    assert counts == {
+        "Sign Up": {date(2026, 11, 16): 12, date(2026, 11, 17): 9},
+        "Receipt Uploaded": {date(2026, 11, 16): 130, date(2026, 11, 17): 0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("region", "query", "export"),
+    [
+        ("us", "https://mixpanel.com/api/query", "https://data.mixpanel.com/api/2.0/export"),
+        ("eu", "https://eu.mixpanel.com/api/query", "https://data-eu.mixpanel.com/api/2.0/export"),
+        ("in", "https://in.mixpanel.com/api/query", "https://data-in.mixpanel.com/api/2.0/export"),
+    ],
+    ids=["us", "eu", "in"],
+)
+def test_client_from_settings_uses_the_region_hosts(mocked, region, query, export):
+    """Data residency picks the Query and Export hosts."""
+    settings = Settings.from_env(
+        {
+            "MIXPANEL_USERNAME": "svc",
+            "MIXPANEL_SECRET": SECRET,
+            "MIXPANEL_PROJECT_ID": "424242",
+            "MIXPANEL_REGION": region,
+            "SLACK_WEBHOOK_URL": "https://hooks.slack.example/x",
+        }
+    )
+    mocked.get(f"{query}/events/names", json=[])
+    mocked.get(export, body="")
+    mp = MixpanelClient.from_settings(settings, requests.Session())
+    assert mp.event_names() == []
+    tally = mp.unique_users(
+        lambda: UniqueTally([WEEK], {}, timezone=LONDON, qualifying=lambda e: True),
+        from_date=WEEK.start,
+        to_date=WEEK.end,
+    )
+    assert tally.lines == 0
+
+
+def test_api_url_override_replaces_every_host(mocked):
+    """MIXPANEL_API_URL sends both the Query and the Export API to one origin."""
+    settings = Settings.from_env(
+        {
+            "MIXPANEL_USERNAME": "svc",
+            "MIXPANEL_SECRET": SECRET,
+            "MIXPANEL_PROJECT_ID": "424242",
+            "MIXPANEL_API_URL": "http://127.0.0.1:8123",
+            "SLACK_WEBHOOK_URL": "https://hooks.slack.example/x",
+        }
+    )
+    mocked.get("http://127.0.0.1:8123/api/query/events/names", json=["A"])
+    mocked.get("http://127.0.0.1:8123/api/2.0/export", body="")
+    mp = MixpanelClient.from_settings(settings, requests.Session())
+    assert mp.event_names() == ["A"]
+    mp.unique_users(
+        lambda: UniqueTally([WEEK], {}, timezone=LONDON, qualifying=lambda e: True),
+        from_date=WEEK.start,
+        to_date=WEEK.end,
+    )
+
+
+def test_unique_users_streams_the_export_and_counts_each_user_once_per_window(mocked):
+    """The export is read line by line; a user active on two days is one user of the window."""
+    mocked.get(
+        EXPORT,
+        body=fixture("export_sample.jsonl"),
+        match=[
+            matchers.query_param_matcher(
+                {"project_id": "424242", "from_date": "2026-11-15", "to_date": "2026-11-18"}
+            )
+        ],
+    )
+    result = client().unique_users(
+        lambda: UniqueTally(
+            [WEEK],
+            {"active_users": None, "signups": frozenset({"Sign Up"})},
+            timezone=LONDON,
+            qualifying=lambda e: not is_automatic(e),
+        ),
+        from_date=date(2026, 11, 15),
+        to_date=date(2026, 11, 18),
+    )
+    assert result.users == {WEEK: {"active_users": 2, "signups": 1}}
+    assert result.seen_events == frozenset({"Sign Up", "App Opened", "$identify"})
+    assert result.lines == 5
+
+
+def test_export_with_an_event_filter_sends_it_as_a_json_array(mocked):
+    """Only the events that define a unique metric are exported when that is enough."""
+    mocked.get(
+        EXPORT,
+        body="",
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "project_id": "424242",
+                    "from_date": "2026-11-16",
+                    "to_date": "2026-11-17",
+                    "event": '["Sign Up"]',
+                }
+            )
+        ],
+    )
+    client().unique_users(
+        lambda: UniqueTally([WEEK], {}, timezone=LONDON, qualifying=lambda e: True),
+        from_date=WEEK.start,
+        to_date=WEEK.end,
+        events=["Sign Up"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        (
+            401,
+            MixpanelAuthError,
+            "Mixpanel /events/names answered HTTP 401: check MIXPANEL_USERNAME, MIXPANEL_SECRET "
+            "and the service account's access to MIXPANEL_PROJECT_ID: Unauthorized",
+        ),
+        (
+            403,
+            MixpanelAuthError,
+            "Mixpanel /events/names answered HTTP 403: check MIXPANEL_USERNAME, MIXPANEL_SECRET "
+            "and the service account's access to MIXPANEL_PROJECT_ID: Unauthorized",
+        ),
+        (
+            400,
+            MixpanelRequestError,
+            "Mixpanel /events/names answered HTTP 400: request rejected: Unauthorized",
+        ),
+    ],
+    ids=["401", "403", "400"],
+)
+def test_client_errors_are_typed_and_not_retried(mocked, status, error, message):
+    """401/403 and other 4xx raise at once with status, endpoint and Mixpanel's own words."""
+    mocked.get(
+        f"{QUERY}/events/names",
+        status=status,
+        json={"request": "/api/query/events/names", "error": "Unauthorized"},
+    )
+    sleeps = Sleeps()
+    with pytest.raises(error) as caught:
+        client(sleeps).event_names()
+    assert str(caught.value) == message
+    assert sleeps.calls == []
+    assert len(mocked.calls) == 1
+
+
+def test_rate_limit_waits_as_long_as_retry_after_asks_then_succeeds(mocked):
+    """429 with Retry-After: the client sleeps exactly that long and tries again."""
+    url = f"{QUERY}/events/names"
+    mocked.get(url, status=429, json=fixture("rate_limited.json"), headers={"Retry-After": "7"})
+    mocked.get(url, json=["A"])
+    sleeps = Sleeps()
+    assert client(sleeps).event_names() == ["A"]
+    assert sleeps.calls == [7.0]
+
+
+def test_rate_limit_without_retry_after_backs_off_with_jitter(mocked):
+    """429 without Retry-After: exponential backoff scaled by the injected jitter."""
+    url = f"{QUERY}/events/names"
+    for _ in range(2):
+        mocked.get(url, status=429, json=fixture("rate_limited.json"))
+    mocked.get(url, json=["A"])
+    sleeps = Sleeps()
+    assert client(sleeps, jitter=lambda: 0.5).event_names() == ["A"]
+    assert sleeps.calls == [0.75, 1.5]
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times(mocked):
+    """5xx is retried with backoff up to max_attempts, then raised as MixpanelUnavailable."""
+    url = f"{QUERY}/events/names"
+    for _ in range(3):
+        mocked.get(url, status=503, body="upstream unavailable")
+    sleeps = Sleeps()
+    with pytest.raises(MixpanelUnavailable) as caught:
+        client(sleeps, policy=RetryPolicy(max_attempts=3)).event_names()
+    assert str(caught.value) == (
+        "Mixpanel /events/names answered HTTP 503: server error: upstream unavailable"
+    )
+    assert sleeps.calls == [0.5, 1.0]
+
+
+def test_dropped_connections_are_retried(mocked):
+    """A connection error is transient: the next attempt's answer is used."""
+    url = f"{QUERY}/events/names"
+    mocked.get(url, body=requests.ConnectionError("connection reset"))
+    mocked.get(url, json=["A"])
+    assert client().event_names() == ["A"]
+
+
+def test_rate_limit_gives_up_when_the_wait_would_pass_the_budget(mocked):
+    """A Retry-After longer than the report's remaining time budget raises at once."""
+    mocked.get(
+        f"{QUERY}/events/names",
+        status=429,
+        json=fixture("rate_limited.json"),
+        headers={"Retry-After": "3600"},
+    )
+    sleeps = Sleeps()
+    with pytest.raises(MixpanelRateLimited) as caught:
+        client(sleeps, budget_seconds=60.0).event_names()
+    assert caught.value.retry_after == 3600.0
+    assert sleeps.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{"data": {"series": [], "val', "the body is not valid JSON (truncated?)"),
+        (
+            '{"data": {"values": {"Sign Up": {"2026-11-16": 1, "2026-11-17": 2}}}}',
+            "no values for event 'Receipt Uploaded'",
+        ),
+        (
+            '{"data": {"values": {"Sign Up": {"2026-11-16": 1}, "Receipt Uploaded": {}}}}',
+            "no count for event 'Sign Up' on 2026-11-17",
+        ),
+        ('{"data": {"values": {"Sign Up": {"2026-11-16": "12"}}}}', "no count for event"),
+        ("[]", "expected {'data': {'values': {...}}}"),
+    ],
+    ids=["truncated", "missing-event", "missing-day", "string-count", "wrong-shape"],
+)
+def test_a_malformed_events_body_is_an_error_never_zero(mocked, body, why):
+    """A 200 whose body is cut or misshapen raises MixpanelBadResponse."""
+    mocked.get(f"{QUERY}/events", body=body, status=200)
+    with pytest.raises(MixpanelBadResponse) as caught:
+        client().daily_counts(["Sign Up", "Receipt Uploaded"], WEEK)
+    assert why in str(caught.value)
+
+
+def test_a_truncated_export_line_is_an_error(mocked):
+    """An export cut mid-line is MixpanelBadResponse, not a smaller count."""
+    body = fixture("export_sample.jsonl")
+    mocked.get(EXPORT, body=body[: len(body) - 40])
+    with pytest.raises(MixpanelBadResponse, match="not a complete event"):
+        client().unique_users(
+            lambda: UniqueTally([WEEK], {}, timezone=LONDON, qualifying=lambda e: True),
+            from_date=WEEK.start,
+            to_date=WEEK.end,
+        )
+
+
+def test_the_secret_never_appears_in_an_error_even_if_mixpanel_echoes_it(mocked):
+    """Whatever Mixpanel answers, the service-account secret is masked in errors."""
+    mocked.get(
+        f"{QUERY}/events/names",
+        status=400,
+        json={"error": f"bad credentials svc.reporter:{SECRET}"},
+    )
+    with pytest.raises(MixpanelRequestError) as caught:
+        client().event_names()
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(caught.value.args)
+    assert "********" in str(caught.value)
+
+
+def test_a_long_event_list_is_split_to_keep_urls_short(mocked):
+    """Hundreds of long names are spread over several /events calls, each URL bounded."""
+    names = [f"Event number {i} " + "x" * 100 for i in range(120)]
+    seen: list[str] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        assert request.url is not None
+        assert len(request.url) < 8000
+        from urllib.parse import parse_qs, urlsplit
+
+        asked = json.loads(parse_qs(urlsplit(request.url).query)["event"][0])
+        seen.extend(asked)
+        values = {n: {"2026-11-16": 1, "2026-11-17": 2} for n in asked}
+        return 200, {}, json.dumps({"data": {"series": [], "values": values}})
+
+    mocked.add_callback(responses.GET, f"{QUERY}/events", callback=answer)
+    counts = client().daily_counts(names, WEEK)
+    assert seen == names
+    assert len(counts) == 120
+    assert len(mocked.calls) > 1
+
+
+class SlowSession(requests.Session):
+    """A session whose GETs overlap, recording how many were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        time.sleep(0.02)
+        with self._lock:
+            self.in_flight -= 1
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b'["A"]'
+        return response
+
+
+def test_the_client_never_runs_more_than_five_requests_at_once():
+    """Mixpanel allows 5 concurrent queries: 20 parallel callers still see at most 5."""
+    session = SlowSession()
+    mp = client(session=session)
+    threads = [threading.Thread(target=mp.event_names) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert session.peak == 5
+    assert mp.requests_made == 20
