@@ -46,6 +46,9 @@ RATE_LIMIT_MESSAGE = (
 )
 _DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+# How often the serving thread checks for stop(); small so tests tear down quickly.
+SHUTDOWN_POLL_SECONDS = 0.02
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
@@ -268,7 +271,10 @@ class MixpanelStandIn:
             raise RuntimeError("the Mixpanel stand-in is already running")
         self._server = _Server(("127.0.0.1", port), self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="mixpanel-standin", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="mixpanel-standin",
+            daemon=True,
         )
         self._thread.start()
         return self.origin

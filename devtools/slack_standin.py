@@ -220,6 +220,10 @@ def slack_rejection(payload: object) -> str | None:
     return None
 
 
+# How often the serving thread checks for stop(); small so tests tear down quickly.
+SHUTDOWN_POLL_SECONDS = 0.02
+
+
 @dataclass(frozen=True, slots=True)
 class _Failure:
     status: int
@@ -294,7 +298,10 @@ class SlackStandIn:
             raise RuntimeError("the Slack stand-in is already running")
         self._server = _Server(("127.0.0.1", port), self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-standin", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="slack-standin",
+            daemon=True,
         )
         self._thread.start()
         return self.url

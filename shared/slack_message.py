@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,7 +79,11 @@ class Mood(StrEnum):
     WARNING = "warning"
 
 
-SLACK_MOOD = {Mood.GOOD: ":large_green_circle:", Mood.BAD: ":red_circle:", Mood.WARNING: ":warning:"}
+SLACK_MOOD = {
+    Mood.GOOD: ":large_green_circle:",
+    Mood.BAD: ":red_circle:",
+    Mood.WARNING: ":warning:",
+}
 TEXT_MOOD = {Mood.GOOD: "🟢", Mood.BAD: "🔴", Mood.WARNING: "⚠"}
 
 
@@ -131,14 +135,15 @@ def short_change(change: Change) -> str:
 
 def report_name(report: Report) -> str:
     """'Acme weekly report' (or 'Weekly report' without a company name)."""
-    name = f"{_clean(report.company, MAX_NAME_CHARS)} {_KIND_WORDS[report.period.kind]}".strip()
-    return name[:1].upper() + name[1:] if not report.company.strip() else name
+    company = _clean(report.company, MAX_NAME_CHARS)
+    kind = _KIND_WORDS[report.period.kind]
+    return f"{company} {kind}" if company else kind[:1].upper() + kind[1:]
 
 
 def local_time(moment: datetime, timezone: str) -> str:
     """'25 Nov 2026 09:00 GMT': `moment` in the IANA `timezone` (UTC if unknown or naive)."""
     try:
-        zone: ZoneInfo | type[UTC] = ZoneInfo(timezone)
+        zone: tzinfo = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = UTC
     if moment.tzinfo is None:
@@ -247,7 +252,9 @@ def section_block(*, text: str | None = None, fields: Sequence[str] = ()) -> dic
     if text is None and not fields:
         raise ValueError("a section needs text or fields")
     if len(fields) > MAX_FIELDS:
-        raise ValueError(f"a section holds at most MAX_FIELDS={MAX_FIELDS} fields, got {len(fields)}")
+        raise ValueError(
+            f"a section holds at most MAX_FIELDS={MAX_FIELDS} fields, got {len(fields)}"
+        )
     block: dict[str, Any] = {"type": "section"}
     if text is not None:
         block["text"] = _mrkdwn(truncate(text, MAX_SECTION_TEXT_CHARS))
@@ -459,9 +466,7 @@ def _fit_metrics(
         fields = [_slack_field(r) for r in rows]
         used = sum(map(len, fields))
         if used <= budget and all(len(f) <= MAX_FIELD_CHARS for f in fields):
-            chunks = tuple(
-                tuple(rows[i : i + MAX_FIELDS]) for i in range(0, len(rows), MAX_FIELDS)
-            )
+            chunks = tuple(tuple(rows[i : i + MAX_FIELDS]) for i in range(0, len(rows), MAX_FIELDS))
             return chunks, 0, False, used
     lengths = [len(_slack_line(_compact_line(r))) for r in rows]
     k = _fit_count(None, lengths, budget)
@@ -511,14 +516,14 @@ def _top_events_part(report: Report) -> tuple[_Line, list[_Line]]:
             if note.startswith("Top events") and ": " in note:
                 subject, reason = note.split(": ", 1)
                 break
-        title = (
+        unavailable: _Line = (
             _Span(_clean(subject, MAX_NAME_CHARS), strong=True),
             _Span(f"unavailable: {_clean(reason, MAX_LINE_CHARS)}"),
         )
-        return title, []
+        return unavailable, []
     if not report.top_events:
         return (_Span("Top events", strong=True), _Span("none in this window")), []
-    title = (_Span("Top events", strong=True),)
+    title: _Line = (_Span("Top events", strong=True),)
     if comparisons:
         title += (_Span(f"({comparisons[0].label})"),)
     lines: list[_Line] = []
@@ -571,7 +576,9 @@ def _parts(report: Report) -> list[tuple[_Line, list[_Line]]]:
                 [(_Span("•"), _Span(_clean(i, MAX_LINE_CHARS))) for i in report.insights],
             )
         )
-    notes = [n for n in report.notes if not (report.top_events is None and n.startswith("Top events"))]
+    notes = [
+        n for n in report.notes if not (report.top_events is None and n.startswith("Top events"))
+    ]
     notes += report.unavailable
     if notes:
         parts.append(
@@ -642,7 +649,9 @@ def render_message(report: Report) -> SlackMessage:
     plan = _plan(report)
     blocks: list[dict[str, Any]] = [header_block(plan.header)]
     if plan.compact:
-        blocks += [section_block(text=t) for t in _compact_texts(plan.metric_chunks, plan.metrics_more)]
+        blocks += [
+            section_block(text=t) for t in _compact_texts(plan.metric_chunks, plan.metrics_more)
+        ]
     else:
         blocks += [
             section_block(fields=[_slack_field(r) for r in chunk]) for chunk in plan.metric_chunks
@@ -773,9 +782,12 @@ def render_failure(
         f"Error: {escape_mrkdwn(detail)}\n"
         f"{posted} {retry}"
     )
+    moment = when if when.tzinfo else when.replace(tzinfo=UTC)
     blocks = (
         section_block(text=text),
-        context_block([f"failed at {escape_mrkdwn(local_time(when, str(when.tzinfo or 'UTC')))}"]),
+        context_block([escape_mrkdwn(f"failed at {moment:%d %b %Y %H:%M %Z}")]),
     )
-    fallback = escape_truncated(f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS)
+    fallback = escape_truncated(
+        f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS
+    )
     return SlackMessage(text=fallback, blocks=blocks)
