@@ -5,6 +5,7 @@ import base64
 import binascii
 import json
 import re
+import signal
 import sys
 import threading
 import time
@@ -630,10 +631,13 @@ def main(argv: list[str] | None = None) -> None:
         f"project_id {DEMO_PROJECT_ID}, timezone {SAMPLE_TIMEZONE}. Ctrl-C stops.",
         file=sys.stderr,
     )
+    stopping = threading.Event()
+    # SIGTERM (and SIGINT even where a parent shell ignores it) stop the server cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        while not stopping.wait(0.5):
+            pass
     finally:
         standin.stop()
 

@@ -45,30 +45,8 @@ _GROWTH_PER_DAY = 0.0008  # about 2.4 % a month, clamped to [0.5, 1.5] of the an
 _WEEKDAY_FACTOR = (1.0, 1.03, 1.0, 0.97, 0.92, 0.7, 0.64)
 # Relative share of sessions starting in each local hour (0..23).
 _HOUR_WEIGHTS = (
-    8,
-    4,
-    2,
-    1,
-    1,
-    2,
-    5,
-    12,
-    20,
-    22,
-    20,
-    18,
-    20,
-    19,
-    17,
-    16,
-    17,
-    19,
-    22,
-    25,
-    26,
-    22,
-    16,
-    11,
+    *(8, 4, 2, 1, 1, 2, 5, 12, 20, 22, 20, 18),  # 00:00-11:59
+    *(20, 19, 17, 16, 17, 19, 22, 25, 26, 22, 16, 11),  # 12:00-23:59
 )
 # Sampling an index into this table is a fast weighted choice of the hour.
 _HOUR_TABLE = tuple(hour for hour, weight in enumerate(_HOUR_WEIGHTS) for _ in range(weight))

@@ -34,11 +34,18 @@ class MixpanelError(ReporterError):
     """Mixpanel answered an error or could not be reached; carries status, endpoint, body."""
 
     def __init__(
-        self, message: str, *, endpoint: str, status: int | None = None, body: str = ""
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        status: int | None = None,
+        body: str = "",
+        retry_after: float | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.status = status
         self.body = body[:200]
+        self.retry_after = retry_after  # seconds, when the server said how long to wait
         where = f"Mixpanel {endpoint}"
         if status is not None:
             where += f" answered HTTP {status}"
@@ -56,18 +63,6 @@ class MixpanelRequestError(MixpanelError):
 
 class MixpanelRateLimited(MixpanelError):
     """429: the query budget (60/hour, 5 concurrent) is spent; `retry_after` in seconds."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        endpoint: str,
-        status: int | None = 429,
-        body: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, endpoint=endpoint, status=status, body=body)
 
 
 class MixpanelUnavailable(MixpanelError):

@@ -197,7 +197,7 @@ class MixpanelClient:
                 error = MixpanelUnavailable(
                     f"request failed ({type(exc).__name__})", endpoint=endpoint
                 )
-            retry_after = error.retry_after if isinstance(error, MixpanelRateLimited) else None
+            retry_after = error.retry_after
             retryable = isinstance(error, MixpanelRateLimited | MixpanelUnavailable)
             if not retryable or attempt >= self._policy.max_attempts:
                 raise error
@@ -224,15 +224,19 @@ class MixpanelClient:
                 status=status,
                 body=body,
             )
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
             return MixpanelRateLimited(
                 "query rate limit reached",
                 endpoint=endpoint,
+                status=429,
                 body=body,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                retry_after=retry_after,
             )
         if status >= 500:
-            return MixpanelUnavailable("server error", endpoint=endpoint, status=status, body=body)
+            return MixpanelUnavailable(
+                "server error", endpoint=endpoint, status=status, body=body, retry_after=retry_after
+            )
         return MixpanelRequestError("request rejected", endpoint=endpoint, status=status, body=body)
 
     def _scrub(self, text: str) -> str:

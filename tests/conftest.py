@@ -9,6 +9,9 @@ import pytest
 
 from tests.azurite import AzuriteError, AzuriteTable, start_azurite_table
 
+# Loopback Mixpanel and Slack stand-ins for end-to-end tests (fixtures `stack`, `sample_events`).
+pytest_plugins = ("tests.e2e",)
+
 
 @pytest.fixture(scope="session")
 def azurite_connection_string() -> Iterator[str]:

@@ -701,3 +701,25 @@ def test_any_input_gives_a_request_or_an_invalid_request(
     else:
         assert isinstance(outcome, CustomRequest)
         assert_valid_request(outcome, today)
+
+
+CONTROL_CHARACTERS = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"] + [
+    "\u2028",
+    "\u2029",
+]
+
+
+@pytest.mark.parametrize(
+    "ch", CONTROL_CHARACTERS, ids=[f"U+{ord(c):04X}" for c in CONTROL_CHARACTERS]
+)
+def test_every_control_character_is_refused_inside_an_event_name(ch: str) -> None:
+    """Each Cc character, U+2028 and U+2029 is refused wherever it is in a name."""
+    for value in (f"a{ch}b", f"ok,{ch}b", f"ok,b{ch}"):
+        with pytest.raises(InvalidRequest) as info:
+            get(events=value)
+        assert info.value.field == "events"
+        assert info.value.message in {
+            "events: name 1 contains a control character",
+            "events: name 2 contains a control character",
+            "events must not contain NUL characters",
+        }

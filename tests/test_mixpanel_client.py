@@ -427,3 +427,13 @@ def test_the_client_never_runs_more_than_five_requests_at_once():
         t.join()
     assert session.peak == 5
     assert mp.requests_made == 20
+
+
+def test_a_server_error_with_retry_after_waits_exactly_that_long(mocked):
+    """503 + Retry-After: the server's word beats the backoff."""
+    url = f"{QUERY}/events/names"
+    mocked.get(url, status=503, body="busy", headers={"Retry-After": "3"})
+    mocked.get(url, json=["A"])
+    sleeps = Sleeps()
+    assert client(sleeps).event_names() == ["A"]
+    assert sleeps.calls == [3.0]
