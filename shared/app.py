@@ -149,7 +149,7 @@ def _notify_config_error(
 
     try:
         zone = ZoneInfo(environ.get("TIMEZONE", "").strip() or "Europe/London")
-    except (ValueError, ZoneInfoNotFoundError):
+    except (ValueError, OSError, ZoneInfoNotFoundError):
         zone = ZoneInfo("Europe/London")
     hour = environ.get("REPORT_HOUR", "").strip()
     rules = ScheduleRules(zone, int(hour) if hour.isdigit() and int(hour) < 24 else 9)

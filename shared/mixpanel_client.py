@@ -42,6 +42,38 @@ _TRANSIENT = (
 )
 
 
+class NamesCache:
+    """Event names per project for an hour: they change slowly, and each fetch is a query.
+
+    One per process (a warm Functions instance serves many reports), so a busy morning of
+    reports asks Mixpanel for the names once, not once per report.
+    """
+
+    def __init__(
+        self, ttl_seconds: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, int], tuple[float, list[str]]] = {}
+
+    def get(self, key: tuple[str, str, int]) -> list[str] | None:
+        """The cached names, if fetched less than ttl_seconds ago."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or self._clock() - entry[0] >= self._ttl:
+            return None
+        return list(entry[1])
+
+    def put(self, key: tuple[str, str, int], names: list[str]) -> None:
+        """Remember names fetched now."""
+        with self._lock:
+            self._entries[key] = (self._clock(), list(names))
+
+
+PROCESS_NAMES_CACHE = NamesCache()
+
+
 class MixpanelClient:
     """One method per question; each request authenticated as the service account."""
 
@@ -61,6 +93,7 @@ class MixpanelClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        names_cache: NamesCache | None = None,
     ) -> None:
         self._query_base = query_base.rstrip("/")
         self._export_url = export_url
@@ -77,6 +110,7 @@ class MixpanelClient:
         self._clock = clock
         self._jitter = jitter
         self._lock = threading.Lock()
+        self._names_cache = names_cache
         self.requests_made = 0
 
     @classmethod
@@ -91,12 +125,17 @@ class MixpanelClient:
             session=session,
             timeout=settings.mixpanel_timeout,
             budget_seconds=settings.report_budget_seconds,
+            names_cache=PROCESS_NAMES_CACHE,
         )
 
     # -- questions ---------------------------------------------------------------------------
 
     def event_names(self, *, limit: int = 10_000) -> list[str]:
         """The project's event names seen in the last 31 days, most common first."""
+        key = (self._query_base, self._project_id, limit)
+        cached = self._names_cache.get(key) if self._names_cache else None
+        if cached is not None:
+            return cached
         params = {"type": "general", "limit": str(limit)}
         body = self._json("/events/names", params)
         if not isinstance(body, list) or not all(isinstance(n, str) for n in body):
@@ -106,6 +145,8 @@ class MixpanelClient:
                 status=200,
                 body=_snippet(body),
             )
+        if self._names_cache is not None:
+            self._names_cache.put(key, body)
         return list(body)
 
     def daily_counts(self, events: Sequence[str], window: Window) -> dict[str, dict[date, int]]:

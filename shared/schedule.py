@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.periods import PeriodKind, ReportPeriod, report_period
@@ -56,8 +56,10 @@ def is_report_day(kind: PeriodKind, day: date, rules: ScheduleRules) -> bool:
 
 
 def slot_at(day: date, rules: ScheduleRules) -> datetime:
-    """The aware local time a report posts on `day` (the first one if the hour repeats)."""
-    return datetime.combine(day, time(rules.hour), tzinfo=rules.timezone)
+    """The instant (in UTC) a report posts on local `day` (the first one if the hour repeats)."""
+    # In UTC: Python compares and subtracts datetimes sharing one tzinfo by wall clock,
+    # ignoring fold, which would take the repeated autumn hour for the slot a second time.
+    return datetime.combine(day, time(rules.hour), tzinfo=rules.timezone).astimezone(UTC)
 
 
 def latest_slot(kind: PeriodKind, at: datetime, rules: ScheduleRules) -> datetime | None:
@@ -86,14 +88,15 @@ def decide(
     """
     if now.tzinfo is None or (scheduled_for is not None and scheduled_for.tzinfo is None):
         raise ValueError("decide() needs aware datetimes")
-    at = now if past_due or scheduled_for is None else scheduled_for
+    at = (now if past_due or scheduled_for is None else scheduled_for).astimezone(UTC)
     slot = latest_slot(kind, at, rules)
     if slot is None:
         return Skip(f"no {kind} report day in the last {_LOOKBACK_DAYS} days")
     if not past_due and at - slot >= SLOT_TOLERANCE:
         return Skip(f"not a {kind} report slot ({at.astimezone(rules.timezone):%a %H:%M %Z})")
-    period = report_period(kind, slot.date())
-    return Run(period, slot.astimezone(rules.timezone), _skipped_notes(kind, slot.date(), rules))
+    local = slot.astimezone(rules.timezone)
+    period = report_period(kind, local.date())
+    return Run(period, local, _skipped_notes(kind, local.date(), rules))
 
 
 def _skipped_notes(kind: PeriodKind, day: date, rules: ScheduleRules) -> tuple[str, ...]:

@@ -101,7 +101,8 @@ class Settings:
                 return default
             try:
                 return parse(raw)
-            except (ValueError, KeyError, ZoneInfoNotFoundError):
+            # OSError: ZoneInfo('Europe') finds a tzdata folder, not a zone file.
+            except (ValueError, KeyError, OSError, ZoneInfoNotFoundError):
                 problems.append(f"{name} {rule}, got {_shown(name, raw)}")
                 return default
 

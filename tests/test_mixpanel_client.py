@@ -24,7 +24,7 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
-from shared.mixpanel_client import MixpanelClient
+from shared.mixpanel_client import MixpanelClient, NamesCache
 from shared.periods import Window
 from shared.retry import RetryPolicy
 from shared.settings import Secret, Settings
@@ -437,3 +437,17 @@ def test_a_server_error_with_retry_after_waits_exactly_that_long(mocked):
     sleeps = Sleeps()
     assert client(sleeps).event_names() == ["A"]
     assert sleeps.calls == [3.0]
+
+
+def test_event_names_are_fetched_once_an_hour_per_project(mocked):
+    """A warm instance reuses the names for an hour: one query, not one per report."""
+    now = [0.0]
+    cache = NamesCache(ttl_seconds=3600, clock=lambda: now[0])
+    mocked.get(f"{QUERY}/events/names", json=["A"])
+    mocked.get(f"{QUERY}/events/names", json=["A", "B"])
+    assert client(names_cache=cache).event_names() == ["A"]
+    now[0] = 3599.0
+    assert client(names_cache=cache).event_names() == ["A"]
+    now[0] = 3600.0
+    assert client(names_cache=cache).event_names() == ["A", "B"]
+    assert len(mocked.calls) == 2

@@ -33,7 +33,7 @@ def local_midnight(day: date) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Generated:
-    """The demo-sized project, split by local date, and how long it took to generate."""
+    """The demo-sized project, split by local date, and the CPU seconds it took to generate."""
 
     events: list[RawEvent]
     days: dict[date, list[RawEvent]]
@@ -43,9 +43,9 @@ class Generated:
 @pytest.fixture(scope="module")
 def generated() -> Generated:
     """120 days for 4000 users, generated once for the module."""
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on the machine do not count
     events = sample_project(end=END)
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     times = [event.time for event in events]
     days: dict[date, list[RawEvent]] = {}
     day, lo = local_date(events[0]), 0
@@ -104,8 +104,8 @@ def test_the_project_uses_exactly_the_documented_event_names(project: list[RawEv
 
 
 def test_generating_120_days_for_4000_users_takes_seconds(generated: Generated) -> None:
-    """The demo-sized project generates within a few seconds (about 2 s on a quiet machine)."""
-    assert generated.seconds < 5.0
+    """The demo-sized project takes under ~3 s of CPU (1.5-2.5 s measured on the dev VM)."""
+    assert generated.seconds < 4.0  # margin over ~3 s for slower CI machines
 
 
 def test_daily_volumes_look_like_a_small_real_app(days: dict[date, list[RawEvent]]) -> None:
