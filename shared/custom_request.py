@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TypeVar
 
 from shared.errors import InvalidRequest
@@ -45,13 +46,17 @@ EARLIEST_DATE = date(1970, 1, 1)
 # Echoed parameter names (unknown or repeated) are clipped: a name is the caller's data.
 MAX_SHOWN_CHARS = 64
 
-PERIODS = {
-    "daily": PeriodKind.DAILY,
-    "weekly": PeriodKind.WEEKLY,
-    "biweekly": PeriodKind.BIWEEKLY,
-    "monthly": PeriodKind.MONTHLY,
-}
-BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+PERIODS = MappingProxyType(
+    {
+        "daily": PeriodKind.DAILY,
+        "weekly": PeriodKind.WEEKLY,
+        "biweekly": PeriodKind.BIWEEKLY,
+        "monthly": PeriodKind.MONTHLY,
+    }
+)
+BOOLEAN_WORDS = MappingProxyType(
+    {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+)
 BOOLEAN_PARAMETERS = ("send_slack", "dry_run")
 
 T = TypeVar("T")
@@ -96,7 +101,8 @@ def parse_custom_request(
 
     `today` is the local date in the app's timezone; `params` is the query string.
     """
-    verb = method.upper()
+    # ASCII only: str.upper() turns 'po\u017ft' (long s) into 'POST'.
+    verb = method.upper() if method.isascii() else method
     if verb not in ("GET", "POST"):
         raise InvalidRequest(
             None,

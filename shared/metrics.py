@@ -110,6 +110,8 @@ def parse_metrics(raw: Mapping[str, Any], *, source: str = "metrics file") -> Me
             problems.append(f"{where} has unknown fields {sorted(unknown)}")
         key, label, emoji = entry.get("key"), entry.get("label"), entry.get("emoji", "")
         events, measure = entry.get("events"), entry.get("measure", "total")
+        if isinstance(events, list):  # trim first, so " * " is judged as the '*' it is
+            events = [e.strip() if isinstance(e, str) else e for e in events]
         better = entry.get("higher_is_better", True)
         if not isinstance(key, str) or not key:
             problems.append(f"{where} needs a key")

@@ -22,8 +22,7 @@ from shared.metrics import Measure, MetricsConfig, unknown_events
 from shared.periods import PeriodKind, ReportPeriod, Window
 from shared.report_generator import Facts, Report, Unavailable, build_report
 from shared.schedule import Run, ScheduleRules, Skip, decide
-from shared.slack_client import Postable
-from shared.slack_message import render_failure, render_message
+from shared.slack_message import SlackMessage, render_failure, render_message
 from shared.uniques import UniqueCounts, UniqueTally, is_automatic
 
 log = logging.getLogger("analytics_reporter")
@@ -53,7 +52,7 @@ class MessagePoster(Protocol):
     @property
     def destination(self) -> str: ...
 
-    def post(self, message: Postable) -> None: ...
+    def post(self, message: SlackMessage) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,12 +244,6 @@ def test_a_metric_file_error_is_a_config_error_listing_the_problems() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG: the '*' check compares the untrimmed list, so events = [' * '] with measure "
-    "'total' passes validation and becomes events ('*',) counted as a total",
-)
 def test_a_padded_star_is_still_the_any_event_star() -> None:
     """events = [' * '] is '*' after trimming, so it too needs measure 'unique'."""
     assert _problems({"metric": [{"key": "all", "label": "All", "events": [" * "]}]}) == [

@@ -429,18 +429,14 @@ def test_local_aware_times_decide_like_their_utc_instants_on_an_ordinary_day() -
     assert isinstance(fire(DAILY, datetime(2026, 7, 15, 9, 15, tzinfo=LONDON)), Skip)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: decide() compares `at` with the slot while both carry the same ZoneInfo, so "
-    "Python uses wall-clock arithmetic and ignores fold: the second 01:00 (GMT) of 2026-10-25 "
-    "is taken for the 01:00 BST slot and posts again",
-)
 def test_the_repeated_autumn_hour_given_in_local_time_still_posts_once() -> None:
-    """The second 01:00 of 2026-10-25, given as London time (fold=1), is not the 01:00 slot."""
+    """Given as London times, the first 01:00 (BST, fold=0) posts and the second (GMT) does not."""
     rules = ScheduleRules(timezone=LONDON, hour=1)
+    first_one_am = datetime(2026, 10, 25, 1, fold=0, tzinfo=LONDON)
     second_one_am = datetime(2026, 10, 25, 1, fold=1, tzinfo=LONDON)
-    assert second_one_am == utc(2026, 10, 25, 1)
+    assert first_one_am.timestamp() == utc(2026, 10, 25, 0).timestamp()
+    assert second_one_am.timestamp() == utc(2026, 10, 25, 1).timestamp()
+    assert isinstance(fire(DAILY, first_one_am, rules=rules), Run)
     assert isinstance(fire(DAILY, second_one_am, rules=rules), Skip)
 
 

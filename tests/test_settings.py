@@ -355,12 +355,6 @@ def test_timezone_rejects_anything_that_is_not_an_iana_name(name: str) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IsADirectoryError,
-    reason="BUG: TIMEZONE naming a tzdata folder (Europe, America) escapes Settings.from_env "
-    "as IsADirectoryError instead of a ConfigError problem",
-)
 @pytest.mark.parametrize("name", ["Europe", "America"], ids=str)
 def test_timezone_naming_a_region_folder_is_a_config_problem(name: str) -> None:
     """TIMEZONE=Europe (a region, not a zone) is reported like any other bad zone name."""

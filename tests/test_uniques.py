@@ -34,8 +34,19 @@ def tally(
     return UniqueTally(windows, groups, timezone=zone, qualifying=qualifying)
 
 
-def ts(zone: ZoneInfo, *parts: int, fold: int = 0) -> float:
-    return datetime(*parts, tzinfo=zone, fold=fold).timestamp()  # type: ignore[misc]
+def ts(
+    zone: ZoneInfo,
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    fold: int = 0,
+) -> float:
+    """The epoch time of a local wall-clock time in `zone`."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone, fold=fold).timestamp()
 
 
 def day(d: date) -> Window:
