@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with real settings in .env: post the message to the real webhook",
     )
+    parser.add_argument("--days", type=int, default=120, help="sample project: days of data")
+    parser.add_argument("--users", type=int, default=4000, help="sample project: users")
     args = parser.parse_args(argv)
 
     file_env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
@@ -67,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not live:
             yesterday = now.astimezone(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
-            print("Building the bundled sample Mixpanel project (120 days, 4,000 users)...")
+            print(
+                f"Building the bundled sample Mixpanel project ({args.days} days, "
+                f"{args.users:,} users)..."
+            )
             standin = MixpanelStandIn(
-                sample_project(end=yesterday),
+                sample_project(end=yesterday, days=args.days, users=args.users),
                 username=DEMO_USERNAME,
                 secret=DEMO_SECRET,
                 project_id=DEMO_PROJECT_ID,
