@@ -160,6 +160,9 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
     if request.send_slack:
         try:
             slack = _post(app, request, report, message, now)
+        except ConfigError as exc:
+            log.error("CustomReport: %s", exc)
+            return error_result(500, "server_misconfigured", str(exc))
         except (SlackError, LedgerError) as exc:
             side = "slack" if isinstance(exc, SlackError) else "storage"
             return error_result(

@@ -11,6 +11,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from shared.errors import (
+    LedgerError,
     MixpanelAuthError,
     MixpanelError,
     MixpanelRateLimited,
@@ -222,7 +223,11 @@ def run_scheduled(
         return decision
     window = decision.period.current
     key = DeliveryKey(str(kind), window.start, window.end, slack.destination)
-    claim = ledger.claim(key, now=now)
+    try:
+        claim = ledger.claim(key, now=now)
+    except LedgerError as exc:  # cannot promise "once": post nothing but say so
+        notify_failure(slack, report=str(kind), window=window, error=exc, now=now)
+        raise
     if claim is None:
         log.info("%s report for %s: already delivered or being delivered", kind, window.label())
         return Delivered(key, None, posted=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.errors import (
+    LedgerError,
     MixpanelAuthError,
     MixpanelUnavailable,
     SlackError,
@@ -256,3 +258,19 @@ def test_a_past_due_catch_up_posts_the_missed_window_once():
     scheduled(slack, ledger, scheduled_for=late, past_due=True, now=late + timedelta(hours=1))
     assert len(slack.posts) == 1
     assert ledger.history()[0].key.start == date(2026, 11, 16)
+
+
+class BrokenLedger(InMemoryLedger):
+    """A ledger whose storage is down."""
+
+    def claim(self, key, *, now):  # type: ignore[no-untyped-def]
+        raise LedgerError("table storage claim failed (ServiceRequestError)")
+
+
+def test_storage_down_posts_no_report_but_a_notice_and_raises():
+    """Without the ledger the report cannot be promised once: nothing posted but the notice."""
+    slack = FakeSlack()
+    with pytest.raises(LedgerError):
+        scheduled(slack, BrokenLedger())
+    assert len(slack.posts) == 1
+    assert "table storage claim failed" in json.dumps(slack.posts[0])
