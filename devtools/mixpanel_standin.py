@@ -16,14 +16,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from json.encoder import encode_basestring_ascii as _quote
 from operator import attrgetter
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from devtools.loopback import LoopbackServer, LoopbackService
 from devtools.sample_data import SAMPLE_TIMEZONE, RawEvent, sample_project
 
 DEMO_USERNAME = "demo-user"
@@ -48,7 +48,6 @@ RATE_LIMIT_MESSAGE = (
 _DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # How often the serving thread checks for stop(); small so tests tear down quickly.
-SHUTDOWN_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +172,6 @@ class _EventIndex:
         return bisect_left(self.times, start), bisect_left(self.times, end)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], app: "MixpanelStandIn") -> None:
-        super().__init__(address, _Handler)
-        self.app = app
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -200,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test and demo output quiet."""
 
     def _dispatch(self) -> None:
-        app = cast(_Server, self.server).app
+        app = cast(MixpanelStandIn, cast(LoopbackServer, self.server).app)
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -231,8 +222,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
-class MixpanelStandIn:
+class MixpanelStandIn(LoopbackService):
     """Serves a list of RawEvents through Mixpanel's Query and Export endpoints on loopback."""
+
+    service_name = "Mixpanel stand-in"
+    handler = _Handler
 
     def __init__(
         self,
@@ -246,6 +240,7 @@ class MixpanelStandIn:
         today: date | None = None,
         export_in_utc: bool = True,
     ) -> None:
+        super().__init__()
         self.username = username
         self.secret = secret
         self.project_id = project_id
@@ -261,53 +256,18 @@ class MixpanelStandIn:
         self._truncations: deque[str] = deque()
         self._in_flight = 0
         self._max_in_flight = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # Lifecycle
 
     def start(self, *, port: int = 0) -> str:
         """Serve on 127.0.0.1:`port` (0 = any free port) in a daemon thread; return the origin."""
-        if self._server is not None:
-            raise RuntimeError("the Mixpanel stand-in is already running")
-        self._server = _Server(("127.0.0.1", port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name="mixpanel-standin",
-            daemon=True,
-        )
-        self._thread.start()
+        self._listen(port)
         return self.origin
-
-    def stop(self) -> None:
-        """Stop serving and release the port; a no-op when not running."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def origin(self) -> str:
         """http://127.0.0.1:PORT of the running stand-in."""
-        if self._server is None:
-            raise RuntimeError("the Mixpanel stand-in is not running; call start() first")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     # What happened
 

@@ -5,10 +5,11 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from http.server import BaseHTTPRequestHandler
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+from devtools.loopback import LoopbackServer, LoopbackService
 
 MAX_BLOCKS = 50
 MAX_HEADER_CHARS = 150
@@ -221,7 +222,6 @@ def slack_rejection(payload: object) -> str | None:
 
 
 # How often the serving thread checks for stop(); small so tests tear down quickly.
-SHUTDOWN_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,14 +229,6 @@ class _Failure:
     status: int
     body: str
     retry_after: str | None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], app: "SlackStandIn") -> None:
-        super().__init__(address, _Handler)
-        self.app = app
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -255,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test and demo output quiet."""
 
     def _dispatch(self) -> None:
-        app = cast(_Server, self.server).app
+        app = cast(SlackStandIn, cast(LoopbackServer, self.server).app)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         status, text, headers = app._answer(
@@ -279,61 +271,30 @@ def _parse_body(content_type: str, body: bytes) -> object:
     return json.loads(text)
 
 
-class SlackStandIn:
+class SlackStandIn(LoopbackService):
     """An incoming-webhook URL on loopback that accepts only what Slack would accept."""
 
+    service_name = "Slack stand-in"
+    handler = _Handler
+
     def __init__(self, *, path: str = DEFAULT_PATH) -> None:
+        super().__init__()
         self.path = path
         self._lock = threading.Lock()
         self._posts: list[dict[str, Any]] = []
         self._rejections: list[tuple[int, str]] = []
         self._received: list[bytes] = []
         self._failures: deque[_Failure] = deque()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self, *, port: int = 0) -> str:
         """Serve on 127.0.0.1:`port` (0 = any free port) in a daemon thread; return the URL."""
-        if self._server is not None:
-            raise RuntimeError("the Slack stand-in is already running")
-        self._server = _Server(("127.0.0.1", port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name="slack-standin",
-            daemon=True,
-        )
-        self._thread.start()
+        self._listen(port)
         return self.url
-
-    def stop(self) -> None:
-        """Stop serving and release the port; a no-op when not running."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The full webhook URL, http://127.0.0.1:PORT<path>."""
-        if self._server is None:
-            raise RuntimeError("the Slack stand-in is not running; call start() first")
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self.path}"
+        return f"http://127.0.0.1:{self.port}{self.path}"
 
     @property
     def posts(self) -> list[dict[str, Any]]:

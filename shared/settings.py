@@ -31,6 +31,19 @@ class Region(StrEnum):
     IN = "in"
 
 
+# Data residency: which hosts serve a project (the UI lives on the Query API's host).
+QUERY_HOSTS = {
+    Region.US: "mixpanel.com",
+    Region.EU: "eu.mixpanel.com",
+    Region.IN: "in.mixpanel.com",
+}
+EXPORT_HOSTS = {
+    Region.US: "data.mixpanel.com",
+    Region.EU: "data-eu.mixpanel.com",
+    Region.IN: "data-in.mixpanel.com",
+}
+
+
 class Secret:
     """A credential: its value is only available through `reveal()`, never in repr or str."""
 
@@ -190,34 +203,19 @@ class Settings:
         """Base URL of the Query API for this project's region (or the override origin)."""
         if self.mixpanel_api_url:
             return f"{self.mixpanel_api_url}/api/query"
-        host = {
-            Region.US: "mixpanel.com",
-            Region.EU: "eu.mixpanel.com",
-            Region.IN: "in.mixpanel.com",
-        }[self.mixpanel_region]
-        return f"https://{host}/api/query"
+        return f"https://{QUERY_HOSTS[self.mixpanel_region]}/api/query"
 
     @property
     def export_url(self) -> str:
         """URL of the raw export endpoint for this project's region (or the override origin)."""
         if self.mixpanel_api_url:
             return f"{self.mixpanel_api_url}/api/2.0/export"
-        host = {
-            Region.US: "data.mixpanel.com",
-            Region.EU: "data-eu.mixpanel.com",
-            Region.IN: "data-in.mixpanel.com",
-        }[self.mixpanel_region]
-        return f"https://{host}/api/2.0/export"
+        return f"https://{EXPORT_HOSTS[self.mixpanel_region]}/api/2.0/export"
 
     @property
     def project_url(self) -> str:
         """Link to the project in Mixpanel's UI (for the report footer)."""
-        host = {
-            Region.US: "mixpanel.com",
-            Region.EU: "eu.mixpanel.com",
-            Region.IN: "in.mixpanel.com",
-        }[self.mixpanel_region]
-        return f"https://{host}/project/{self.mixpanel_project_id}"
+        return f"https://{QUERY_HOSTS[self.mixpanel_region]}/project/{self.mixpanel_project_id}"
 
 
 def _shown(name: str, raw: str) -> str:
