@@ -13,7 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
-from shared.slack_message import render_message, render_text
 
 from devtools.mixpanel_standin import (
     DEMO_PROJECT_ID,
@@ -28,6 +27,7 @@ from shared.clock import utc_now
 from shared.errors import ReporterError
 from shared.periods import PeriodKind, report_period
 from shared.pipeline import produce_report
+from shared.slack_message import render_message, render_text
 
 OUT = Path("out")
 
