@@ -111,7 +111,8 @@ def _handle(
             request = parse_custom_request(method, params, body, today=today)
         except InvalidRequest as exc:
             if exc.code == "method_not_allowed":
-                return error_result(405, exc.code, exc.message, exc.field)
+                result = error_result(405, exc.code, exc.message, exc.field)
+                return replace(result, headers={**result.headers, "Allow": "GET, POST"})
             return error_result(400, exc.code, exc.message, exc.field)
         if request.dry_run:
             return _json(200, _plan(request))

@@ -138,6 +138,7 @@ def test_the_wrong_method_gets_405(stack: Stack):
     request = func.HttpRequest(method="DELETE", url="/api/CustomReport", params={}, body=b"")
     response = CustomReport.main(request)
     assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
     validate_against_openapi("Error", body(response))
 
 
