@@ -114,24 +114,32 @@ def gather(
         chosen.__contains__ if chosen else (lambda e: not is_automatic(e))
     )
 
+    # /events/names lists the last 31 days: when that covers the span, the counts call need
+    # not wait for the export, so the report takes two round trips instead of three.
+    today = now.astimezone(ctx.timezone).date()
+    names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
+    # The export may be narrowed to the events that define uniques only while the names list
+    # already knows every event of the span; otherwise it must also reveal the older events.
+    export_filter: list[str] | None = None
+    if names_cover_span and (
+        all(members is not None for members in groups.values()) or ctx.active_user_events
+    ):
+        narrowed = {e for members in groups.values() if members for e in members}
+        export_filter = sorted(narrowed | chosen)
+
     def export() -> UniqueCounts:
         if ctx.export_in_utc:  # the export's dates are UTC: widen, then filter by local day
             first = span.start - timedelta(days=1)
             last = min(span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
         else:
             first, last = span.start, span.end
-        wanted = None
-        if all(members is not None for members in groups.values()) or ctx.active_user_events:
-            names = {e for members in groups.values() if members for e in members}
-            names.update(ctx.active_user_events or ())
-            wanted = sorted(names)
         return mixpanel.unique_users(
             lambda: UniqueTally(
                 period.windows, groups, timezone=ctx.timezone, qualifying=qualifying
             ),
             from_date=first,
             to_date=last,
-            events=wanted,
+            events=export_filter,
         )
 
     def counts_of(
@@ -142,13 +150,9 @@ def gather(
             everything |= names
         return _attempt(lambda: mixpanel.daily_counts(sorted(everything), span))
 
-    # /events/names lists the last 31 days: when that covers the span, the counts call need
-    # not wait for the export, so the report takes two round trips instead of three.
-    today = now.astimezone(ctx.timezone).date()
-    names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
     with ThreadPoolExecutor(max_workers=3) as pool:
         names_job = pool.submit(_attempt, lambda: frozenset(mixpanel.event_names()))
-        uniques_job = pool.submit(_attempt, export) if groups else None
+        uniques_job = pool.submit(_attempt, export) if groups or not names_cover_span else None
         names = names_job.result()
         early = (
             pool.submit(counts_of, names, frozenset())
@@ -165,11 +169,27 @@ def gather(
             raise part
     if isinstance(counts, MixpanelError) and (isinstance(uniques, MixpanelError) or not groups):
         raise counts  # nothing to report: a failure notice says so instead
+    # Does the counts call know every event of the span? Either source can vouch for it.
+    names_known = names_cover_span and not isinstance(names, MixpanelError)
+    export_known = not isinstance(uniques, MixpanelError) and export_filter is None
+    gap: Unavailable | None = None
+    if not (names_known or export_known):
+        failed = names if isinstance(names, MixpanelError) else uniques
+        reason = str(failed) if isinstance(failed, MixpanelError) else "no source lists them"
+        gap = Unavailable(f"the full list of events in this window is unknown ({reason})")
+    known: frozenset[str] | Unavailable
+    if gap is not None:
+        known = gap  # do not call a metric event unknown on a partial list
+    elif isinstance(names, MixpanelError):
+        known = _unavailable(names)
+    else:
+        known = names | seen
     return Facts(
         counts=_unavailable(counts),
-        uniques=_unavailable(uniques),
-        event_names=_unavailable(names) if isinstance(names, MixpanelError) else names | seen,
+        uniques=_unavailable(uniques) if groups else UniqueCounts({}, frozenset(), 0),
+        event_names=known,
         fetched_at=now,
+        all_events=gap,
     )
 
 

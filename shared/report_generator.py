@@ -42,6 +42,9 @@ class Facts:
     uniques: UniqueCounts | Unavailable
     event_names: frozenset[str] | Unavailable
     fetched_at: datetime
+    # Set when the counts may lack some of the window's events (only the metrics' own events
+    # are certain): top events, movers and warnings are then withheld rather than wrong.
+    all_events: Unavailable | None = None
 
 
 class Verdict(StrEnum):
@@ -301,17 +304,19 @@ def build_report(
     th = config.thresholds
     metrics = tuple(_metric(spec, period, facts, th) for spec in config.metrics)
     reference = period.comparisons[0]
-    if isinstance(facts.counts, Unavailable):
+    withheld = facts.counts if isinstance(facts.counts, Unavailable) else facts.all_events
+    if withheld is not None or isinstance(facts.counts, Unavailable):
         top: tuple[EventCount, ...] | None = None
         movers: tuple[Mover, ...] = ()
         warnings: tuple[str, ...] = ()
-        extra: tuple[str, ...] = (f"Top events and notable changes: {facts.counts.reason}",)
+        reason = withheld.reason if withheld else ""
+        extra: tuple[str, ...] = (f"Top events and notable changes: {reason}",)
     else:
         top = _top_events(facts.counts, period, th.top_events)
         movers = _movers(facts.counts, reference, period, th)
         warnings = _warnings(facts.counts, reference, period, th)
         extra = ()
-    insights = _insights(metrics, top, movers, facts.counts, period)
+    insights = _insights(metrics, top, movers, withheld or facts.counts, period)
     return Report(
         company=company,
         period=period,
