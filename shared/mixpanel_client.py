@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
@@ -65,6 +66,11 @@ class NamesCache:
             return None
         return list(entry[1])
 
+    def clear(self) -> None:
+        """Forget everything (tests start each stand-in project afresh)."""
+        with self._lock:
+            self._entries.clear()
+
     def put(self, key: tuple[str, str, int], names: list[str]) -> None:
         """Remember names fetched now."""
         with self._lock:
@@ -98,6 +104,12 @@ class MixpanelClient:
         self._query_base = query_base.rstrip("/")
         self._export_url = export_url
         self._auth = (username, secret.reveal())
+        raw = secret.reveal()
+        basic = base64.b64encode(f"{username}:{raw}".encode()).decode()
+        # Longest first, so a masked Basic credential does not leave half of itself behind.
+        self._secret_forms = sorted(
+            {f for f in (basic, raw, quote(raw, safe="")) if f}, key=len, reverse=True
+        )
         self._secret = secret
         self._project_id = project_id
         self._session = session
@@ -143,7 +155,7 @@ class MixpanelClient:
                 "expected a JSON array of event names",
                 endpoint="/events/names",
                 status=200,
-                body=_snippet(body),
+                body=self._scrub(_snippet(body)),
             )
         if self._names_cache is not None:
             self._names_cache.put(key, body)
@@ -160,7 +172,8 @@ class MixpanelClient:
                 "from_date": window.start.isoformat(),
                 "to_date": window.end.isoformat(),
             }
-            result.update(_parse_events(self._json("/events", params), chunk, window))
+            body = self._json("/events", params)
+            result.update(_parse_events(body, chunk, window, self._scrub))
         return result
 
     def unique_users(
@@ -178,7 +191,7 @@ class MixpanelClient:
 
         def read(response: requests.Response) -> UniqueCounts:
             tally = new_tally()  # a retried export starts from nothing
-            for line in _export_events(response):
+            for line in _export_events(response, self._scrub):
                 tally.add(*line)
             return tally.result()
 
@@ -281,22 +294,25 @@ class MixpanelClient:
         return MixpanelRequestError("request rejected", endpoint=endpoint, status=status, body=body)
 
     def _scrub(self, text: str) -> str:
-        secret = self._secret.reveal()
-        return text.replace(secret, "********") if secret else text
+        """`text` with the secret masked in every form a server could echo it back."""
+        for form in self._secret_forms:
+            text = text.replace(form, "********")
+        return text
 
 
 def _error_text(response: requests.Response) -> str:
+    """Mixpanel's own error message, whole: it is masked before anything cuts it short."""
     try:
         body = json.loads(response.content)
     except ValueError:
-        return response.text[:200]
+        return response.text
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return str(body["error"])
-    return response.text[:200]
+    return response.text
 
 
 def _snippet(value: object) -> str:
-    return json.dumps(value)[:200]
+    return json.dumps(value)[:2000]
 
 
 def _chunks(events: list[str]) -> Iterator[list[str]]:
@@ -313,11 +329,13 @@ def _chunks(events: list[str]) -> Iterator[list[str]]:
         yield chunk
 
 
-def _parse_events(body: Any, events: list[str], window: Window) -> dict[str, dict[date, int]]:
+def _parse_events(
+    body: Any, events: list[str], window: Window, scrub: Callable[[str], str]
+) -> dict[str, dict[date, int]]:
     """Strictly read an /events answer: every asked event and day must be there as a count."""
 
     def bad(why: str) -> MixpanelBadResponse:
-        return MixpanelBadResponse(why, endpoint="/events", status=200, body=_snippet(body))
+        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
 
     data = body.get("data") if isinstance(body, dict) else None
     values = data.get("values") if isinstance(data, dict) else None
@@ -339,7 +357,9 @@ def _parse_events(body: Any, events: list[str], window: Window) -> dict[str, dic
     return result
 
 
-def _export_events(response: requests.Response) -> Iterator[tuple[str, str, float]]:
+def _export_events(
+    response: requests.Response, scrub: Callable[[str], str]
+) -> Iterator[tuple[str, str, float]]:
     """(event, distinct_id, time) for each JSONL line, parsed as it streams in."""
     for raw in response.iter_lines(chunk_size=EXPORT_CHUNK_BYTES):
         if not raw:
@@ -354,7 +374,7 @@ def _export_events(response: requests.Response) -> Iterator[tuple[str, str, floa
                 "an export line is not a complete event (truncated?)",
                 endpoint="/export",
                 status=200,
-                body=raw[:200].decode("utf-8", "replace"),
+                body=scrub(raw[:2000].decode("utf-8", "replace")),
             ) from None
         if (
             not isinstance(event, str)
@@ -365,6 +385,6 @@ def _export_events(response: requests.Response) -> Iterator[tuple[str, str, floa
                 "an export line has a malformed event or time",
                 endpoint="/export",
                 status=200,
-                body=raw[:200].decode("utf-8", "replace"),
+                body=scrub(raw[:2000].decode("utf-8", "replace")),
             )
         yield event, str(distinct_id) if distinct_id is not None else "", float(when)

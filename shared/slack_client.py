@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -50,36 +53,20 @@ class SlackWebhook:
         """Send `message`; returns once Slack answered 200, else raises SlackError."""
         data = json.dumps(message.payload(), ensure_ascii=False).encode("utf-8")
         for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._session.post(
-                    self._url.reveal(),
-                    data=data,
-                    headers={"Content-Type": "application/json; charset=utf-8"},
-                    timeout=self._timeout,
-                )
-            except requests.ConnectionError as exc:
-                # A refused or failed connection sent nothing, so trying again cannot post twice.
-                # `from None`: the original exception text names the URL.
-                if attempt < self._max_attempts and _never_sent(exc):
+            failure = self._send(data)
+            if isinstance(failure, SlackError):
+                # Raised here, outside any except block, so no requests error (whose text
+                # names the URL) rides along as __context__.
+                raise failure
+            if isinstance(failure, _NotSent):
+                if attempt < self._max_attempts:
                     self._sleep(min(2.0**attempt, self._max_wait))
                     continue
-                if _never_sent(exc):
-                    raise SlackError(f"could not reach Slack ({type(exc).__name__})") from None
-                raise SlackError(
-                    f"connection to Slack failed ({type(exc).__name__}); the message may or may "
-                    "not have been posted",
-                    maybe_posted=True,
-                ) from None
-            except requests.RequestException as exc:
-                # A read timeout may have posted: never retried, reported as unknown.
-                raise SlackError(
-                    f"no answer from Slack ({type(exc).__name__}); the message may or may not "
-                    "have been posted",
-                    maybe_posted=True,
-                ) from None
+                raise SlackError("could not reach Slack (ConnectionError)")
+            response = failure
             if response.status_code == 200:
                 return
-            body = response.text[:200].replace(self._url.reveal(), "********")
+            body = self._scrub(response.text)
             if response.status_code == 429 and attempt < self._max_attempts:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 if wait is not None and wait <= self._max_wait:
@@ -89,6 +76,61 @@ class SlackWebhook:
                 _advice(response.status_code, body), status=response.status_code, body=body
             )
         raise SlackError("gave up after retries")  # pragma: no cover - loop always returns/raises
+
+    def _send(self, data: bytes) -> requests.Response | SlackError | _NotSent:
+        """One POST: the response, _RETRY when nothing was sent, or the error to raise."""
+        try:
+            return self._session.post(
+                self._url.reveal(),
+                data=data,
+                headers={"Content-Type": "application/json; charset=utf-8"},
+                timeout=self._timeout,
+            )
+        except requests.ConnectionError as exc:
+            if _never_sent(exc):  # nothing reached Slack, so trying again cannot post twice
+                return _RETRY
+            return SlackError(
+                f"connection to Slack failed ({type(exc).__name__}); the message may or may "
+                "not have been posted",
+                maybe_posted=True,
+            )
+        except requests.RequestException as exc:
+            # A read timeout may have posted: never retried, reported as unknown.
+            return SlackError(
+                f"no answer from Slack ({type(exc).__name__}); the message may or may not "
+                "have been posted",
+                maybe_posted=True,
+            )
+
+    def _scrub(self, text: str) -> str:
+        """Slack's answer with the webhook masked, whole or by its path or token."""
+        url = self._url.reveal()
+        parts = urlsplit(url)
+        forms = [url, parts.path, *(seg for seg in parts.path.split("/") if len(seg) >= 8)]
+        for form in sorted({f for f in forms if f}, key=len, reverse=True):
+            text = text.replace(form, "********")
+        return text
+
+
+class _NotSent:
+    """The connection was never made: nothing reached Slack."""
+
+
+_RETRY = _NotSent()
+
+
+class _RedactWebhookPaths(logging.Filter):
+    """urllib3 logs each request line at DEBUG; a webhook's path is its secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/services/" in message:
+            record.msg = re.sub(r"/services/\S+?(?=[\s\"']|$)", "/services/********", message)
+            record.args = ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactWebhookPaths())
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:

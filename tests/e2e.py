@@ -12,6 +12,7 @@ import pytest
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
+from shared.mixpanel_client import PROCESS_NAMES_CACHE
 
 # Recognisable fake secrets: a test scans everything that came out for them.
 MIXPANEL_SECRET = "MPSECRET-e2e-7c1f0d9a"
@@ -62,6 +63,8 @@ def stack(sample_events, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    # A new stand-in may reuse an old one's port: its names must not come from the cache.
+    PROCESS_NAMES_CACHE.clear()
     try:
         yield Stack(mixpanel, slack, env)
     finally:

@@ -12,6 +12,7 @@ import requests
 
 from devtools import demo, serve
 from devtools.slack_standin import slack_rejection
+from shared.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.e2e import Stack
 
 MISSPELT = Path(__file__).parents[1] / "devtools" / "sample_metrics_misspelt.toml"
@@ -22,6 +23,7 @@ SMALL = ["--days", "40", "--users", "400"]
 def clean_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory with no .env and no real settings in the environment."""
     monkeypatch.chdir(tmp_path)
+    PROCESS_NAMES_CACHE.clear()  # a new sample project may reuse an earlier one's port
     for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "SLACK_WEBHOOK_URL", "METRICS_FILE"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
