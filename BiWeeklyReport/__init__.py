@@ -1,4 +1,4 @@
-"""Timer: the biweekly report, posted at REPORT_HOUR local time (see shared/schedule.py)."""
+"""Timer: the bi-weekly report, posted at REPORT_HOUR local time (see shared/schedule.py)."""
 
 import azure.functions as func
 
@@ -6,8 +6,6 @@ from shared.app import run_timer
 from shared.periods import PeriodKind
 
 
-def main(timer: func.TimerRequest) -> None:
-    """Post the biweekly report if this fire is its slot and it was not posted yet."""
-    # The abstract TimerRequest lacks schedule_status; the worker's concrete one has it.
-    status = getattr(timer, "schedule_status", None)
-    run_timer(PeriodKind.BIWEEKLY, past_due=timer.past_due, schedule_status=status)
+def main(timer: func.TimerRequest, context: func.Context | None = None) -> None:
+    """Post the bi-weekly report if this fire is its slot and it was not posted yet."""
+    run_timer(PeriodKind.BIWEEKLY, timer, context)

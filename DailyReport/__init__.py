@@ -6,8 +6,6 @@ from shared.app import run_timer
 from shared.periods import PeriodKind
 
 
-def main(timer: func.TimerRequest) -> None:
+def main(timer: func.TimerRequest, context: func.Context | None = None) -> None:
     """Post the daily report if this fire is its slot and it was not posted yet."""
-    # The abstract TimerRequest lacks schedule_status; the worker's concrete one has it.
-    status = getattr(timer, "schedule_status", None)
-    run_timer(PeriodKind.DAILY, past_due=timer.past_due, schedule_status=status)
+    run_timer(PeriodKind.DAILY, timer, context)

@@ -105,17 +105,26 @@ def schedule_rules(settings: Settings) -> ScheduleRules:
 
 def run_timer(
     kind: PeriodKind,
+    timer: object,
+    context: object = None,
     *,
-    past_due: bool,
-    schedule_status: Mapping[str, object] | None,
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """One timer fire of the `kind` report; raises when the run failed (the host records it)."""
+    """One timer fire of the `kind` report; raises when the run failed (the host records it).
+
+    `timer` is the trigger's TimerRequest and `context` the invocation Context (both read by
+    attribute, so shared/ needs no azure.functions): `past_due`, `schedule_status` (absent on
+    the abstract TimerRequest) and `retry_context` (whether the host will try again).
+    """
     environ = os.environ if environ is None else environ
     now = now or utc_now()
+    past_due = bool(getattr(timer, "past_due", False))
+    status = getattr(timer, "schedule_status", None)
+    schedule_status = status if isinstance(status, Mapping) else None
     try:
         app = App.from_environ(environ)
+        ledger = app.ledger()
     except ConfigError as exc:
         _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
         raise
@@ -129,8 +138,18 @@ def run_timer(
             now=now,
             mixpanel=app.mixpanel(),
             slack=app.slack(),
-            ledger=app.ledger(),
+            ledger=ledger,
+            will_retry=will_retry(context),
         )
+
+
+def will_retry(context: object) -> bool | None:
+    """Whether the host runs this invocation again if it fails (None when it does not say)."""
+    retry = getattr(context, "retry_context", None)
+    count, most = getattr(retry, "retry_count", None), getattr(retry, "max_retry_count", None)
+    if not isinstance(count, int) or not isinstance(most, int):
+        return None
+    return count < most
 
 
 def _notify_config_error(

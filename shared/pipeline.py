@@ -229,6 +229,7 @@ def run_scheduled(
     mixpanel: EventSource,
     slack: MessagePoster,
     ledger: DeliveryLedger,
+    will_retry: bool | None = None,
 ) -> Delivered | Skip:
     """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
 
@@ -246,7 +247,9 @@ def run_scheduled(
     try:
         claim = ledger.claim(key, now=now)
     except LedgerError as exc:  # cannot promise "once": post nothing but say so
-        notify_failure(slack, report=str(kind), window=window, error=exc, now=now)
+        notify_failure(
+            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+        )
         raise
     if claim is None:
         log.info("%s report for %s: already delivered or being delivered", kind, window.label())
@@ -258,7 +261,9 @@ def run_scheduled(
         message = render_message(report)
     except Exception as exc:
         ledger.mark_failed(claim, now=now, detail=_one_line(exc))
-        notify_failure(slack, report=str(kind), window=window, error=exc, now=now)
+        notify_failure(
+            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+        )
         raise
     try:
         slack.post(message)
@@ -274,11 +279,20 @@ def run_scheduled(
 
 
 def notify_failure(
-    slack: MessagePoster, *, report: str, window: Window | None, error: BaseException, now: datetime
+    slack: MessagePoster,
+    *,
+    report: str,
+    window: Window | None,
+    error: BaseException,
+    now: datetime,
+    will_retry: bool | None = None,
 ) -> bool:
     """Post a short failure notice; if even that fails, log it. True when it was posted."""
+    notice = render_failure(
+        report=report, window=window, error=_one_line(error), when=now, will_retry=will_retry
+    )
     try:
-        slack.post(render_failure(report=report, window=window, error=_one_line(error), when=now))
+        slack.post(notice)
     except SlackError as exc:
         log.error("could not post the failure notice for the %s report: %s", report, exc)
         return False

@@ -766,7 +766,12 @@ def render_text(report: Report) -> str:
 
 
 def render_failure(
-    *, report: str, window: Window | None, error: str, when: datetime, will_retry: bool = False
+    *,
+    report: str,
+    window: Window | None,
+    error: str,
+    when: datetime,
+    will_retry: bool | None = None,
 ) -> SlackMessage:
     """A short notice that a report failed and posted no numbers; `error` must hold no secret."""
     name = _clean(report, MAX_NAME_CHARS) or "report"
@@ -776,11 +781,14 @@ def render_failure(
     where = f" for {window.label()}" if window else ""
     detail = _clean(error, MAX_ERROR_CHARS) or "unknown error"
     posted = "No numbers were posted for this window." if window else "No numbers were posted."
-    retry = "It will be retried." if will_retry else "It will not be retried automatically."
+    # None: whether the host retries is unknown, so the notice promises nothing.
+    retry = ""
+    if will_retry is not None:
+        retry = " It will be retried." if will_retry else " It will not be retried automatically."
     text = (
         f":x: *{escape_mrkdwn(name)} failed*{where}\n"
         f"Error: {escape_mrkdwn(detail)}\n"
-        f"{posted} {retry}"
+        f"{posted}{retry}"
     )
     moment = when if when.tzinfo else when.replace(tzinfo=UTC)
     blocks = (

@@ -268,3 +268,35 @@ def test_bad_settings_on_a_timer_are_reported_and_raised(stack: Stack, monkeypat
         WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)))
     assert len(stack.slack.posts) == 1
     assert "MIXPANEL_REGION" in json.dumps(stack.slack.posts[0])
+
+
+class RetryContext:
+    """The part of func.Context the timers read: the host's retry counters."""
+
+    def __init__(self, retry_count: int, max_retry_count: int) -> None:
+        self.retry_context = type(
+            "R", (), {"retry_count": retry_count, "max_retry_count": max_retry_count}
+        )()
+
+
+@pytest.mark.azurite
+@pytest.mark.parametrize(
+    ("context", "last_words"),
+    [
+        (RetryContext(0, 3), "It will be retried."),
+        (RetryContext(3, 3), "It will not be retried automatically."),
+        (None, "No numbers were posted for this window."),
+    ],
+    ids=["retries-left", "last-attempt", "unknown"],
+)
+def test_a_failure_notice_says_whether_the_host_will_retry(
+    stack: Stack, azurite_connection_string, ledger_table_name, monkeypatch, context, last_words
+):
+    """The notice reads the invocation's retry counters; without them it promises nothing."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
+    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
+    stack.mixpanel.fail_next(500, times=1000, retry_after="0")
+    with pytest.raises(Exception, match="Mixpanel"):
+        DailyReport.main(timer(last_slot(PeriodKind.DAILY)), context)
+    text = stack.slack.posts[0]["blocks"][0]["text"]["text"]
+    assert text.endswith(last_words)
