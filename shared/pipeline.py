@@ -80,7 +80,12 @@ def produce_report(
 ) -> Report:
     """Gather the facts for `period` (at most 3 Mixpanel requests) and build the report."""
     facts = gather(period, ctx, mixpanel=mixpanel, now=now)  # gather
-    if not isinstance(facts.event_names, Unavailable):  # decide
+    if isinstance(facts.event_names, Unavailable):  # decide
+        notes += (
+            f"The event names in the {events_field} could not be checked against the project "
+            f"({facts.event_names.reason}): a misspelt event would show as 0.",
+        )
+    else:
         problem = unknown_events(ctx.config.named_events, facts.event_names, where=events_field)
         if problem:
             raise problem

@@ -274,3 +274,15 @@ def test_storage_down_posts_no_report_but_a_notice_and_raises():
         scheduled(slack, BrokenLedger())
     assert len(slack.posts) == 1
     assert "table storage claim failed" in json.dumps(slack.posts[0])
+
+
+def test_when_names_cannot_be_checked_the_report_says_a_typo_would_read_zero():
+    """Without /events/names a misspelt event cannot be caught, so the report says so."""
+    down = MixpanelUnavailable("server error", endpoint="/events/names", status=503)
+    mixpanel = FakeMixpanel(project(), LONDON, fail={"event_names": down})
+    report = produce_report(WEEKLY, CTX, mixpanel=mixpanel, now=MONDAY_9)
+    assert report.notes == (
+        "The event names in the metrics file could not be checked against the project "
+        "(Mixpanel /events/names answered HTTP 503: server error): a misspelt event would "
+        "show as 0.",
+    )
