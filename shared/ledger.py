@@ -517,19 +517,33 @@ class TableDeliveryLedger:
             return Claim(key=key, attempt=int(current["attempt"]), etag=current.metadata["etag"])
         return None
 
+    def _update_if_ours(self, claim: Claim, fields: dict[str, Any], action: str) -> bool:
+        """Merge `fields` only if the row is still as this claim left it; False if it is not."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        self._ensure_table()
+        try:
+            self._client.update_entity(
+                fields,
+                mode=UpdateMode.MERGE,
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return False
+        except AzureError as exc:
+            self._fail(action, exc)
+        return True
+
     def mark_sent(self, claim: Claim, *, now: datetime, detail: str) -> None:
         """Record that Slack accepted the message; written even if the lease was taken over."""
-        from azure.core import MatchConditions
-        from azure.core.exceptions import (
-            AzureError,
-            ResourceModifiedError,
-            ResourceNotFoundError,
-        )
+        from azure.core.exceptions import ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
         now = _utc(now)
         detail = clean_detail(detail)
-        self._ensure_table()
         fields = self._entity(
             claim.key,
             status=str(DeliveryStatus.SENT),
@@ -538,22 +552,13 @@ class TableDeliveryLedger:
             lease_expires=now,
             detail=detail,
         )
-        try:
-            self._client.update_entity(
-                fields,
-                mode=UpdateMode.MERGE,
-                etag=claim.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+        if self._update_if_ours(claim, fields, "mark sent"):
             return
-        except (ResourceModifiedError, ResourceNotFoundError):
-            logger.warning(
-                "delivery %s: attempt %d lost its claim (lease taken over); recording sent anyway",
-                _describe(claim.key),
-                claim.attempt,
-            )
-        except AzureError as exc:
-            self._fail("mark sent", exc)
+        logger.warning(
+            "delivery %s: attempt %d lost its claim (lease taken over); recording sent anyway",
+            _describe(claim.key),
+            claim.attempt,
+        )
 
         # The message is in Slack: SENT must be recorded whoever holds the row now.
         def force() -> None:
@@ -574,17 +579,8 @@ class TableDeliveryLedger:
 
     def mark_failed(self, claim: Claim, *, now: datetime, detail: str) -> None:
         """Record a failure so a later run may retry; ignored if the claim was taken over."""
-        from azure.core import MatchConditions
-        from azure.core.exceptions import (
-            AzureError,
-            ResourceModifiedError,
-            ResourceNotFoundError,
-        )
-        from azure.data.tables import UpdateMode
-
         now = _utc(now)
         detail = clean_detail(detail)
-        self._ensure_table()
         fields = self._entity(
             claim.key,
             status=str(DeliveryStatus.FAILED),
@@ -592,22 +588,13 @@ class TableDeliveryLedger:
             lease_expires=now,
             detail=detail,
         )
-        try:
-            self._client.update_entity(
-                fields,
-                mode=UpdateMode.MERGE,
-                etag=claim.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
+        if not self._update_if_ours(claim, fields, "mark failed"):
             logger.warning(
                 "delivery %s: attempt %d no longer holds the claim; failure not recorded: %s",
                 _describe(claim.key),
                 claim.attempt,
                 detail,
             )
-        except AzureError as exc:
-            self._fail("mark failed", exc)
 
     def history(self, *, report: str | None = None) -> list[DeliveryRecord]:
         """Every recorded delivery (of one report if given), most recently updated first."""
