@@ -6,6 +6,6 @@ from shared.app import run_timer
 from shared.periods import PeriodKind
 
 
-def main(timer: func.TimerRequest, context: func.Context | None = None) -> None:
+def main(timer: func.TimerRequest, context: func.Context) -> None:
     """Post the bi-weekly report if this fire is its slot and it was not posted yet."""
     run_timer(PeriodKind.BIWEEKLY, timer, context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +22,21 @@ FUNCTION_KEY = "FUNCKEY-e2e-0b5e"
 USERNAME = "svc.e2e"
 PROJECT_ID = "777777"
 LONDON = ZoneInfo(SAMPLE_TIMEZONE)
+
+
+class Invocation:
+    """What the timers read of func.Context (abstract in azure.functions): the retry counters.
+
+    retry_count=None leaves retry_context out, as a host that does not say would.
+    """
+
+    def __init__(self, retry_count: int | None = 0, max_retry_count: int = 3) -> None:
+        self.invocation_id = "e2e-invocation"
+        self.retry_context = (
+            None
+            if retry_count is None
+            else SimpleNamespace(retry_count=retry_count, max_retry_count=max_retry_count)
+        )
 
 
 def yesterday() -> datetime:

@@ -17,7 +17,7 @@ import WeeklyReport
 from devtools.slack_standin import slack_rejection
 from shared.periods import PeriodKind
 from shared.schedule import ScheduleRules, latest_slot
-from tests.e2e import LONDON, Stack
+from tests.e2e import LONDON, Invocation, Stack
 from tests.openapi_check import validate_against_openapi
 
 
@@ -216,7 +216,7 @@ def test_ten_concurrent_fires_of_a_timer_post_one_message(
     def fire() -> None:
         barrier.wait()
         try:
-            module.main(timer(slot))
+            module.main(timer(slot), Invocation())
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -229,7 +229,7 @@ def test_ten_concurrent_fires_of_a_timer_post_one_message(
     assert len(stack.slack.posts) == 1
     assert slack_rejection(stack.slack.posts[0]) is None
     # A later past-due replay of the same slot posts nothing more.
-    module.main(timer(slot - timedelta(hours=1), past_due=True))
+    module.main(timer(slot - timedelta(hours=1), past_due=True), Invocation())
     assert len(stack.slack.posts) == 1
 
 
@@ -240,7 +240,7 @@ def test_a_timer_fire_outside_the_slot_does_nothing(
     """The 15-minute fires that are not 09:00 local return without any request."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
-    DailyReport.main(timer(last_slot(PeriodKind.DAILY) + timedelta(minutes=15)))
+    DailyReport.main(timer(last_slot(PeriodKind.DAILY) + timedelta(minutes=15)), Invocation())
     assert stack.mixpanel.requests == []
     assert stack.slack.posts == []
 
@@ -254,7 +254,7 @@ def test_a_failed_scheduled_run_posts_a_notice_and_fails_the_function(
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
     stack.mixpanel.fail_next(500, times=1000, retry_after="0")
     with pytest.raises(Exception, match="Mixpanel"):
-        WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)))
+        WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)), Invocation())
     assert len(stack.slack.posts) == 1
     notice = stack.slack.posts[0]
     assert "weekly" in notice["text"].lower()
@@ -265,27 +265,18 @@ def test_bad_settings_on_a_timer_are_reported_and_raised(stack: Stack, monkeypat
     """A malformed setting fails the run; at the slot a notice says which setting."""
     monkeypatch.setenv("MIXPANEL_REGION", "mars")
     with pytest.raises(Exception, match="MIXPANEL_REGION must be one of eu, us, in"):
-        WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)))
+        WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)), Invocation())
     assert len(stack.slack.posts) == 1
     assert "MIXPANEL_REGION" in json.dumps(stack.slack.posts[0])
-
-
-class RetryContext:
-    """The part of func.Context the timers read: the host's retry counters."""
-
-    def __init__(self, retry_count: int, max_retry_count: int) -> None:
-        self.retry_context = type(
-            "R", (), {"retry_count": retry_count, "max_retry_count": max_retry_count}
-        )()
 
 
 @pytest.mark.azurite
 @pytest.mark.parametrize(
     ("context", "last_words"),
     [
-        (RetryContext(0, 3), "It will be retried."),
-        (RetryContext(3, 3), "It will not be retried automatically."),
-        (None, "No numbers were posted for this window."),
+        (Invocation(0, 3), "It will be retried."),
+        (Invocation(3, 3), "It will not be retried automatically."),
+        (Invocation(None), "No numbers were posted for this window."),
     ],
     ids=["retries-left", "last-attempt", "unknown"],
 )

@@ -29,7 +29,15 @@ from shared.periods import PeriodKind
 from shared.schedule import ScheduleRules, latest_slot
 from tests.azurite import ACCOUNT_KEY as AZURITE_ACCOUNT_KEY
 from tests.azurite import free_port
-from tests.e2e import FUNCTION_KEY, LONDON, MIXPANEL_SECRET, USERNAME, WEBHOOK_TOKEN, Stack
+from tests.e2e import (
+    FUNCTION_KEY,
+    LONDON,
+    MIXPANEL_SECRET,
+    USERNAME,
+    WEBHOOK_TOKEN,
+    Invocation,
+    Stack,
+)
 from tests.openapi_check import validate_against_openapi
 
 # Valid base64 (so the Tables SDK can sign with it) and still readable in any output.
@@ -403,7 +411,7 @@ def test_a_failed_timer_run_notice_and_error_carry_no_secret(
     """Mixpanel down at the slot: the notice, the raised error, logs and ledger hold no secret."""
     stack.mixpanel.fail_next(times=1000, **failure)
     with pytest.raises(MixpanelError) as raised:
-        module.main(slot_timer(kind))
+        module.main(slot_timer(kind), Invocation())
     assert len(stack.slack.posts) == 1  # the failure notice, scanned with the rest
     assert_no_secrets(
         *exception_texts(raised.value),
@@ -436,7 +444,7 @@ def test_a_notice_that_cannot_be_posted_is_logged_without_secrets(
     stack.mixpanel.fail_next(503, times=1000, retry_after="0")
     break_slack(stack, monkeypatch)
     with pytest.raises(MixpanelError) as raised:
-        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY))
+        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
     logged = [r for r in outlets.caplog.records if "could not post the failure notice" in r.msg]
     assert len(logged) == 1
     assert stack.slack.posts == []
@@ -465,7 +473,7 @@ def test_a_report_slack_refuses_fails_the_run_without_secrets(
     """Slack refusing the report itself: the SlackError, its chain and the logs hold no secret."""
     break_slack(stack, monkeypatch)
     with pytest.raises(SlackError) as raised:
-        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY))
+        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
     assert_no_secrets(
         *exception_texts(raised.value),
         *outlets.texts(),
@@ -497,7 +505,7 @@ def test_unreachable_storage_fails_the_run_without_the_account_key(
     """The ledger's storage unusable: the LedgerError, its chain and the logs hold no AccountKey."""
     monkeypatch.setenv("AzureWebJobsStorage", connection_string.format(port=free_port()))
     with pytest.raises(LedgerError) as raised:
-        DailyReport.main(slot_timer(PeriodKind.DAILY))
+        DailyReport.main(slot_timer(PeriodKind.DAILY), Invocation())
     assert_no_secrets(*exception_texts(raised.value), *outlets.texts())
 
 
@@ -528,7 +536,7 @@ def test_bad_settings_on_a_timer_are_reported_without_secrets(
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as raised:
-        module.main(slot_timer(kind))
+        module.main(slot_timer(kind), Invocation())
     assert len(stack.slack.posts) == (1 if notice_posted else 0)
     assert_no_secrets(*exception_texts(raised.value), *outlets.texts())
 
