@@ -16,7 +16,7 @@ from shared.errors import SlackError
 from shared.settings import Secret
 from shared.slack_client import SlackWebhook
 
-URL = "https://hooks.slack.com/services/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et"
+URL = "https://hooks.slack.example/services/T-FAKE/B-FAKE/fake-webhook-secret-for-tests"
 
 
 class Message:
