@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
-from devtools.sample_data import ALL_EVENTS, SAMPLE_TIMEZONE, sample_project
+from devtools.sample_data import ALL_EVENTS, SAMPLE_TIMEZONE, RawEvent, sample_project
 from shared.metrics import Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.mixpanel_client import MixpanelClient, NamesCache
 from shared.periods import PeriodKind, Window, report_period
@@ -133,11 +133,17 @@ def bench_report(latency: float) -> None:
         )
 
 
-def bench_resilience() -> None:
-    """The first answers are 429, 429, 503: the report must come out exactly as undisturbed."""
+def small_project() -> tuple[date, list[RawEvent], ReportContext]:
+    """Today in London, five weeks of a 300-user sample project, the default metrics."""
     today = datetime.now(UTC).astimezone(LONDON).date()
     events = sample_project(end=today - timedelta(days=1), days=35, users=300)
     ctx = ReportContext(load_metrics(DEFAULT_METRICS_FILE), "Bench", LONDON, "https://x")
+    return today, events, ctx
+
+
+def bench_resilience() -> None:
+    """The first answers are 429, 429, 503: the report must come out exactly as undisturbed."""
+    today, events, ctx = small_project()
     period = report_period(PeriodKind.WEEKLY, today)
     now = datetime.now(UTC)
     figures = []
@@ -160,9 +166,7 @@ def bench_resilience() -> None:
 
 def bench_hourly_budget() -> None:
     """A morning: daily, weekly and bi-weekly at 9:00 plus 20 ad-hoc reports, one warm host."""
-    today = datetime.now(UTC).astimezone(LONDON).date()
-    events = sample_project(end=today - timedelta(days=1), days=35, users=300)
-    ctx = ReportContext(load_metrics(DEFAULT_METRICS_FILE), "Bench", LONDON, "https://x")
+    today, events, ctx = small_project()
     cache = NamesCache()
     kinds = [PeriodKind.DAILY, PeriodKind.WEEKLY, PeriodKind.BIWEEKLY] + [PeriodKind.WEEKLY] * 20
     with MixpanelStandIn(events, username=USER, secret=SECRET, project_id=PROJECT) as standin:
