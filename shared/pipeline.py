@@ -176,7 +176,9 @@ def gather(
         raise counts  # nothing to report: a failure notice says so instead
     # Does the counts call know every event of the span? Either source can vouch for it.
     names_known = names_cover_span and not isinstance(names, MixpanelError)
-    export_known = not isinstance(uniques, MixpanelError) and export_filter is None
+    export_known = (
+        uniques_job is not None and not isinstance(uniques, MixpanelError) and export_filter is None
+    )
     gap: Unavailable | None = None
     if not (names_known or export_known):
         failed = names if isinstance(names, MixpanelError) else uniques

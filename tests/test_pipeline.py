@@ -286,3 +286,17 @@ def test_when_names_cannot_be_checked_the_report_says_a_typo_would_read_zero():
         "(Mixpanel /events/names answered HTTP 503: server error): a misspelt event would "
         "show as 0.",
     )
+
+
+def test_a_totals_only_report_without_names_withholds_top_events():
+    """No unique metric means no export: if the names fail too, nothing lists every event."""
+    ctx = ReportContext(CONFIG.with_events(["Sign Up"]), "Acme", LONDON, "https://x")
+    down = MixpanelUnavailable("server error", endpoint="/events/names", status=503)
+    mixpanel = FakeMixpanel(project(), LONDON, fail={"event_names": down})
+    report = produce_report(WEEKLY, ctx, mixpanel=mixpanel, now=MONDAY_9)
+    assert [name for name, _ in mixpanel.calls].count("unique_users") == 0
+    assert report.metrics[0].value == 9
+    assert report.top_events is None
+    assert report.notes[-1].startswith(
+        "Top events and notable changes: the full list of events in this window is unknown"
+    )
