@@ -25,10 +25,9 @@ from shared.errors import (
     UnknownEventsError,
 )
 from shared.ledger import DeliveryKey
-from shared.periods import Window
 from shared.pipeline import produce_report
 from shared.report_generator import Report
-from shared.report_json import report_to_json
+from shared.report_json import period_json, report_to_json
 from shared.slack_message import render_message, render_text
 
 log = logging.getLogger("analytics_reporter")
@@ -213,21 +212,12 @@ def _post(
     return {"posted": True, "error": None}
 
 
-def _window(window: Window) -> dict[str, Any]:
-    return {
-        "from_date": window.start.isoformat(),
-        "to_date": window.end.isoformat(),
-        "days": window.days,
-    }
-
-
 def _plan(request: CustomRequest) -> dict[str, Any]:
     period = request.period
     return {
         "dry_run": True,
         "period": period.kind.value,
-        "window": _window(period.current),
-        "comparison_windows": [{"label": c.label, **_window(c.window)} for c in period.comparisons],
+        **period_json(period),
         "events": None if request.events is None else list(request.events),
         "send_slack": request.send_slack,
         "format": request.format.value,

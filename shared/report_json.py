@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.periods import Window
+from shared.periods import ReportPeriod, Window
 from shared.report_generator import Change, MetricResult, Report
 
 
-def _window(window: Window) -> dict[str, Any]:
+def window_json(window: Window) -> dict[str, Any]:
+    """A window as JSON: from_date, to_date (inclusive) and days."""
     return {
         "from_date": window.start.isoformat(),
         "to_date": window.end.isoformat(),
@@ -16,10 +17,20 @@ def _window(window: Window) -> dict[str, Any]:
     }
 
 
+def period_json(period: ReportPeriod) -> dict[str, Any]:
+    """The window and the comparison windows of a period, as the report and the plan show them."""
+    return {
+        "window": window_json(period.current),
+        "comparison_windows": [
+            {"label": c.label, **window_json(c.window)} for c in period.comparisons
+        ],
+    }
+
+
 def _change(change: Change, value: int | None) -> dict[str, Any]:
     return {
         "label": change.label,
-        "window": _window(change.window),
+        "window": window_json(change.window),
         "value": change.baseline,
         "change": None if value is None or change.baseline is None else value - change.baseline,
         "change_ratio": None if change.ratio is None else round(change.ratio, 4),
@@ -49,8 +60,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
     return {
         "company": report.company,
         "period": period.kind.value,
-        "window": _window(period.current),
-        "comparison_windows": [{"label": c.label, **_window(c.window)} for c in period.comparisons],
+        **period_json(period),
         "timezone": report.timezone,
         "data_as_of": report.fetched_at.isoformat(),
         "mixpanel_project_url": report.project_url,
