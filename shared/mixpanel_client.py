@@ -332,7 +332,11 @@ def _chunks(events: list[str]) -> Iterator[list[str]]:
 def _parse_events(
     body: Any, events: list[str], window: Window, scrub: Callable[[str], str]
 ) -> dict[str, dict[date, int]]:
-    """Strictly read an /events answer: every asked event and day must be there as a count."""
+    """Strictly read an /events answer: every asked event and day must be there as a count.
+
+    Mixpanel answers every requested event with a 0 for each day without data (real answers
+    show `{"Notification Sent": {"2013-03-01": 0, ...}}`), so a missing one is a broken body.
+    """
 
     def bad(why: str) -> MixpanelBadResponse:
         return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
