@@ -4,7 +4,7 @@ import os
 
 import azure.functions as func
 
-from shared.http_api import handle_custom_report
+from shared.web.http_api import handle_custom_report
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:

@@ -1,9 +1,9 @@
-"""Timer: the daily report, posted at REPORT_HOUR local time (see shared/schedule.py)."""
+"""Timer: the daily report, posted at REPORT_HOUR local time (see shared/schedule/slots.py)."""
 
 import azure.functions as func
 
 from shared.app import run_timer
-from shared.periods import PeriodKind
+from shared.schedule.periods import PeriodKind
 
 
 def main(timer: func.TimerRequest, context: func.Context) -> None:

@@ -23,13 +23,13 @@ import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import ALL_EVENTS, SAMPLE_TIMEZONE, RawEvent, sample_project
-from shared.metrics import Measure, MetricsConfig, MetricSpec, load_metrics
-from shared.mixpanel_client import MixpanelClient, NamesCache
-from shared.periods import PeriodKind, Window, report_period
 from shared.pipeline import ReportContext, produce_report
-from shared.report_json import report_to_json
+from shared.render.report_json import report_to_json
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec, load_metrics
+from shared.schedule.periods import PeriodKind, Window, report_period
 from shared.settings import DEFAULT_METRICS_FILE, Secret
-from shared.uniques import UniqueTally
+from shared.sources.mixpanel_client import MixpanelClient, NamesCache
+from shared.sources.uniques import UniqueTally
 
 LONDON = ZoneInfo(SAMPLE_TIMEZONE)
 USER, SECRET, PROJECT = "bench", "bench-secret", "1"

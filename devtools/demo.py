@@ -25,9 +25,9 @@ from devtools.slack_standin import SlackStandIn
 from shared.app import App
 from shared.clock import utc_now
 from shared.errors import ReporterError
-from shared.periods import PeriodKind, report_period
 from shared.pipeline import produce_report
-from shared.slack_message import render_message, render_text
+from shared.render.slack_message import render_message, render_text
+from shared.schedule.periods import PeriodKind, report_period
 
 OUT = Path("out")
 

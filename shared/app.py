@@ -1,6 +1,6 @@
 """Composition root: builds settings, HTTP session and clients from the environment.
 
-The function folders call `run_timer` and `handle_custom_report` (shared/http_api.py); tests
+The function folders call `run_timer` and `handle_custom_report` (shared/web/http_api.py); tests
 skip this module and hand fakes to shared/pipeline.py instead.
 """
 
@@ -16,18 +16,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.clock import utc_now
 from shared.errors import ConfigError
-from shared.metrics import MetricsConfig, load_metrics
-from shared.periods import PeriodKind
 from shared.pipeline import ReportContext, notify_failure, run_scheduled
-from shared.schedule import ScheduleRules, Skip, decide, intended_time
+from shared.report.metrics import MetricsConfig, load_metrics
+from shared.schedule.periods import PeriodKind
+from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import Settings
 
 if TYPE_CHECKING:
     import requests
 
-    from shared.ledger import DeliveryLedger
-    from shared.mixpanel_client import MixpanelClient
-    from shared.slack_client import SlackWebhook
+    from shared.delivery.ledger import DeliveryLedger
+    from shared.delivery.slack_client import SlackWebhook
+    from shared.sources.mixpanel_client import MixpanelClient
 
 log = logging.getLogger("analytics_reporter")
 USER_AGENT = "analytics-reporter/0.1 (+Azure Functions; Mixpanel to Slack)"
@@ -54,19 +54,19 @@ class App:
 
     def mixpanel(self) -> MixpanelClient:
         """A Mixpanel client for this invocation (its own rate and time budget)."""
-        from shared.mixpanel_client import MixpanelClient
+        from shared.sources.mixpanel_client import MixpanelClient
 
         return MixpanelClient.from_settings(self.settings, self.session)
 
     def slack(self) -> SlackWebhook:
         """The Slack webhook client."""
-        from shared.slack_client import SlackWebhook
+        from shared.delivery.slack_client import SlackWebhook
 
         return SlackWebhook(self.settings.slack_webhook_url, session=self.session)
 
     def ledger(self) -> DeliveryLedger:
         """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
-        from shared.ledger import TableDeliveryLedger
+        from shared.delivery.ledger import TableDeliveryLedger
 
         if self.settings.storage_connection is None:
             raise ConfigError(
@@ -163,8 +163,8 @@ def _notify_config_error(
     """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works."""
     import requests
 
+    from shared.delivery.slack_client import SlackWebhook
     from shared.settings import Secret, _is_http_url
-    from shared.slack_client import SlackWebhook
 
     try:
         zone = ZoneInfo(environ.get("TIMEZONE", "").strip() or "Europe/London")

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from shared.delivery.ledger import DeliveryKey, DeliveryLedger
 from shared.errors import (
     LedgerError,
     MixpanelAuthError,
@@ -18,13 +19,12 @@ from shared.errors import (
     ReporterError,
     SlackError,
 )
-from shared.ledger import DeliveryKey, DeliveryLedger
-from shared.metrics import Measure, MetricsConfig, unknown_events
-from shared.periods import PeriodKind, ReportPeriod, Window
-from shared.report_generator import Facts, Report, Unavailable, build_report
-from shared.schedule import Run, ScheduleRules, Skip, decide
-from shared.slack_message import SlackMessage, render_failure, render_message
-from shared.uniques import UniqueCounts, UniqueTally, is_automatic
+from shared.render.slack_message import SlackMessage, render_failure, render_message
+from shared.report.generator import Facts, Report, Unavailable, build_report
+from shared.report.metrics import Measure, MetricsConfig, unknown_events
+from shared.schedule.periods import PeriodKind, ReportPeriod, Window
+from shared.schedule.slots import Run, ScheduleRules, Skip, decide
+from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
 
 log = logging.getLogger("analytics_reporter")
 T = TypeVar("T")

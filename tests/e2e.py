@@ -13,7 +13,7 @@ import pytest
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
-from shared.mixpanel_client import PROCESS_NAMES_CACHE
+from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 
 # Recognisable fake secrets: a test scans everything that came out for them.
 MIXPANEL_SECRET = "MPSECRET-e2e-7c1f0d9a"

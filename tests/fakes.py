@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.delivery.slack_client import Postable
 from shared.errors import MixpanelError, SlackError
-from shared.periods import Window
-from shared.slack_client import Postable
-from shared.uniques import UniqueCounts, UniqueTally
+from shared.schedule.periods import Window
+from shared.sources.uniques import UniqueCounts, UniqueTally
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import requests
 
 from devtools import demo, serve
 from devtools.slack_standin import slack_rejection
-from shared.mixpanel_client import PROCESS_NAMES_CACHE
+from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.e2e import Stack
 
 MISSPELT = Path(__file__).parents[1] / "devtools" / "sample_metrics_misspelt.toml"

@@ -15,8 +15,8 @@ import CustomReport
 import DailyReport
 import WeeklyReport
 from devtools.slack_standin import slack_rejection
-from shared.periods import PeriodKind
-from shared.schedule import ScheduleRules, latest_slot
+from shared.schedule.periods import PeriodKind
+from shared.schedule.slots import ScheduleRules, latest_slot
 from tests.e2e import LONDON, Invocation, Stack
 from tests.openapi_check import validate_against_openapi
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
 from shared.errors import (
     LedgerError,
     MixpanelAuthError,
@@ -15,11 +16,10 @@ from shared.errors import (
     SlackError,
     UnknownEventsError,
 )
-from shared.ledger import DeliveryStatus, InMemoryLedger
-from shared.metrics import load_metrics
-from shared.periods import PeriodKind, report_period
 from shared.pipeline import ReportContext, produce_report, run_scheduled
-from shared.schedule import ScheduleRules, Skip
+from shared.report.metrics import load_metrics
+from shared.schedule.periods import PeriodKind, report_period
+from shared.schedule.slots import ScheduleRules, Skip
 from shared.settings import DEFAULT_METRICS_FILE
 from tests.fakes import FakeEvent, FakeMixpanel, FakeSlack
 

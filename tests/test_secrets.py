@@ -23,10 +23,10 @@ import BiWeeklyReport
 import CustomReport
 import DailyReport
 import WeeklyReport
+from shared.delivery.ledger import TableDeliveryLedger
 from shared.errors import ConfigError, LedgerError, MixpanelError, SlackError
-from shared.ledger import TableDeliveryLedger
-from shared.periods import PeriodKind
-from shared.schedule import ScheduleRules, latest_slot
+from shared.schedule.periods import PeriodKind
+from shared.schedule.slots import ScheduleRules, latest_slot
 from tests.azurite import ACCOUNT_KEY as AZURITE_ACCOUNT_KEY
 from tests.azurite import free_port
 from tests.e2e import (

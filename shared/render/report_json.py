@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.periods import ReportPeriod, Window
-from shared.report_generator import Change, MetricResult, Report
+from shared.report.generator import Change, MetricResult, Report
+from shared.schedule.periods import ReportPeriod, Window
 
 
 def window_json(window: Window) -> dict[str, Any]:

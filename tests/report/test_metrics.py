@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.errors import MetricsFileError, UnknownEventsError
-from shared.metrics import (
+from shared.report.metrics import (
     ANY_EVENT,
     Measure,
     MetricsConfig,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.periods import Window
+from shared.schedule.periods import Window
 
 
 def is_automatic(event: str) -> bool:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import CustomReport
 from devtools.sample_data import METRIC_EVENTS, OTHER_EVENTS
 from devtools.slack_standin import slack_rejection
-from shared.custom_request import (
+from shared.web.custom_request import (
     ALLOWED_PARAMETERS,
     BOOLEAN_PARAMETERS,
     MAX_BODY_BYTES,

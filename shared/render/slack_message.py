@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.periods import PeriodKind, Window
-from shared.report_generator import Change, MetricResult, Mover, Report, Verdict
+from shared.report.generator import Change, MetricResult, Mover, Report, Verdict
+from shared.schedule.periods import PeriodKind, Window
 
 # Block Kit limits (docs.slack.dev/reference/block-kit); the error text below reuses them.
 MAX_BLOCKS = 50

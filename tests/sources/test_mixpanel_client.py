@@ -24,13 +24,13 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
-from shared.mixpanel_client import MixpanelClient, NamesCache
-from shared.periods import Window
 from shared.retry import RetryPolicy
+from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
-from shared.uniques import UniqueTally, is_automatic
+from shared.sources.mixpanel_client import MixpanelClient, NamesCache
+from shared.sources.uniques import UniqueTally, is_automatic
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SECRET = "SECRET-mixpanel-9f8e7d"
 QUERY = "https://eu.mixpanel.com/api/query"
 EXPORT = "https://data-eu.mixpanel.com/api/2.0/export"

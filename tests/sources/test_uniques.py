@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.periods import PeriodKind, Window, report_period
-from shared.uniques import UniqueTally, is_automatic, local_day
+from shared.schedule.periods import PeriodKind, Window, report_period
+from shared.sources.uniques import UniqueTally, is_automatic, local_day
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -1,4 +1,4 @@
-"""Specs for shared.custom_request: every CustomReport rule, its exact message, field and code."""
+"""Specs for shared.web.custom_request: every CustomReport rule, its message, field and code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.custom_request import (
+from shared.errors import InvalidRequest
+from shared.schedule.periods import PeriodKind, Window, custom_period, report_period
+from shared.web.custom_request import (
     ALLOWED_PARAMETERS,
     MAX_BODY_BYTES,
     MAX_EVENT_NAME_CHARS,
@@ -22,8 +24,6 @@ from shared.custom_request import (
     OutputFormat,
     parse_custom_request,
 )
-from shared.errors import InvalidRequest
-from shared.periods import PeriodKind, Window, custom_period, report_period
 
 TODAY = date(2026, 11, 25)  # a Wednesday; yesterday is 2026-11-24
 SECRET = "fn-key-5ecret-Zq9"

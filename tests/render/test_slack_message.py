@@ -20,20 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devtools.slack_standin import explain_slack_rejection, slack_rejection
-from shared.metrics import Measure, MetricsConfig, MetricSpec
-from shared.periods import Comparison, PeriodKind, ReportPeriod, Window, report_period
-from shared.report_generator import (
-    Change,
-    EventCount,
-    Facts,
-    MetricResult,
-    Mover,
-    Report,
-    Unavailable,
-    Verdict,
-    build_report,
-)
-from shared.slack_message import (
+from shared.render.slack_message import (
     MAX_BLOCKS,
     MAX_CONTEXT_ELEMENTS,
     MAX_FALLBACK_TEXT_CHARS,
@@ -57,9 +44,22 @@ from shared.slack_message import (
     section_block,
     truncate,
 )
-from shared.uniques import UniqueCounts
+from shared.report.generator import (
+    Change,
+    EventCount,
+    Facts,
+    MetricResult,
+    Mover,
+    Report,
+    Unavailable,
+    Verdict,
+    build_report,
+)
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec
+from shared.schedule.periods import Comparison, PeriodKind, ReportPeriod, Window, report_period
+from shared.sources.uniques import UniqueCounts
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden_weekly_message.json"
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden_weekly_message.json"
 TODAY = date(2026, 11, 25)  # a Wednesday: the weekly report covers Mon 16 - Sun 22 Nov
 FETCHED_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PROJECT_URL = "https://eu.mixpanel.com/project/12345"

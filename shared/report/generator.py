@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from shared.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
-from shared.periods import Comparison, ReportPeriod, Window
-from shared.uniques import UniqueCounts, is_automatic
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
+from shared.schedule.periods import Comparison, ReportPeriod, Window
+from shared.sources.uniques import UniqueCounts, is_automatic
 
 # Which Mixpanel endpoint answers which figure, and why (also in the README):
 # - event totals (metrics with measure "total", top events, notable changes, warnings): ONE

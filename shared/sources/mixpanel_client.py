@@ -23,10 +23,10 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
-from shared.periods import Window
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
+from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
-from shared.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueCounts, UniqueTally
 
 # Mixpanel allows 5 concurrent queries per project; the client never asks for more.
 MAX_CONCURRENT = 5

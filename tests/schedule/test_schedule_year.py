@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.ledger import InMemoryLedger
-from shared.metrics import load_metrics
-from shared.periods import PeriodKind, Window
+from shared.delivery.ledger import InMemoryLedger
 from shared.pipeline import Delivered, ReportContext, run_scheduled
-from shared.schedule import ScheduleRules, Skip
+from shared.report.metrics import load_metrics
+from shared.schedule.periods import PeriodKind, Window
+from shared.schedule.slots import ScheduleRules, Skip
 from shared.settings import DEFAULT_METRICS_FILE
-from shared.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueCounts, UniqueTally
 from tests.fakes import FakeMixpanel, FakeSlack, events_every_day
 
 LONDON = ZoneInfo("Europe/London")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.periods import PeriodKind, ReportPeriod, report_period
+from shared.schedule.periods import PeriodKind, ReportPeriod, report_period
 
 # The timers fire every 15 minutes in UTC (function.json): a fire is a report slot only if its
 # intended time is within this much after the slot's local time.

@@ -13,7 +13,14 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from shared.custom_request import (
+from shared.errors import InvalidRequest
+from shared.render.report_json import report_to_json
+from shared.report.generator import Facts, Report, Unavailable, build_report
+from shared.report.metrics import MetricsConfig, load_metrics
+from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
+from shared.settings import DEFAULT_METRICS_FILE
+from shared.sources.uniques import UniqueCounts
+from shared.web.custom_request import (
     ALLOWED_PARAMETERS,
     MAX_EVENT_NAME_CHARS,
     MAX_EVENTS,
@@ -23,15 +30,8 @@ from shared.custom_request import (
     CustomRequest,
     parse_custom_request,
 )
-from shared.errors import InvalidRequest
-from shared.metrics import MetricsConfig, load_metrics
-from shared.periods import PeriodKind, ReportPeriod, custom_period, report_period
-from shared.report_generator import Facts, Report, Unavailable, build_report
-from shared.report_json import report_to_json
-from shared.settings import DEFAULT_METRICS_FILE
-from shared.uniques import UniqueCounts
 from tests.openapi_check import load_openapi, validate_against_openapi
-from tests.test_custom_request import REJECTIONS
+from tests.web.test_custom_request import REJECTIONS
 
 TODAY = date(2026, 11, 25)
 FETCHED_AT = datetime(2026, 11, 25, 9, 0, 3, tzinfo=UTC)
@@ -216,7 +216,7 @@ def test_each_parameter_description_states_its_rules(parameter: str, needles: li
 
 
 def test_the_spec_limits_are_the_code_limits() -> None:
-    """maxLength and patterns in the spec equal the constants in shared.custom_request."""
+    """maxLength and patterns in the spec equal the constants in shared.web.custom_request."""
     params = load_openapi()["components"]["parameters"]
     key = params["idempotency_key"]["schema"]
     assert key["maxLength"] == MAX_IDEMPOTENCY_KEY_CHARS

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.app import App
 from shared.clock import utc_now
-from shared.custom_request import CustomRequest, OutputFormat, parse_custom_request
+from shared.delivery.ledger import DeliveryKey
 from shared.errors import (
     ConfigError,
     InvalidRequest,
@@ -24,11 +24,11 @@ from shared.errors import (
     SlackError,
     UnknownEventsError,
 )
-from shared.ledger import DeliveryKey
 from shared.pipeline import produce_report
-from shared.report_generator import Report
-from shared.report_json import period_json, report_to_json
-from shared.slack_message import render_message, render_text
+from shared.render.report_json import period_json, report_to_json
+from shared.render.slack_message import render_message, render_text
+from shared.report.generator import Report
+from shared.web.custom_request import CustomRequest, OutputFormat, parse_custom_request
 
 log = logging.getLogger("analytics_reporter")
 JSON = "application/json"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.ledger import (
+from shared.delivery.ledger import (
     Claim,
     DeliveryKey,
     DeliveryLedger,
@@ -133,7 +133,7 @@ def test_mark_sent_after_a_takeover_still_records_sent(
     slow, other = make_ledger(), make_ledger()
     first = _claim(slow)
     second = _claim(other, now=T0 + LEASE + timedelta(minutes=1))
-    with caplog.at_level(logging.WARNING, logger="shared.ledger"):
+    with caplog.at_level(logging.WARNING, logger="shared.delivery.ledger"):
         slow.mark_sent(first, now=T0 + LEASE + timedelta(minutes=2), detail="late but posted")
     assert "lost its claim" in caplog.text
     # The taker-over fails later: that must not reopen a delivery that reached Slack.
@@ -405,7 +405,7 @@ def test_history_skips_rows_it_did_not_write(
     ledger = TableDeliveryLedger(azurite_connection_string, table_name=ledger_table_name)
     _claim(ledger)
     ledger._client.create_entity({"PartitionKey": "daily", "RowKey": "junk", "status": "sent"})
-    with caplog.at_level(logging.WARNING, logger="shared.ledger"):
+    with caplog.at_level(logging.WARNING, logger="shared.delivery.ledger"):
         records = ledger.history()
     assert [r.key for r in records] == [KEY]
     assert "malformed row" in caplog.text
@@ -478,15 +478,16 @@ def test_a_lease_must_be_positive() -> None:
 
 
 def test_importing_the_ledger_does_not_import_the_azure_sdk() -> None:
-    """Cold start: `import shared.ledger` must not pull in azure.data.tables or azure.core."""
+    """Cold start: importing the ledger must not pull in azure.data.tables or azure.core."""
     code = (
-        "import sys, shared.ledger; print(sorted(m for m in sys.modules if m.startswith('azure')))"
+        "import sys, shared.delivery.ledger; "
+        "print(sorted(m for m in sys.modules if m.startswith('azure')))"
     )
     out = subprocess.run(  # noqa: S603 - fixed argv
         [sys.executable, "-c", code],
         check=True,
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert out.stdout.strip() == "[]"

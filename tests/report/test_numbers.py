@@ -22,13 +22,13 @@ import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import RawEvent
-from shared.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
-from shared.mixpanel_client import MixpanelClient
-from shared.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
 from shared.pipeline import ReportContext, produce_report
-from shared.report_generator import Report, Verdict
-from shared.report_json import report_to_json
+from shared.render.report_json import report_to_json
+from shared.report.generator import Report, Verdict
+from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
+from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
 from shared.settings import DEFAULT_METRICS_FILE, Secret
+from shared.sources.mixpanel_client import MixpanelClient
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -6,9 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
-from shared.periods import PeriodKind, Window, custom_period, report_period
-from shared.report_generator import (
+from shared.report.generator import (
     Facts,
     Unavailable,
     Verdict,
@@ -16,7 +14,9 @@ from shared.report_generator import (
     judge,
     window_total,
 )
-from shared.uniques import UniqueCounts
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
+from shared.schedule.periods import PeriodKind, Window, custom_period, report_period
+from shared.sources.uniques import UniqueCounts
 
 TH = Thresholds()
 WEEKLY = report_period(PeriodKind.WEEKLY, date(2026, 11, 25))  # 16-22 Nov vs 9-15 Nov

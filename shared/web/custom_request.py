@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from shared.errors import InvalidRequest
-from shared.periods import PeriodKind, ReportPeriod, custom_period, report_period
+from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
 
 
 class OutputFormat(StrEnum):

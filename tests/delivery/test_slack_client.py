@@ -12,9 +12,9 @@ import responses
 from responses import matchers
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from shared.delivery.slack_client import SlackWebhook
 from shared.errors import SlackError
 from shared.settings import Secret
-from shared.slack_client import SlackWebhook
 
 URL = "https://hooks.slack.example/services/T-FAKE/B-FAKE/fake-webhook-secret-for-tests"
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.periods import (
+from shared.schedule.periods import (
     Comparison,
     PeriodKind,
     ReportPeriod,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.periods import PeriodKind, report_period
-from shared.schedule import (
+from shared.schedule.periods import PeriodKind, report_period
+from shared.schedule.slots import (
     SLOT_TOLERANCE,
     Run,
     ScheduleRules,
