@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
 from typing import TYPE_CHECKING
 
 from shared.delivery.addresses import fingerprint
 from shared.delivery.email_settings import EmailSettings, SmtpSecurity
 from shared.errors import EmailError
+from shared.render.email_message import MAIL_POLICY
 
 if TYPE_CHECKING:
     from shared.report.generator import Report
@@ -80,7 +80,7 @@ class SmtpEmail:
         Some recipients refused while others accepted: the message went to those, so the
         error names the refused addresses with maybe_posted=True (never sent a second time).
         """
-        data = message.as_bytes(policy=SMTP)
+        data = message.as_bytes(policy=MAIL_POLICY)
         for attempt in range(1, self._max_attempts + 1):
             outcome = self._send_once(data)
             if outcome is None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Sequence
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import Any
 
 from shared.render.slack_message import (
     MAX_NAME_CHARS,
@@ -45,6 +47,32 @@ FONT = "Arial,Helvetica,sans-serif"  # installed everywhere: nothing is fetched
 INK, MUTED, RULE, PAGE = "#1f2328", "#59636e", "#d1d9e0", "#f6f8fa"
 MOOD_COLOUR = {Mood.GOOD: "#1a7f37", Mood.BAD: "#cf222e", Mood.WARNING: "#9a6700"}
 _GLYPH_MOOD = {glyph: mood for mood, glyph in TEXT_MOOD.items()}
+
+
+# --- the mail policy ---------------------------------------------------------------------
+
+
+class _MailPolicy(EmailPolicy):
+    """The SMTP policy (CRLF, newlines in header values refused), with one folding fix.
+
+    CPython folds a non-ASCII subject between an ASCII word and an encoded word, and mail
+    clients then show two spaces there ('1,234  ▲ 23%'). A non-ASCII subject is written as
+    encoded words only, folded between them, where whitespace is ignored when decoding.
+    """
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() == "subject" and not str(value).isascii():
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}"
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() == "subject" and not str(value).isascii():
+            return self.fold(name, value).encode("ascii")
+        return bytes(super().fold_binary(name, value))
+
+
+MAIL_POLICY = _MailPolicy(linesep="\r\n")
 
 
 # --- subject ------------------------------------------------------------------------------
@@ -154,7 +182,7 @@ def bar_cell(value: int, largest: int) -> str:
 
     Only the width is computed here; the figure beside it is the plan's own text.
     """
-    width = 0 if largest <= 0 else max(1, round(BAR_MAX_PX * max(value, 0) / largest))
+    width = 0 if largest <= 0 or value <= 0 else max(1, round(BAR_MAX_PX * value / largest))
     return (
         f'<table role="presentation" cellpadding="0" cellspacing="0"><tr>'
         f'<td width="{width}" height="10" style="width:{width}px;height:10px;'
@@ -264,7 +292,7 @@ def render_email(
     """
     if not recipients:
         raise ValueError("an email needs at least one recipient")
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = render_subject(report)
     message["From"] = sender
     message["To"] = tuple(recipients)
