@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -76,6 +77,10 @@ class _Handler:
         )
         with standin._lock:
             standin._received.append(received)
+            count = len(standin._received)
+        if standin._save_to is not None:
+            standin._save_to.mkdir(parents=True, exist_ok=True)
+            (standin._save_to / f"{count:03d}.eml").write_bytes(received.data)
         return "250 2.0.0 OK: queued"
 
 
@@ -89,8 +94,12 @@ class SmtpStandIn:
         implicit_tls: bool = False,
         username: str | None = None,
         password: str | None = None,
+        save_to: Path | None = None,
     ) -> None:
-        """`tls`: a server context; STARTTLS is then required, or TLS from the first byte."""
+        """`tls`: a server context; STARTTLS is then required, or TLS from the first byte.
+
+        `save_to`: a folder where each accepted message is also written as NNN.eml.
+        """
         self.refuse: set[str] = set()
         self._tls = tls
         self._implicit = implicit_tls
@@ -101,6 +110,7 @@ class SmtpStandIn:
         self._dropped: list[tuple[str, ...]] = []
         self.auth_failures = 0
         self._controller: Controller | None = None
+        self._save_to = save_to
 
     # -- lifecycle
 
