@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from email.policy import default
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from shared.delivery.addresses import fingerprint, parse_mailbox, parse_mailboxes
@@ -259,3 +261,24 @@ def test_an_email_without_recipients_is_refused():
     """Rendering for nobody is a bug, not an empty To header."""
     with pytest.raises(ValueError, match="at least one recipient"):
         render_email(golden_report(), sender=FROM, recipients=(), destination="email-x")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(
+        st.text(min_size=1, max_size=120).filter(lambda t: t.strip()), min_size=1, max_size=8
+    ),
+    company=st.text(max_size=60),
+)
+def test_any_names_give_one_line_subject_that_survives_the_wire(names: list[str], company: str):
+    """Random Unicode and control characters: headers parse back exactly, no header is added."""
+    report = events_report(list(dict.fromkeys(names)), company=company)
+    message = email_of(report)
+    assert message["Subject"] == render_subject(report)
+    assert not re.search(r"[\r\n]", message["Subject"])
+    names_seen = {k.lower() for k in message}
+    assert names_seen <= {
+        "subject", "from", "to", "date", "message-id", "auto-submitted",
+        "x-auto-response-suppress", "mime-version", "content-type",
+    }  # fmt: skip
+    assert len(render_html(report).encode()) <= MAX_HTML_BYTES
