@@ -268,6 +268,8 @@ def run_scheduled(
     if isinstance(decision, Skip):
         log.info("%s report: %s", kind, decision.reason)
         return decision
+    if slack is None and email is None:
+        raise ValueError("a scheduled report needs a Slack or an email destination")
     window = decision.period.current
     keys = [
         DeliveryKey(str(kind), window.start, window.end, poster.destination)

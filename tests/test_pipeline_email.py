@@ -134,3 +134,11 @@ def test_a_slack_failure_does_not_stop_the_email():
     fire(slack, email, ledger)
     assert len(slack.posts) == 1
     assert len(email.sent) == 1
+
+
+def test_a_report_needs_somewhere_to_go():
+    """Neither Slack nor email: a programming error, raised before anything is claimed."""
+    ledger = InMemoryLedger()
+    with pytest.raises(ValueError, match="needs a Slack or an email destination"):
+        fire(None, None, ledger)
+    assert ledger.history() == []

@@ -53,23 +53,37 @@ _GLYPH_MOOD = {glyph: mood for mood, glyph in TEXT_MOOD.items()}
 
 
 class _MailPolicy(EmailPolicy):
-    """The SMTP policy (CRLF, newlines in header values refused), with one folding fix.
+    """The SMTP policy (CRLF, newlines in header values refused), with its own subject folding.
 
-    CPython folds a non-ASCII subject between an ASCII word and an encoded word, and mail
-    clients then show two spaces there ('1,234  ▲ 23%'). A non-ASCII subject is written as
-    encoded words only, folded between them, where whitespace is ignored when decoding.
+    CPython's folder can leave a space that mail clients show: between an ASCII word and an
+    encoded word ('1,234  ▲ 23%'), or before the first word when it folds right after
+    'Subject:'. So the subject is folded here: ASCII at spaces, non-ASCII as encoded words
+    only (whitespace between encoded words is ignored when decoding); both unfold exactly.
     """
 
     def fold(self, name: str, value: Any) -> str:
-        if name.lower() == "subject" and not str(value).isascii():
-            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
-            return f"{name}: {encoded}{self.linesep}"
+        if name.lower() == "subject":
+            return _fold_subject(name, str(value), self.linesep)
         return str(super().fold(name, value))
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        if name.lower() == "subject" and not str(value).isascii():
-            return self.fold(name, value).encode("ascii")
+        if name.lower() == "subject":
+            return _fold_subject(name, str(value), self.linesep).encode("ascii")
         return bytes(super().fold_binary(name, value))
+
+
+def _fold_subject(name: str, value: str, linesep: str, limit: int = 78) -> str:
+    if not value.isascii():
+        encoded = Header(value, "utf-8", header_name=name).encode(linesep=linesep)
+        return f"{name}: {encoded}{linesep}"
+    words = value.split(" ")
+    lines = [f"{name}: {words[0]}"]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) > limit:
+            lines.append(f" {word}")  # the fold's space is the one between the words
+        else:
+            lines[-1] += f" {word}"
+    return linesep.join(lines) + linesep
 
 
 MAIL_POLICY = _MailPolicy(linesep="\r\n")
