@@ -10,6 +10,7 @@ so the error says `maybe_posted` and the ledger never sends that window again.
 from __future__ import annotations
 
 import base64
+import contextlib
 import smtplib
 import ssl
 import time
@@ -116,7 +117,8 @@ class SmtpEmail:
                     if code not in (250, 251):
                         refused.append(f"{rcpt.addr_spec} ({code} {self._reply(reply)})")
                 if len(refused) == len(self.recipients):
-                    smtp.rset()
+                    with contextlib.suppress(smtplib.SMTPException, OSError):
+                        smtp.rset()  # politeness only: the verdict is already known
                     return _Final(
                         EmailError(
                             f"every recipient was refused: {'; '.join(refused)}",

@@ -18,8 +18,10 @@ from shared.render.email_message import MOOD_COLOUR, render_subject
 from shared.render.slack_message import TEXT_MOOD, Mood, _Line, _plan, more_line
 from shared.report.generator import Report
 
-# Arrows and mood marks drawn with the PDF's own ZapfDingbats font, present in every reader.
-_DINGBATS = {"▲": "s", "▼": "t", "🟢": "l", "🔴": "l", "⚠": "u"}
+# Coloured mood dots become a plain dot (coloured by the line); where the TTF lacks a mark,
+# the PDF's standard ZapfDingbats font draws it.
+_SUBSTITUTES = {"🟢": "●", "🔴": "●"}
+_DINGBATS = {"▲": "s", "▼": "t", "●": "l", "⚠": "u"}
 _GLYPH_MOOD = {glyph: mood for mood, glyph in TEXT_MOOD.items()}
 _FONT_CANDIDATES = (
     (
@@ -30,36 +32,35 @@ _FONT_CANDIDATES = (
 
 
 def _register_fonts() -> tuple[str, str, Any]:
-    """(regular, bold, TTFont) registered once: DejaVu Sans if installed, else reportlab's Vera."""
+    """(regular, bold, TTFont): DejaVu Sans if installed, else reportlab's own Vera; once each."""
     import reportlab
+    from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    if "ReportSans" in pdfmetrics.getRegisteredFontNames():
-        return "ReportSans", "ReportSans-Bold", pdfmetrics.getFont("ReportSans")
     vera = Path(reportlab.__file__).parent / "fonts"
     pairs = [*_FONT_CANDIDATES, (str(vera / "Vera.ttf"), str(vera / "VeraBd.ttf"))]
     regular, bold = next((r, b) for r, b in pairs if Path(r).exists() and Path(b).exists())
-    font = TTFont("ReportSans", regular)
-    pdfmetrics.registerFont(font)
-    pdfmetrics.registerFont(TTFont("ReportSans-Bold", bold))
-    from reportlab.lib.fonts import addMapping
-
-    addMapping("ReportSans", 0, 0, "ReportSans")
-    addMapping("ReportSans", 1, 0, "ReportSans-Bold")
-    addMapping("ReportSans", 0, 1, "ReportSans")
-    addMapping("ReportSans", 1, 1, "ReportSans-Bold")
-    return "ReportSans", "ReportSans-Bold", font
+    name = f"Report-{Path(regular).stem}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, regular))
+        pdfmetrics.registerFont(TTFont(f"{name}-Bold", bold))
+        for italic in (0, 1):
+            addMapping(name, 0, italic, name)
+            addMapping(name, 1, italic, f"{name}-Bold")
+    return name, f"{name}-Bold", pdfmetrics.getFont(name)
 
 
 def _markup(text: str, font: Any) -> str:
-    """`text` as reportlab paragraph markup: escaped, arrows in ZapfDingbats, unknowns as '?'."""
+    """`text` as reportlab paragraph markup: escaped; a glyph the TTF lacks is drawn in
+    ZapfDingbats (arrows, marks), left out (pictographs) or shown as '?' (letters)."""
     out = []
     for char in text:
-        if char in _DINGBATS:
-            out.append(f'<font name="ZapfDingbats">{_DINGBATS[char]}</font>')
-        elif ord(char) < 0x80 or ord(char) in font.face.charToGlyph:
+        char = _SUBSTITUTES.get(char, char)
+        if ord(char) < 0x80 or ord(char) in font.face.charToGlyph:
             out.append(html.escape(char, quote=False))
+        elif char in _DINGBATS:
+            out.append(f'<font name="ZapfDingbats">{_DINGBATS[char]}</font>')
         elif char in "\ufe0f\u200d" or ord(char) >= 0x1F000 or 0x2600 <= ord(char) < 0x2800:
             continue  # a pictograph the font lacks (📊) is decoration: left out
         else:
@@ -99,6 +100,7 @@ def render_pdf(report: Report) -> bytes:
     plan = _plan(report)
     body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5)
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor="#59636e")
+    value = ParagraphStyle("value", parent=body, alignment=2)  # right-aligned figures
     title = ParagraphStyle("title", parent=body, fontName=bold, fontSize=15, leading=19)
     heading = ParagraphStyle("heading", parent=body, fontName=bold, fontSize=11, leading=15)
     story: list[Any] = [Paragraph(_markup(plan.header, font), title), Spacer(1, 4 * mm)]
@@ -116,11 +118,11 @@ def render_pdf(report: Report) -> bytes:
             data.append(
                 [
                     Paragraph(f"<b>{_markup(row.label, font)}</b>", body),
-                    Paragraph(f"<b>{_markup(row.value, font)}</b>", body),
+                    Paragraph(f"<b>{_markup(row.value, font)}</b>", value),
                     Paragraph(words + others, body),
                 ]
             )
-        table = Table(data, colWidths=[55 * mm, 28 * mm, None], repeatRows=0)
+        table = Table(data, colWidths=[55 * mm, 24 * mm, None], repeatRows=0)
         table.setStyle(
             TableStyle(
                 [

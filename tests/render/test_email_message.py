@@ -284,3 +284,21 @@ def test_any_names_give_one_line_subject_that_survives_the_wire(names: list[str]
         "x-auto-response-suppress", "mime-version", "content-type",
     }  # fmt: skip
     assert len(render_html(report).encode()) <= MAX_HTML_BYTES
+
+
+def test_without_system_fonts_the_pdf_uses_reportlabs_own_and_keeps_the_figures(monkeypatch):
+    """On a host with no DejaVu (Azure), Vera from reportlab draws it: same figures, arrows kept."""
+    import shared.render.email_pdf as email_pdf
+
+    monkeypatch.setattr(email_pdf, "_FONT_CANDIDATES", ())
+    report = golden_report()
+    reader = PdfReader(io.BytesIO(render_pdf(report)))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert numbers(text) == numbers(visible_text(render_html(report)))
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert any("Vera" in f for f in fonts)
+    assert "/ZapfDingbats" in fonts  # the arrows Vera lacks
