@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := tools/node_modules/.installed
 
-.PHONY: setup demo test lint typecheck unit serve bench clean
+.PHONY: setup demo test lint typecheck unit serve bench clean chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Debian's chromium for the browser tests; without root or apt they skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium could not be installed: the browser tests will skip"
+
 # pytest exits 5 when it collected nothing: that is a failure only if test files exist.
-unit: $(STAMP) $(AZURITE)
+unit: $(STAMP) $(AZURITE) chromium
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ] && [ -z "$$(find tests -name 'test_*.py' -print -quit)" ]; then \
 		echo "no test files exist yet"; exit 0; fi; exit $$rc

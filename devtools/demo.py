@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from devtools.email_demo import email_demo
 from devtools.mixpanel_standin import (
     DEMO_PROJECT_ID,
     DEMO_SECRET,
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             print("Posted to the Slack webhook in .env.")
         else:
             print("Not posted (add ARGS=--post to post it to the webhook in .env).")
+        for line in email_demo(report, app.settings.email, out=OUT, post=args.post):
+            print(line)
         return 0
     except ReporterError as exc:
         print(f"error: {exc}", file=sys.stderr)

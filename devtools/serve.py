@@ -13,6 +13,7 @@ import os
 import sys
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ import CustomReport
 from devtools.mixpanel_standin import DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USERNAME, MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
+from devtools.smtp_standin import SmtpStandIn
 from shared.clock import utc_now
 
 ROUTE = "/api/CustomReport"
@@ -81,6 +83,18 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {args[1]}\n")
 
 
+def smtp_env(address: str) -> dict[str, str]:
+    """The email settings that point the app at the loopback SMTP stand-in."""
+    host, port = address.rsplit(":", 1)
+    return {
+        "SMTP_HOST": host,
+        "SMTP_PORT": port,
+        "SMTP_SECURITY": "none",
+        "SMTP_SENDER": os.environ.get("SMTP_SENDER") or "Reports <reports@example.com>",
+        "EMAIL_TO": os.environ.get("EMAIL_TO") or "Team <team@example.com>",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="make serve", description=__doc__)
@@ -88,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", action="store_true", help="force the bundled sample")
     args = parser.parse_args(argv)
     os.environ.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
-    standins: list[MixpanelStandIn | SlackStandIn] = []
+    standins: list[MixpanelStandIn | SlackStandIn | SmtpStandIn] = []
     if args.sample or not os.environ.get("MIXPANEL_SECRET"):
         yesterday = utc_now().astimezone(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
         mixpanel = MixpanelStandIn(
@@ -98,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             project_id=DEMO_PROJECT_ID,
         )
         slack = SlackStandIn()
-        standins = [mixpanel, slack]
+        smtp = SmtpStandIn(save_to=Path("out/mail"))  # every email it gets: out/mail/NNN.eml
+        standins = [mixpanel, slack, smtp]
         os.environ.update(
             {
                 "MIXPANEL_USERNAME": DEMO_USERNAME,
@@ -107,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
                 "MIXPANEL_API_URL": mixpanel.start(),
                 "SLACK_WEBHOOK_URL": slack.start(),
                 "TIMEZONE": SAMPLE_TIMEZONE,
+                **smtp_env(smtp.start()),
                 "COMPANY_NAME": os.environ.get("COMPANY_NAME") or "Reewild (sample)",
             }
         )
         print("Serving the bundled sample project; Slack posts go to a loopback stand-in.")
+        print(f"Emails go to a loopback SMTP server at {smtp.address}, kept in out/mail/.")
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"CustomReport: http://localhost:{args.port}{ROUTE}  (Ctrl-C to stop)", flush=True)
     try:

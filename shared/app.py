@@ -23,8 +23,11 @@ from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from email.headerregistry import Address
+
     import requests
 
+    from shared.delivery.email_client import SmtpEmail
     from shared.delivery.ledger import DeliveryLedger
     from shared.delivery.slack_client import SlackWebhook
     from shared.sources.mixpanel_client import MixpanelClient
@@ -63,6 +66,16 @@ class App:
         from shared.delivery.slack_client import SlackWebhook
 
         return SlackWebhook(self.settings.slack_webhook_url, session=self.session)
+
+    def email(self, recipients: tuple[Address, ...] | None = None) -> SmtpEmail | None:
+        """The email poster for `recipients` (default EMAIL_TO); None when no email is set up."""
+        from shared.delivery.email_client import SmtpEmail
+
+        settings = self.settings.email
+        chosen = settings.recipients if settings and recipients is None else recipients
+        if settings is None or not chosen:
+            return None
+        return SmtpEmail(settings, recipients=chosen)
 
     def ledger(self) -> DeliveryLedger:
         """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
@@ -140,6 +153,7 @@ def run_timer(
             slack=app.slack(),
             ledger=ledger,
             will_retry=will_retry(context),
+            email=app.email(),
         )
 
 

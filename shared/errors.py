@@ -101,3 +101,27 @@ class InvalidRequest(ReporterError):
         self.code = code
         self.message = message
         super().__init__(message)
+
+
+class EmailError(ReporterError):
+    """The mail server refused the report or could not be reached; never carries the password.
+
+    `refused` names each recipient the server turned down (address and reply); `maybe_posted`
+    is True when some or all recipients may have the message, so it must not be sent again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        refused: tuple[str, ...] = (),
+        maybe_posted: bool = False,
+    ) -> None:
+        self.code = code
+        self.refused = refused
+        self.maybe_posted = maybe_posted
+        where = "SMTP server"
+        if code is not None:
+            where += f" answered {code}"
+        super().__init__(f"{where}: {message}")

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from shared.delivery.ledger import DeliveryKey, DeliveryLedger
+from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger
 from shared.errors import (
+    EmailError,
     LedgerError,
     MixpanelAuthError,
     MixpanelError,
@@ -55,6 +56,21 @@ class MessagePoster(Protocol):
     def destination(self) -> str: ...
 
     def post(self, message: SlackMessage) -> None: ...
+
+
+class ReportPoster(Protocol):
+    """A destination that renders the report its own way (SmtpEmail, or a fake in tests).
+
+    Wrapped by the ledger exactly like the Slack poster: claimed per (report, window,
+    destination), rendered (pure), posted, marked; a failure raises EmailError.
+    """
+
+    @property
+    def destination(self) -> str: ...
+
+    def render(self, report: Report) -> Any: ...
+
+    def post(self, message: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,14 +250,17 @@ def run_scheduled(
     past_due: bool,
     now: datetime,
     mixpanel: EventSource,
-    slack: MessagePoster,
+    slack: MessagePoster | None,
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
+    email: ReportPoster | None = None,
 ) -> Delivered | Skip:
     """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
 
-    Each (report, window, destination) is posted at most once; a failure is recorded, reported
-    to Slack as a short notice, and raised so the host records the failed run (and retries it).
+    Each (report, window, destination) is posted at most once: Slack and, when given, the email
+    to its recipient list are claimed separately, so one failing never resends the other. A
+    failure is recorded, reported to Slack as a short notice (logged when there is no Slack),
+    and raised so the host records the failed run (and retries it).
     """
     decision: Run | Skip = decide(
         kind, scheduled_for=scheduled_for, now=now, past_due=past_due, rules=rules
@@ -249,44 +268,84 @@ def run_scheduled(
     if isinstance(decision, Skip):
         log.info("%s report: %s", kind, decision.reason)
         return decision
+    if slack is None and email is None:
+        raise ValueError("a scheduled report needs a Slack or an email destination")
     window = decision.period.current
-    key = DeliveryKey(str(kind), window.start, window.end, slack.destination)
+    keys = [
+        DeliveryKey(str(kind), window.start, window.end, poster.destination)
+        for poster in (slack, email)
+        if poster is not None
+    ]
+    claims: list[Claim] = []
     try:
-        claim = ledger.claim(key, now=now)
+        for key in keys:
+            claim = ledger.claim(key, now=now)
+            if claim is not None:
+                claims.append(claim)
     except LedgerError as exc:  # cannot promise "once": post nothing but say so
+        for claim in claims:
+            ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
             slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
         )
         raise
-    if claim is None:
+    if not claims:
         log.info("%s report for %s: already delivered or being delivered", kind, window.label())
-        return Delivered(key, None, posted=False)
+        return Delivered(keys[0], None, posted=False)
     try:
         report = produce_report(
             decision.period, ctx, mixpanel=mixpanel, now=now, notes=decision.notes
         )
-        message = render_message(report)
+        sends = [(claim, _prepare(claim.key, report, slack, email)) for claim in claims]
     except Exception as exc:
-        ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+        for claim in claims:
+            ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
             slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
         )
         raise
-    try:
-        slack.post(message)
-    except SlackError as exc:
-        if exc.maybe_posted:  # never risk a second copy: record it, and say so loudly
-            ledger.mark_sent(claim, now=now, detail=f"uncertain: {_one_line(exc)}")
-        else:
-            ledger.mark_failed(claim, now=now, detail=_one_line(exc))
-        raise
-    ledger.mark_sent(claim, now=now, detail=_summary(report))
-    log.info("%s report for %s posted", kind, window.label())
-    return Delivered(key, report, posted=True)
+    failure: SlackError | EmailError | None = None
+    for claim, send in sends:
+        try:
+            send()
+        except (SlackError, EmailError) as exc:
+            if exc.maybe_posted:  # never risk a second copy: record it, and say so loudly
+                ledger.mark_sent(claim, now=now, detail=f"uncertain: {_one_line(exc)}")
+            else:
+                ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+            if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
+                notify_failure(
+                    slack,
+                    report=f"{kind} email",
+                    window=window,
+                    error=exc,
+                    now=now,
+                    will_retry=will_retry,
+                )
+            failure = failure or exc
+            continue
+        ledger.mark_sent(claim, now=now, detail=_summary(report))
+        log.info("%s report for %s posted to %s", kind, window.label(), claim.key.destination)
+    if failure is not None:
+        raise failure
+    return Delivered(claims[0].key, report, posted=True)
+
+
+def _prepare(
+    key: DeliveryKey, report: Report, slack: MessagePoster | None, email: ReportPoster | None
+) -> Callable[[], None]:
+    """Render the report for the claimed destination now (pure) and return the send step."""
+    if slack is not None and key.destination == slack.destination:
+        to_slack, message = slack, render_message(report)
+        return lambda: to_slack.post(message)
+    if email is None or key.destination != email.destination:
+        raise ValueError(f"no poster for the claimed destination {key.destination}")
+    to_email, rendered = email, email.render(report)
+    return lambda: to_email.post(rendered)
 
 
 def notify_failure(
-    slack: MessagePoster,
+    slack: MessagePoster | None,
     *,
     report: str,
     window: Window | None,
@@ -298,6 +357,9 @@ def notify_failure(
     notice = render_failure(
         report=report, window=window, error=_one_line(error), when=now, will_retry=will_retry
     )
+    if slack is None:
+        log.error("%s failed (no Slack destination for the notice): %s", report, notice.text)
+        return False
     try:
         slack.post(notice)
     except SlackError as exc:

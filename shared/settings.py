@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shared.delivery.email_settings import EmailSettings
 
 DEFAULT_METRICS_FILE = Path(__file__).with_name("metrics.toml")
 # A Monday in the past; bi-weekly reports post on it and every 14 days from it.
@@ -95,6 +98,7 @@ class Settings:
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
+    email: EmailSettings | None = None  # SMTP_* and EMAIL_*; None when no email is configured
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -193,6 +197,7 @@ class Settings:
             report_budget_seconds=optional(
                 "REPORT_BUDGET_SECONDS", _positive, 120.0, "must be a positive number of seconds"
             ),
+            email=email_settings(env, problems),
         )
         if problems:
             raise ConfigError(problems)
@@ -219,7 +224,7 @@ class Settings:
 
 
 def _shown(name: str, raw: str) -> str:
-    if name in {"AzureWebJobsStorage"}:
+    if name in {"AzureWebJobsStorage", "SMTP_PASSWORD"}:
         return "(value not shown)"
     return repr(raw[:80])
 
@@ -300,3 +305,10 @@ def _table_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,62}", value):
         raise ValueError(value)
     return value
+
+
+def email_settings(env: Mapping[str, str], problems: list[str]) -> EmailSettings | None:
+    """The SMTP_* and EMAIL_* settings (shared/delivery/email_settings.py), problems appended."""
+    from shared.delivery.email_settings import parse_email_settings
+
+    return parse_email_settings(env, problems)

@@ -9,8 +9,9 @@ import pytest
 
 from tests.azurite import AzuriteError, AzuriteTable, start_azurite_table
 
-# Loopback Mixpanel and Slack stand-ins for end-to-end tests (fixtures `stack`, `sample_events`).
-pytest_plugins = ("tests.e2e",)
+# Loopback Mixpanel and Slack stand-ins for end-to-end tests (fixtures `stack`, `sample_events`)
+# and the email fixtures (`smtp`, `tls`).
+pytest_plugins = ("tests.e2e", "tests.email_fixtures")
 
 
 @pytest.fixture(scope="session")

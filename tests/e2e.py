@@ -79,6 +79,8 @@ def stack(sample_events, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    for name in ("SMTP_HOST", "EMAIL_TO", "SMTP_SENDER", "SMTP_USERNAME", "SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)  # email only where a test turns it on
     # A new stand-in may reuse an old one's port: its names must not come from the cache.
     PROCESS_NAMES_CACHE.clear()
     try:

@@ -38,6 +38,7 @@ from tests.e2e import (
     Invocation,
     Stack,
 )
+from tests.email_fixtures import RECIPIENTS, SENDER, SMTP_PASSWORD, SMTP_USERNAME
 from tests.openapi_check import validate_against_openapi
 
 # Valid base64 (so the Tables SDK can sign with it) and still readable in any output.
@@ -50,6 +51,7 @@ SECRETS: dict[str, tuple[str, ...]] = {
     "Mixpanel Basic credentials": (BASIC_CREDENTIALS,),
     "SLACK_WEBHOOK_URL token": (WEBHOOK_TOKEN, "WEBHOOKSECRET"),
     "function key": (FUNCTION_KEY, "FUNCKEY"),
+    "SMTP_PASSWORD": (SMTP_PASSWORD, "SMTPPASSWORD"),
     "AzureWebJobsStorage AccountKey": (STORAGE_ACCOUNT_KEY, "STORAGEKEY"),
     # Azurite's key is public, but seeing it means a whole connection string got out.
     "AzureWebJobsStorage AccountKey (Azurite)": (AZURITE_ACCOUNT_KEY,),
@@ -549,3 +551,59 @@ def test_debug_logging_never_shows_the_webhook_path(stack: Stack, outlets: Outle
     assert response.status_code == 200
     assert len(stack.slack.posts) == 1
     assert_no_secrets(*log_texts(outlets.caplog))
+
+
+# -- email -----------------------------------------------------------------------------------
+
+
+def _email_env(monkeypatch: pytest.MonkeyPatch, port: int, **extra: str) -> None:
+    """Email on: a login to a loopback SMTP server (in clear: allowed only on the loopback)."""
+    settings = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+        "SMTP_SENDER": SENDER,
+        "SMTP_USERNAME": SMTP_USERNAME,
+        "SMTP_PASSWORD": SMTP_PASSWORD,
+        "EMAIL_TO": RECIPIENTS,
+        "EMAIL_PDF": "true",
+        **extra,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.azurite
+@pytest.mark.parametrize(
+    "server_password",
+    [pytest.param("another-password", id="login-refused"), pytest.param(None, id="unreachable")],
+)
+def test_a_failed_email_carries_no_smtp_password(
+    stack: Stack, outlets: Outlets, ledger, azurite_connection_string, monkeypatch, server_password
+):
+    """Login refused or server gone: the EmailError, the Slack notice, logs and ledger are clean."""
+    from devtools.smtp_standin import SmtpStandIn
+    from shared.errors import EmailError
+
+    with SmtpStandIn(username=SMTP_USERNAME, password=server_password or "x") as smtp:
+        port = smtp.port if server_password else free_port()
+        _email_env(monkeypatch, port)
+        with pytest.raises(EmailError) as raised:
+            WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
+    assert len(stack.slack.posts) == 2  # the report, then the notice that the email failed
+    assert_no_secrets(
+        *exception_texts(raised.value),
+        *outlets.texts(),
+        *ledger_texts(azurite_connection_string, ledger),
+    )
+
+
+def test_bad_email_settings_are_reported_without_the_smtp_password(
+    stack: Stack, outlets: Outlets, monkeypatch
+):
+    """A password that would go in clear to a remote server: a ConfigError, password unshown."""
+    _email_env(monkeypatch, 25, SMTP_HOST="smtp.example.com", SMTP_PORT="x")
+    with pytest.raises(ConfigError) as raised:
+        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
+    assert "never sent in clear" in str(raised.value)
+    assert_no_secrets(*exception_texts(raised.value), *outlets.texts())

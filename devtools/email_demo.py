@@ -1,0 +1,68 @@
+"""The email part of `make demo`: out/email.eml, out/email.html (and .pdf), sent to a stand-in.
+
+With email settings in .env (SMTP_HOST, SMTP_SENDER, EMAIL_TO) the message is built for them,
+and sent only with --post; otherwise it is addressed to a sample list and handed to a real SMTP
+server on the loopback (devtools/smtp_standin.py), which shows that a server accepts it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devtools.smtp_standin import SmtpStandIn
+from shared.delivery.addresses import parse_mailbox, parse_mailboxes
+from shared.delivery.email_client import SmtpEmail
+from shared.delivery.email_settings import EmailSettings, SmtpSecurity
+from shared.render.email_message import MAIL_POLICY, render_html
+from shared.render.email_pdf import render_pdf
+from shared.report.generator import Report
+
+SAMPLE_SENDER = "Analytics Reports <reports@example.com>"
+SAMPLE_TO = "Ana Lima <ana@example.com>, Leadership <leadership@example.com>"
+
+
+def email_demo(
+    report: Report, settings: EmailSettings | None, *, out: Path, post: bool
+) -> list[str]:
+    """Write the email files under `out` and send it as described above; lines to print."""
+    standin: SmtpStandIn | None = None
+    if settings is None or not settings.recipients:
+        standin = SmtpStandIn()
+        standin.start()
+        settings = EmailSettings(
+            smtp_host=standin.host,
+            smtp_port=standin.port,
+            security=SmtpSecurity.NONE,
+            sender=parse_mailbox(SAMPLE_SENDER),
+            recipients=parse_mailboxes(SAMPLE_TO),
+            pdf=True,
+        )
+    try:
+        poster = SmtpEmail(settings)
+        message = poster.render(report)
+        out.mkdir(exist_ok=True)
+        (out / "email.eml").write_bytes(message.as_bytes(policy=MAIL_POLICY))
+        (out / "email.html").write_text(render_html(report), encoding="utf-8")
+        (out / "email.pdf").write_bytes(render_pdf(report))
+        lines = [
+            f"Email: {out / 'email.eml'} (open it in a mail client), {out / 'email.html'}, "
+            f"{out / 'email.pdf'}",
+            f"  Subject: {message['Subject']}",
+            f"  To: {message['To']}",
+        ]
+        if standin is not None:
+            poster.post(message)
+            got = standin.wait_for(1)
+            lines.append(
+                f"  A real SMTP server on the loopback accepted it for {len(got[0].rcpt_tos)} "
+                "recipients."
+            )
+        elif post:
+            poster.post(message)
+            lines.append(f"  Sent through {settings.smtp_host}:{settings.smtp_port}.")
+        else:
+            lines.append("  Not sent (add ARGS=--post to send it with the SMTP settings in .env).")
+        return lines
+    finally:
+        if standin is not None:
+            standin.stop()

@@ -1,0 +1,160 @@
+"""The report as a one-document PDF (the email's optional attachment), drawn by reportlab.
+
+The same plan as the Slack message, the preview and the HTML part: same rows, words and cut-offs.
+Nothing is fetched: the fonts are files on disk (DejaVu Sans where the system has it, else the
+Bitstream Vera that ships inside reportlab); a letter neither has becomes '?', a pictograph
+is left out.
+reportlab is imported inside the function, so deployments that never attach a PDF never load it.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from shared.render.email_message import MOOD_COLOUR, render_subject
+from shared.render.slack_message import TEXT_MOOD, Mood, _Line, _plan, more_line
+from shared.report.generator import Report
+
+# Coloured mood dots become a plain dot (coloured by the line); where the TTF lacks a mark,
+# the PDF's standard ZapfDingbats font draws it.
+_SUBSTITUTES = {"🟢": "●", "🔴": "●"}
+_DINGBATS = {"▲": "s", "▼": "t", "●": "l", "⚠": "u"}
+_GLYPH_MOOD = {glyph: mood for mood, glyph in TEXT_MOOD.items()}
+_FONT_CANDIDATES = (
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
+)
+
+
+def _register_fonts() -> tuple[str, str, Any]:
+    """(regular, bold, TTFont): DejaVu Sans if installed, else reportlab's own Vera; once each."""
+    import reportlab
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    vera = Path(reportlab.__file__).parent / "fonts"
+    pairs = [*_FONT_CANDIDATES, (str(vera / "Vera.ttf"), str(vera / "VeraBd.ttf"))]
+    regular, bold = next((r, b) for r, b in pairs if Path(r).exists() and Path(b).exists())
+    name = f"Report-{Path(regular).stem}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, regular))
+        pdfmetrics.registerFont(TTFont(f"{name}-Bold", bold))
+        for italic in (0, 1):
+            addMapping(name, 0, italic, name)
+            addMapping(name, 1, italic, f"{name}-Bold")
+    return name, f"{name}-Bold", pdfmetrics.getFont(name)
+
+
+def _markup(text: str, font: Any) -> str:
+    """`text` as reportlab paragraph markup: escaped; a glyph the TTF lacks is drawn in
+    ZapfDingbats (arrows, marks), left out (pictographs) or shown as '?' (letters)."""
+    out = []
+    for char in text:
+        char = _SUBSTITUTES.get(char, char)
+        if ord(char) < 0x80 or ord(char) in font.face.charToGlyph:
+            out.append(html.escape(char, quote=False))
+        elif char in _DINGBATS:
+            out.append(f'<font name="ZapfDingbats">{_DINGBATS[char]}</font>')
+        elif char in "\ufe0f\u200d" or ord(char) >= 0x1F000 or 0x2600 <= ord(char) < 0x2800:
+            continue  # a pictograph the font lacks (📊) is decoration: left out
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _line_markup(line: _Line, font: Any) -> str:
+    parts = []
+    mood: Mood | None = None
+    for span in line:
+        if span.glyph in _GLYPH_MOOD:
+            mood = _GLYPH_MOOD[span.glyph]
+        text = " ".join(p for p in (span.glyph, span.text) if p)
+        if not text:
+            continue
+        piece = _markup(text, font)
+        if span.link:
+            piece = f'<link href="{html.escape(span.link)}" color="#0969da">{piece}</link>'
+        elif span.glyph and mood:
+            piece = f'<font color="{MOOD_COLOUR[mood]}">{piece}</font>'
+        if span.strong:
+            piece = f"<b>{piece}</b>"
+        parts.append(piece)
+    return " ".join(parts)
+
+
+def render_pdf(report: Report) -> bytes:
+    """The digest as an A4 PDF: title, metrics table, each section, footer; reproducible bytes."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    regular, bold, font = _register_fonts()
+    plan = _plan(report)
+    body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5)
+    small = ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor="#59636e")
+    value = ParagraphStyle("value", parent=body, alignment=2)  # right-aligned figures
+    title = ParagraphStyle("title", parent=body, fontName=bold, fontSize=15, leading=19)
+    heading = ParagraphStyle("heading", parent=body, fontName=bold, fontSize=11, leading=15)
+    story: list[Any] = [Paragraph(_markup(plan.header, font), title), Spacer(1, 4 * mm)]
+
+    rows = [row for chunk in plan.metric_chunks for row in chunk]
+    if rows:
+        data = []
+        for row in rows:
+            change = row.change
+            glyph = f"{TEXT_MOOD[change.mood]} " if change.mood else ""
+            words = _markup(glyph + change.words, font)
+            if change.mood:
+                words = f'<font color="{MOOD_COLOUR[change.mood]}">{words}</font>'
+            others = "".join(f"<br/>{_markup(o, font)}" for o in row.others)
+            data.append(
+                [
+                    Paragraph(f"<b>{_markup(row.label, font)}</b>", body),
+                    Paragraph(f"<b>{_markup(row.value, font)}</b>", value),
+                    Paragraph(words + others, body),
+                ]
+            )
+        table = Table(data, colWidths=[55 * mm, 24 * mm, None], repeatRows=0)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.5, colors.HexColor("#d1d9e0")),
+                ]
+            )
+        )
+        story.append(table)
+    if plan.metrics_more:
+        story.append(Paragraph(_markup(more_line(plan.metrics_more), font), body))
+    for part in plan.parts:
+        story += [Spacer(1, 3 * mm), Paragraph(_line_markup(part.title, font), heading)]
+        story += [Paragraph(_line_markup(line, font), body) for line in part.lines]
+        if part.more:
+            story.append(Paragraph(_markup(more_line(part.more), font), body))
+    story.append(Spacer(1, 5 * mm))
+    story += [Paragraph(_line_markup(line, font), small) for line in plan.footer]
+
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title=render_subject(report),
+        author=report.company or "analytics-reporter",
+        creator="analytics-reporter",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        invariant=1,  # no creation date or random id: the same report gives the same bytes
+    )
+    document.build(story)
+    return out.getvalue()
