@@ -24,10 +24,28 @@ MAX_IMAGE_URL_CHARS = 3000
 MAX_ALT_TEXT_CHARS = 2000
 MAX_ACTIONS_ELEMENTS = 25
 MAX_MARKDOWN_BLOCK_CHARS = 12_000
+# data_visualization (docs.slack.dev data-visualization-block; the official SDK branches).
+MAX_CHARTS = 2
+MAX_CHART_SERIES = 6
+MAX_CHART_POINTS = 20
+MAX_CHART_LABEL_CHARS = 20
+MAX_CHART_TITLE_CHARS = 50
+MAX_CHART_AXIS_LABEL_CHARS = 50
+CHART_TYPES = frozenset({"line", "bar", "area", "pie"})
 
 DEFAULT_PATH = "/services/T00000000/B00000000/standin-webhook-token"
 BLOCK_TYPES = frozenset(
-    {"header", "section", "divider", "context", "actions", "image", "rich_text", "markdown"}
+    {
+        "header",
+        "section",
+        "divider",
+        "context",
+        "actions",
+        "image",
+        "rich_text",
+        "markdown",
+        "data_visualization",
+    }
 )
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 
@@ -83,6 +101,78 @@ def _check_image(block: dict[str, Any], where: str) -> None:
     if not isinstance(alt_text, str) or not alt_text:
         raise _invalid(f"{where}.alt_text must be a non-empty string")
     _check_length(alt_text, MAX_ALT_TEXT_CHARS, "MAX_ALT_TEXT_CHARS", f"{where}.alt_text")
+
+
+def _check_label(value: object, where: str, limit: int = MAX_CHART_LABEL_CHARS) -> str:
+    if not isinstance(value, str) or not value:
+        raise _invalid(f"{where} must be a non-empty string")
+    _check_length(value, limit, "the chart label limit", where)
+    return value
+
+
+def _check_number(value: object, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid(f"{where} must be a number, got {value!r}")
+
+
+def _check_chart(block: dict[str, Any], where: str) -> None:
+    """Every data_visualization rule: title, type, series, points, categories, numbers."""
+    title = block.get("title")
+    if not isinstance(title, str) or not title:
+        raise _invalid(f"{where}.title must be a non-empty plain string")
+    _check_length(title, MAX_CHART_TITLE_CHARS, "MAX_CHART_TITLE_CHARS", f"{where}.title")
+    chart = block.get("chart")
+    if not isinstance(chart, dict) or chart.get("type") not in CHART_TYPES:
+        raise _invalid(f"{where}.chart.type must be one of {sorted(CHART_TYPES)}")
+    if chart["type"] == "pie":
+        segments = chart.get("segments")
+        if not isinstance(segments, list) or not 1 <= len(segments) <= MAX_CHART_SERIES:
+            raise _invalid(f"{where}.chart.segments must hold 1 to {MAX_CHART_SERIES} segments")
+        for n, segment in enumerate(segments):
+            at = f"{where}.chart.segments[{n}]"
+            if not isinstance(segment, dict):
+                raise _invalid(f"{at} must be an object")
+            _check_label(segment.get("label"), f"{at}.label")
+            _check_number(segment.get("value"), f"{at}.value")
+            if not segment["value"] > 0:
+                raise _invalid(f"{at}.value must be > 0")
+        return
+    axis = chart.get("axis_config")
+    if not isinstance(axis, dict):
+        raise _invalid(f"{where}.chart.axis_config is required")
+    categories = axis.get("categories")
+    if not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CHART_POINTS:
+        raise _invalid(f"{where}.chart.axis_config.categories must hold 1 to {MAX_CHART_POINTS}")
+    for n, category in enumerate(categories):
+        _check_label(category, f"{where}.chart.axis_config.categories[{n}]")
+    if len(set(categories)) != len(categories):
+        raise _invalid(f"{where}.chart.axis_config.categories repeat a label")
+    for name in ("x_label", "y_label"):
+        if name in axis:
+            _check_label(axis[name], f"{where}.chart.axis_config.{name}", MAX_CHART_AXIS_LABEL_CHARS)
+    series = chart.get("series")
+    if not isinstance(series, list) or not 1 <= len(series) <= MAX_CHART_SERIES:
+        raise _invalid(f"{where}.chart.series must hold 1 to {MAX_CHART_SERIES} series")
+    names: list[str] = []
+    for n, one in enumerate(series):
+        at = f"{where}.chart.series[{n}]"
+        if not isinstance(one, dict):
+            raise _invalid(f"{at} must be an object")
+        names.append(_check_label(one.get("name"), f"{at}.name"))
+        data = one.get("data")
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_CHART_POINTS:
+            raise _invalid(f"{at}.data must hold 1 to {MAX_CHART_POINTS} points")
+        labels = []
+        for m, point in enumerate(data):
+            if not isinstance(point, dict):
+                raise _invalid(f"{at}.data[{m}] must be an object")
+            labels.append(_check_label(point.get("label"), f"{at}.data[{m}].label"))
+            _check_number(point.get("value"), f"{at}.data[{m}].value")
+        # Exactly one point per category, in the categories' order.
+        if labels != categories:
+            raise _invalid(f"{at}.data labels {labels} do not match the categories {categories}")
+    if len(set(names)) != len(names):
+        raise _invalid(f"{where}.chart.series names repeat")
 
 
 def _check_block(block: object, where: str) -> None:
@@ -158,6 +248,8 @@ def _check_block(block: object, where: str) -> None:
         rich = block.get("elements")
         if not isinstance(rich, list) or not all(isinstance(item, dict) for item in rich):
             raise _invalid(f"{where}.elements must be a list of rich text objects")
+    elif kind == "data_visualization":
+        _check_chart(block, where)
     elif kind == "markdown":
         text = block.get("text")
         if not isinstance(text, str) or not text:
@@ -194,6 +286,9 @@ def _check_payload(payload: object) -> None:
         raise _invalid(f"the message has {len(blocks)} blocks; MAX_BLOCKS is {MAX_BLOCKS}")
     for n, block in enumerate(blocks):
         _check_block(block, f"blocks[{n}]")
+    charts = sum(1 for b in blocks if b.get("type") == "data_visualization")
+    if charts > MAX_CHARTS:
+        raise _invalid(f"the message has {charts} data_visualization blocks; MAX_CHARTS is 2")
     total = _text_chars(blocks)
     if total > MAX_MESSAGE_TEXT_CHARS:
         raise _Rejected(
