@@ -149,7 +149,9 @@ def _check_chart(block: dict[str, Any], where: str) -> None:
         raise _invalid(f"{where}.chart.axis_config.categories repeat a label")
     for name in ("x_label", "y_label"):
         if name in axis:
-            _check_label(axis[name], f"{where}.chart.axis_config.{name}", MAX_CHART_AXIS_LABEL_CHARS)
+            _check_label(
+                axis[name], f"{where}.chart.axis_config.{name}", MAX_CHART_AXIS_LABEL_CHARS
+            )
     series = chart.get("series")
     if not isinstance(series, list) or not 1 <= len(series) <= MAX_CHART_SERIES:
         raise _invalid(f"{where}.chart.series must hold 1 to {MAX_CHART_SERIES} series")

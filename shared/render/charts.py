@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.report.generator import MetricResult, Report
-from shared.report.trends import MAX_POINTS
+from shared.report.trends import MAX_POINTS, Trend
 from shared.schedule.periods import Window
 
 CHART_BLOCK_TYPE = "data_visualization"
@@ -121,8 +121,8 @@ def series_chart(
     }
 
 
-def _charted(report: Report) -> list[MetricResult]:
-    return [m for m in report.metrics if m.value is not None and m.trend is not None]
+def _charted(report: Report) -> list[tuple[MetricResult, Trend]]:
+    return [(m, m.trend) for m in report.metrics if m.value is not None and m.trend is not None]
 
 
 def trend_chart(report: Report) -> dict[str, Any] | None:
@@ -130,14 +130,11 @@ def trend_chart(report: Report) -> dict[str, Any] | None:
     metrics = _charted(report)[:TREND_METRICS]
     if not metrics:
         return None
-    first = metrics[0].trend
-    assert first is not None  # _charted keeps only metrics with a trend
+    first = metrics[0][1]
     windows = [p.window for p in first.points]
     series: list[tuple[str, Sequence[int]]] = []
-    labels = fit_labels([m.spec.label for m in metrics], MAX_LABEL_CHARS - len(REFERENCE_SUFFIX))
-    for metric, label in zip(metrics, labels, strict=True):
-        trend = metric.trend
-        assert trend is not None
+    labels = fit_labels([m.spec.label for m, _ in metrics], MAX_LABEL_CHARS - len(REFERENCE_SUFFIX))
+    for (_, trend), label in zip(metrics, labels, strict=True):
         series.append((label, [p.value for p in trend.points]))
         if trend.reference:
             series.append((label + REFERENCE_SUFFIX, [p.value for p in trend.reference]))

@@ -184,9 +184,10 @@ def _trend(spec: MetricSpec, period: ReportPeriod, facts: Facts) -> Trend | None
     """The metric per day and per charted span, counted exactly as its headline figure."""
 
     def value_of(window: Window) -> int | None:
-        if spec.measure is Measure.UNIQUE and not isinstance(facts.uniques, Unavailable):
-            if window not in facts.uniques.users:  # a source that tallied no day windows
-                return None
+        uniques = facts.uniques
+        untallied = not isinstance(uniques, Unavailable) and window not in uniques.users
+        if spec.measure is Measure.UNIQUE and untallied:  # a source that tallied no day windows
+            return None
         value = _metric_value(spec, window, facts)
         return None if isinstance(value, Unavailable) else value
 

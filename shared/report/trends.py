@@ -54,7 +54,8 @@ def split(window: Window, parts: int) -> tuple[Window, ...]:
     bounds = [window.days * i // parts for i in range(parts + 1)]
     return tuple(
         Window(
-            window.start + timedelta(days=bounds[i]), window.start + timedelta(days=bounds[i + 1] - 1)
+            window.start + timedelta(days=bounds[i]),
+            window.start + timedelta(days=bounds[i + 1] - 1),
         )
         for i in range(parts)
     )
