@@ -34,6 +34,9 @@ MAX_CHART_AXIS_LABEL_CHARS = 50
 CHART_TYPES = frozenset({"line", "bar", "area", "pie"})
 
 DEFAULT_PATH = "/services/T00000000/B00000000/standin-webhook-token"
+API_POST_PATH = "/api/chat.postMessage"  # the Web API method a bot token posts with
+DEFAULT_BOT_TOKEN = "xoxb-000000000000-standin-bot-token"
+API_ERRORS_NEEDING_AUTH = ("not_authed", "invalid_auth")
 BLOCK_TYPES = frozenset(
     {
         "header",
@@ -348,11 +351,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         status, text, headers = app._answer(
-            self.command, self.path, self.headers.get("Content-Type", ""), body
+            self.command,
+            self.path,
+            self.headers.get("Content-Type", ""),
+            body,
+            authorization=self.headers.get("Authorization", ""),
         )
         encoded = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(encoded)))
         for name, value in headers:
             self.send_header(name, value)
@@ -369,14 +377,28 @@ def _parse_body(content_type: str, body: bytes) -> object:
 
 
 class SlackStandIn(LoopbackService):
-    """An incoming-webhook URL on loopback that accepts only what Slack would accept."""
+    """An incoming-webhook URL on loopback that accepts only what Slack would accept.
+
+    It also answers chat.postMessage at /api/chat.postMessage as the Web API does (HTTP 200 with
+    {"ok": false, "error": ...} for a refusal) for `bot_token`. With `refuse_charts` it answers
+    any message holding a data_visualization block with invalid_blocks, as a destination that
+    does not take charts might.
+    """
 
     service_name = "Slack stand-in"
     handler = _Handler
 
-    def __init__(self, *, path: str = DEFAULT_PATH) -> None:
+    def __init__(
+        self,
+        *,
+        path: str = DEFAULT_PATH,
+        refuse_charts: bool = False,
+        bot_token: str = DEFAULT_BOT_TOKEN,
+    ) -> None:
         super().__init__()
         self.path = path
+        self.refuse_charts = refuse_charts
+        self.bot_token = bot_token
         self._lock = threading.Lock()
         self._posts: list[dict[str, Any]] = []
         self._rejections: list[tuple[int, str]] = []
@@ -423,10 +445,18 @@ class SlackStandIn(LoopbackService):
         with self._lock:
             self._failures.extend([_Failure(status, body, retry_after)] * times)
 
+    @property
+    def api_url(self) -> str:
+        """The origin to use as SLACK_API_URL (chat.postMessage lives under /api/)."""
+        return f"http://127.0.0.1:{self.port}"
+
     def _answer(
-        self, method: str, raw_path: str, content_type: str, body: bytes
+        self, method: str, raw_path: str, content_type: str, body: bytes, *, authorization: str = ""
     ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
-        status, text, headers, accepted = self._decide(method, raw_path, content_type, body)
+        if urlsplit(raw_path).path == API_POST_PATH:
+            status, text, headers, accepted = self._decide_api(method, authorization, body)
+        else:
+            status, text, headers, accepted = self._decide(method, raw_path, content_type, body)
         status = int(status)
         with self._lock:
             self._received.append(body)
@@ -452,7 +482,49 @@ class SlackStandIn(LoopbackService):
             payload = _parse_body(content_type, body)
         except ValueError:  # covers UnicodeDecodeError and json.JSONDecodeError
             return HTTPStatus.BAD_REQUEST, "invalid_payload", (), None
-        error = slack_rejection(payload)
+        error = slack_rejection(payload) or self._chart_refusal(payload)
         if error is not None:
             return HTTPStatus.BAD_REQUEST, error, (), None
         return HTTPStatus.OK, "ok", (), cast(dict[str, Any], payload)
+
+    def _chart_refusal(self, payload: object) -> str | None:
+        blocks = payload.get("blocks") if isinstance(payload, dict) else None
+        charted = isinstance(blocks, list) and any(
+            isinstance(b, dict) and b.get("type") == "data_visualization" for b in blocks
+        )
+        return "invalid_blocks" if self.refuse_charts and charted else None
+
+    def _decide_api(
+        self, method: str, authorization: str, body: bytes
+    ) -> tuple[int, str, tuple[tuple[str, str], ...], dict[str, Any] | None]:
+        """chat.postMessage: HTTP 200 and {"ok": ...} whatever the outcome, as Slack answers."""
+        json_type = (("Content-Type", "application/json; charset=utf-8"),)
+
+        def refuse(
+            error: str, status: int = HTTPStatus.OK, extra: tuple[tuple[str, str], ...] = ()
+        ) -> tuple[int, str, tuple[tuple[str, str], ...], None]:
+            return status, json.dumps({"ok": False, "error": error}), json_type + extra, None
+
+        if method != "POST":
+            return refuse("invalid_method", HTTPStatus.METHOD_NOT_ALLOWED)
+        if not authorization.startswith("Bearer "):
+            return refuse("not_authed")
+        if authorization.removeprefix("Bearer ") != self.bot_token:
+            return refuse("invalid_auth")
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            extra = () if failure.retry_after is None else (("Retry-After", failure.retry_after),)
+            return refuse(failure.body, failure.status, extra)
+        try:
+            payload = json.loads(body.decode())
+        except ValueError:
+            return refuse("invalid_json")
+        if not isinstance(payload, dict) or not payload.get("channel"):
+            return refuse("channel_not_found")
+        message = {k: v for k, v in payload.items() if k in {"text", "blocks"}}
+        error = slack_rejection(message) or self._chart_refusal(message)
+        if error is not None:
+            return refuse(error)
+        answer = {"ok": True, "channel": payload["channel"], "ts": f"{len(self.posts) + 1}.000100"}
+        return HTTPStatus.OK, json.dumps(answer), json_type, cast(dict[str, Any], payload)

@@ -110,6 +110,11 @@ class InMemoryChartMemory:
         with self._lock:
             self._refused.pop(destination, None)
 
+    def clear(self) -> None:
+        """Forget every destination (tests whose stand-ins may reuse a port)."""
+        with self._lock:
+            self._refused.clear()
+
 
 PROCESS_CHART_MEMORY = InMemoryChartMemory()
 
