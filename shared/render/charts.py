@@ -29,6 +29,9 @@ MAX_TITLE_CHARS = 50
 MAX_AXIS_LABEL_CHARS = 50
 MAX_BLOCK_ID_CHARS = 255
 TREND_METRICS = MAX_SERIES // 2  # each metric is two series: the window and the reference
+# One y-axis: a metric joins the first one's chart only within this factor of its peak, so a
+# small metric is not drawn as a flat line along the floor (it keeps its sparkline).
+TREND_SCALE = 5
 REFERENCE_SUFFIX = " (prev)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -122,12 +125,25 @@ def series_chart(
 
 
 def _charted(report: Report) -> list[tuple[MetricResult, Trend]]:
-    return [(m, m.trend) for m in report.metrics if m.value is not None and m.trend is not None]
+    """The metrics the trend chart draws: the first with a trend, then those of its scale."""
+    with_trend = [(m, m.trend) for m in report.metrics if m.value is not None and m.trend]
+    if not with_trend:
+        return []
+
+    def peak(trend: Trend) -> int:
+        return max(abs(p.value) for p in (*trend.points, *trend.reference))
+
+    first = max(peak(with_trend[0][1]), 1)
+    return [
+        (m, t)
+        for m, t in with_trend
+        if first / TREND_SCALE <= max(peak(t), 1) <= first * TREND_SCALE
+    ][:TREND_METRICS]
 
 
 def trend_chart(report: Report) -> dict[str, Any] | None:
     """The daily (or span) trend of the first metrics over the window against the reference."""
-    metrics = _charted(report)[:TREND_METRICS]
+    metrics = _charted(report)
     if not metrics:
         return None
     first = metrics[0][1]

@@ -595,13 +595,17 @@ def assert_trends_are_recounts(report: Report, recount: Recount, config: Metrics
     assert slack_rejection(payload) is None  # the strict stand-in's chart rules hold
     charts = [b for b in payload["blocks"] if is_chart(b)]
     assert [c["block_id"] for c in charts] == ["trend", "top_events"]
-    plotted = {s["name"]: [p["value"] for p in s["data"]] for s in charts[0]["chart"]["series"]}
-    first = config.metrics[: len(plotted) // 2]
-    assert list(plotted.values()) == [
-        [recount.metric(spec, p.window) for p in points]
-        for spec, metric in zip(first, report.metrics, strict=False)
-        for points in (metric.trend.points, metric.trend.reference)  # type: ignore[union-attr]
+    plotted = [[p["value"] for p in s["data"]] for s in charts[0]["chart"]["series"]]
+    pairs = [(plotted[i], plotted[i + 1]) for i in range(0, len(plotted), 2)]
+    recounted = [
+        tuple(
+            [recount.metric(spec, p.window) for p in points] for points in (t.points, t.reference)
+        )
+        for spec, t in ((s, m.trend) for s, m in zip(config.metrics, report.metrics, strict=True))
+        if t is not None
     ]
+    assert pairs[0] == recounted[0]  # the first metric, then others of its scale
+    assert all(pair in recounted for pair in pairs)
     top = recount.top_events(period, config.thresholds.top_events)
     assert [[p["value"] for p in s["data"]] for s in charts[1]["chart"]["series"]] == [
         [count for _, count, _ in top],
