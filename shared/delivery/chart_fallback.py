@@ -25,8 +25,8 @@ from shared.render.slack_message import (
     MAX_MESSAGE_TEXT_CHARS,
     SlackMessage,
     context_block,
-    escape_truncated,
     message_text_chars,
+    truncate,
 )
 from shared.settings import ChartsMode
 
@@ -73,7 +73,8 @@ def without_charts(message: SlackMessage) -> SlackMessage:
         if not is_chart(block):
             blocks.append(block)
             continue
-        line = escape_truncated(f"📈 {chart_summary(block)}", min(MAX_SUMMARY_CHARS, room))
+        # The chart's strings are escaped already: cut, but do not escape them twice.
+        line = truncate(f"📈 {chart_summary(block)}", max(0, min(MAX_SUMMARY_CHARS, room)))
         if len(line) >= 20:  # else there is no room left for a useful line: drop the chart
             blocks.append(context_block([line]))
             room -= len(line)

@@ -36,10 +36,24 @@ REFERENCE_SUFFIX = " (prev)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def clip(text: str, limit: int) -> str:
-    """One line of at most `limit` characters, ending in '…' when cut."""
+    """One line, & < > escaped as everywhere in the message, at most `limit` characters
+    counting the escapes, ending in '…' when cut (never inside an entity)."""
     line = " ".join(_CONTROL.sub(" ", text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    if len(_escape(line)) <= limit:
+        return _escape(line)
+    kept, used = [], 0
+    for char in line:
+        piece = _escape(char)
+        if used + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        used += len(piece)
+    return "".join(kept).rstrip() + "…"
 
 
 def fit_labels(texts: Sequence[str], limit: int = MAX_LABEL_CHARS) -> list[str]:
@@ -52,7 +66,7 @@ def fit_labels(texts: Sequence[str], limit: int = MAX_LABEL_CHARS) -> list[str]:
         while label in taken:
             n += 1
             tag = f"~{n}"
-            label = clip(text, limit - len(tag)).rstrip("…") + tag
+            label = clip(text, limit - len(tag)).removesuffix("…") + tag
         taken.add(label)
         out.append(label)
     return out

@@ -59,6 +59,11 @@ svg text{font-size:11px;fill:#616061}
 """
 
 
+def _plain(text: str) -> str:
+    """A chart string (escaped for Slack like all message text) as safe HTML text."""
+    return html.escape(html.unescape(text), quote=True)
+
+
 def mrkdwn_to_html(text: str) -> str:
     """Slack mrkdwn (already &-escaped) as HTML: links, *bold*, emoji codes, line breaks."""
     out: list[str] = []
@@ -128,7 +133,7 @@ def chart_svg(block: Mapping[str, Any]) -> str:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{html.escape(block["title"])}">'
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{_plain(block["title"])}">'
     ]
     for i in range(Y_TICKS + 1):
         value = low + (top - low) * i / Y_TICKS
@@ -145,26 +150,25 @@ def chart_svg(block: Mapping[str, Any]) -> str:
         turn = f' transform="rotate(-35 {cx:.1f} {base})"' if rotate else ""
         anchor = "end" if rotate else "middle"
         parts.append(
-            f'<text x="{cx:.1f}" y="{base}" text-anchor="{anchor}"{turn}>'
-            f"{html.escape(category)}</text>"
+            f'<text x="{cx:.1f}" y="{base}" text-anchor="{anchor}"{turn}>{_plain(category)}</text>'
         )
     legend = []
     styles = series_styles([s["name"] for s in series])
     for n, one in enumerate(series):
         name = one["name"]
         colour, dash = styles[n]
-        legend.append(f'<span><i style="background:{colour}"></i>{html.escape(name)}</span>')
-        attrs = f'data-series="{html.escape(name, quote=True)}"'
+        legend.append(f'<span><i style="background:{colour}"></i>{_plain(name)}</span>')
+        attrs = f'data-series="{_plain(name)}"'
         if kind == "bar":
             width = slot * 0.8 / len(series)
             for i, point in enumerate(one["data"]):
                 x = MARGIN_LEFT + slot * i + slot * 0.1 + width * n
                 y0, y1 = sorted((y(0.0), y(float(point["value"]))))
                 parts.append(
-                    f'<rect class="point" {attrs} data-label="{html.escape(point["label"])}" '
+                    f'<rect class="point" {attrs} data-label="{_plain(point["label"])}" '
                     f'data-value="{point["value"]}" x="{x:.1f}" y="{y0:.1f}" width="{width:.1f}" '
                     f'height="{max(y1 - y0, 0.5):.1f}" fill="{colour}">'
-                    f"<title>{html.escape(name)}, {html.escape(point['label'])}: "
+                    f"<title>{_plain(name)}, {_plain(point['label'])}: "
                     f"{point['value']:,}</title></rect>"
                 )
             continue
@@ -186,17 +190,17 @@ def chart_svg(block: Mapping[str, Any]) -> str:
         )
         for (x, yy), point in zip(coords, one["data"], strict=True):
             parts.append(
-                f'<circle class="point" {attrs} data-label="{html.escape(point["label"])}" '
+                f'<circle class="point" {attrs} data-label="{_plain(point["label"])}" '
                 f'data-value="{point["value"]}" cx="{x:.1f}" cy="{yy:.1f}" r="3" '
-                f'fill="{colour}"><title>{html.escape(name)}, {html.escape(point["label"])}: '
+                f'fill="{colour}"><title>{_plain(name)}, {_plain(point["label"])}: '
                 f"{point['value']:,}</title></circle>"
             )
     parts.append("</svg>")
     axis = chart["axis_config"]
-    caption = " · ".join(html.escape(axis[k]) for k in ("x_label", "y_label") if axis.get(k))
+    caption = " · ".join(_plain(axis[k]) for k in ("x_label", "y_label") if axis.get(k))
     return (
         f'<figure class="chart" data-block-id="{html.escape(block.get("block_id", ""))}">'
-        f"<figcaption>{html.escape(block['title'])}</figcaption>{''.join(parts)}"
+        f"<figcaption>{_plain(block['title'])}</figcaption>{''.join(parts)}"
         f'<div class="legend">{"".join(legend)}'
         f"{f'<span>{caption}</span>' if caption else ''}</div></figure>"
     )
