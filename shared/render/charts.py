@@ -66,7 +66,9 @@ def fit_labels(texts: Sequence[str], limit: int = MAX_LABEL_CHARS) -> list[str]:
         while label in taken:
             n += 1
             tag = f"~{n}"
-            label = clip(text, limit - len(tag)).removesuffix("…") + tag
+            room = limit - len(tag)
+            cut = clip(text, room + 1)  # room characters and '…' when cut: keep the characters
+            label = (cut[:-1] if cut.endswith("…") else clip(text, room)) + tag
         taken.add(label)
         out.append(label)
     return out
@@ -172,10 +174,10 @@ def trend_chart(report: Report) -> dict[str, Any] | None:
     if first.bucketed:
         refs = [p.window for p in first.reference]
         title = f"Trend by spans of {_days_range(windows)} days{versus}"
-        x_label = f"Spans of {_days_range(windows)} days"
+        x_label = f"{_days_range(windows)} days a point"
         if refs and _days_range(refs) != _days_range(windows):
-            x_label += f" (prev: {_days_range(refs)} days)"
-        x_label += ", every day counted"
+            x_label += f" (prev {_days_range(refs)})"
+        x_label += ", all days counted"
     else:
         title = f"Daily trend{versus}"
         x_label = "Day" + (" (prev: same position)" if first.reference else "")
