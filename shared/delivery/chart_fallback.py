@@ -261,8 +261,10 @@ class ChartFallbackPoster:
                 exc.body,
                 self._retry_after.days,
             )
-            self._remember(destination, exc)
             self._inner.post(without_charts(message))
+            # Remembered only once the same message without charts went through: then the
+            # charts, not some other block, were what Slack refused.
+            self._remember(destination, exc)
             return
         if refused is not None:
             log.info("Slack accepted chart blocks again for this destination")

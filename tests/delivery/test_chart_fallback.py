@@ -267,3 +267,13 @@ def test_unreachable_table_storage_never_blocks_a_report() -> None:
     ChartFallbackPoster(slack, memory=memory, clock=Clock()).post(CHARTED)
     assert len(slack.posts) == 1
     assert memory.refused_at(slack.destination) == T0
+
+
+def test_a_refusal_not_caused_by_the_charts_is_not_remembered() -> None:
+    """invalid_blocks again without the charts: raised, and charts are not blamed."""
+    slack = FakeSlack(fail_with=[REFUSED, REFUSED])
+    memory = InMemoryChartMemory()
+    with pytest.raises(SlackError):
+        fallback(slack, memory, Clock()).post(CHARTED)
+    assert slack.posts == []
+    assert memory.refused_at(slack.destination) is None
