@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := tools/node_modules/.installed
 
-.PHONY: setup demo test lint typecheck unit serve bench clean chromium
+.PHONY: setup demo test lint typecheck unit serve bench clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,18 @@ $(AZURITE): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(STAMP) $(AZURITE)
+# Debian's chromium and its driver, for the tests that look at a page in a real browser.
+# Installed when missing and running as root; otherwise those tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null) \
+		|| echo "could not install chromium: the browser tests will skip"; \
+	else echo "chromium is missing and this is not root: the browser tests will skip"; fi
+
+setup: $(STAMP) $(AZURITE) browser
 
 ## Run the real pipeline against the bundled sample project (or .env's real one) and preview it.
 demo: $(STAMP)
@@ -34,14 +45,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Debian's chromium for the browser tests; without root or apt they skip and say why.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
-		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
-		echo "chromium could not be installed: the browser tests will skip"
-
 # pytest exits 5 when it collected nothing: that is a failure only if test files exist.
-unit: $(STAMP) $(AZURITE) chromium
+unit: $(STAMP) $(AZURITE) browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ] && [ -z "$$(find tests -name 'test_*.py' -print -quit)" ]; then \
 		echo "no test files exist yet"; exit 0; fi; exit $$rc

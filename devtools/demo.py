@@ -27,6 +27,8 @@ from shared.app import App
 from shared.clock import utc_now
 from shared.errors import ReporterError
 from shared.pipeline import produce_report
+from shared.render.html_preview import render_html
+from shared.render.report_json import report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.schedule.periods import PeriodKind, report_period
 
@@ -112,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         print(f"Block Kit JSON (what would be posted): {path}")
+        (OUT / "report.json").write_text(
+            json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        preview = OUT / "preview.html"
+        preview.write_text(render_html(message), encoding="utf-8")
+        print(f"The message as Slack shows it, charts included (opens offline): {preview}")
         print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
         if not live:
             app.slack().post(message)

@@ -24,10 +24,31 @@ MAX_IMAGE_URL_CHARS = 3000
 MAX_ALT_TEXT_CHARS = 2000
 MAX_ACTIONS_ELEMENTS = 25
 MAX_MARKDOWN_BLOCK_CHARS = 12_000
+# data_visualization (docs.slack.dev data-visualization-block; the official SDK branches).
+MAX_CHARTS = 2
+MAX_CHART_SERIES = 6
+MAX_CHART_POINTS = 20
+MAX_CHART_LABEL_CHARS = 20
+MAX_CHART_TITLE_CHARS = 50
+MAX_CHART_AXIS_LABEL_CHARS = 50
+CHART_TYPES = frozenset({"line", "bar", "area", "pie"})
 
 DEFAULT_PATH = "/services/T00000000/B00000000/standin-webhook-token"
+API_POST_PATH = "/api/chat.postMessage"  # the Web API method a bot token posts with
+DEFAULT_BOT_TOKEN = "xoxb-000000000000-standin-bot-token"
+API_ERRORS_NEEDING_AUTH = ("not_authed", "invalid_auth")
 BLOCK_TYPES = frozenset(
-    {"header", "section", "divider", "context", "actions", "image", "rich_text", "markdown"}
+    {
+        "header",
+        "section",
+        "divider",
+        "context",
+        "actions",
+        "image",
+        "rich_text",
+        "markdown",
+        "data_visualization",
+    }
 )
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 
@@ -83,6 +104,80 @@ def _check_image(block: dict[str, Any], where: str) -> None:
     if not isinstance(alt_text, str) or not alt_text:
         raise _invalid(f"{where}.alt_text must be a non-empty string")
     _check_length(alt_text, MAX_ALT_TEXT_CHARS, "MAX_ALT_TEXT_CHARS", f"{where}.alt_text")
+
+
+def _check_label(value: object, where: str, limit: int = MAX_CHART_LABEL_CHARS) -> str:
+    if not isinstance(value, str) or not value:
+        raise _invalid(f"{where} must be a non-empty string")
+    _check_length(value, limit, "the chart label limit", where)
+    return value
+
+
+def _check_number(value: object, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid(f"{where} must be a number, got {value!r}")
+
+
+def _check_chart(block: dict[str, Any], where: str) -> None:
+    """Every data_visualization rule: title, type, series, points, categories, numbers."""
+    title = block.get("title")
+    if not isinstance(title, str) or not title:
+        raise _invalid(f"{where}.title must be a non-empty plain string")
+    _check_length(title, MAX_CHART_TITLE_CHARS, "MAX_CHART_TITLE_CHARS", f"{where}.title")
+    chart = block.get("chart")
+    if not isinstance(chart, dict) or chart.get("type") not in CHART_TYPES:
+        raise _invalid(f"{where}.chart.type must be one of {sorted(CHART_TYPES)}")
+    if chart["type"] == "pie":
+        segments = chart.get("segments")
+        if not isinstance(segments, list) or not 1 <= len(segments) <= MAX_CHART_SERIES:
+            raise _invalid(f"{where}.chart.segments must hold 1 to {MAX_CHART_SERIES} segments")
+        for n, segment in enumerate(segments):
+            at = f"{where}.chart.segments[{n}]"
+            if not isinstance(segment, dict):
+                raise _invalid(f"{at} must be an object")
+            _check_label(segment.get("label"), f"{at}.label")
+            _check_number(segment.get("value"), f"{at}.value")
+            if not segment["value"] > 0:
+                raise _invalid(f"{at}.value must be > 0")
+        return
+    axis = chart.get("axis_config")
+    if not isinstance(axis, dict):
+        raise _invalid(f"{where}.chart.axis_config is required")
+    categories = axis.get("categories")
+    if not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CHART_POINTS:
+        raise _invalid(f"{where}.chart.axis_config.categories must hold 1 to {MAX_CHART_POINTS}")
+    for n, category in enumerate(categories):
+        _check_label(category, f"{where}.chart.axis_config.categories[{n}]")
+    if len(set(categories)) != len(categories):
+        raise _invalid(f"{where}.chart.axis_config.categories repeat a label")
+    for name in ("x_label", "y_label"):
+        if name in axis:
+            _check_label(
+                axis[name], f"{where}.chart.axis_config.{name}", MAX_CHART_AXIS_LABEL_CHARS
+            )
+    series = chart.get("series")
+    if not isinstance(series, list) or not 1 <= len(series) <= MAX_CHART_SERIES:
+        raise _invalid(f"{where}.chart.series must hold 1 to {MAX_CHART_SERIES} series")
+    names: list[str] = []
+    for n, one in enumerate(series):
+        at = f"{where}.chart.series[{n}]"
+        if not isinstance(one, dict):
+            raise _invalid(f"{at} must be an object")
+        names.append(_check_label(one.get("name"), f"{at}.name"))
+        data = one.get("data")
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_CHART_POINTS:
+            raise _invalid(f"{at}.data must hold 1 to {MAX_CHART_POINTS} points")
+        labels = []
+        for m, point in enumerate(data):
+            if not isinstance(point, dict):
+                raise _invalid(f"{at}.data[{m}] must be an object")
+            labels.append(_check_label(point.get("label"), f"{at}.data[{m}].label"))
+            _check_number(point.get("value"), f"{at}.data[{m}].value")
+        # Exactly one point per category, in the categories' order.
+        if labels != categories:
+            raise _invalid(f"{at}.data labels {labels} do not match the categories {categories}")
+    if len(set(names)) != len(names):
+        raise _invalid(f"{where}.chart.series names repeat")
 
 
 def _check_block(block: object, where: str) -> None:
@@ -158,6 +253,8 @@ def _check_block(block: object, where: str) -> None:
         rich = block.get("elements")
         if not isinstance(rich, list) or not all(isinstance(item, dict) for item in rich):
             raise _invalid(f"{where}.elements must be a list of rich text objects")
+    elif kind == "data_visualization":
+        _check_chart(block, where)
     elif kind == "markdown":
         text = block.get("text")
         if not isinstance(text, str) or not text:
@@ -194,6 +291,9 @@ def _check_payload(payload: object) -> None:
         raise _invalid(f"the message has {len(blocks)} blocks; MAX_BLOCKS is {MAX_BLOCKS}")
     for n, block in enumerate(blocks):
         _check_block(block, f"blocks[{n}]")
+    charts = sum(1 for b in blocks if b.get("type") == "data_visualization")
+    if charts > MAX_CHARTS:
+        raise _invalid(f"the message has {charts} data_visualization blocks; MAX_CHARTS is 2")
     total = _text_chars(blocks)
     if total > MAX_MESSAGE_TEXT_CHARS:
         raise _Rejected(
@@ -251,11 +351,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         status, text, headers = app._answer(
-            self.command, self.path, self.headers.get("Content-Type", ""), body
+            self.command,
+            self.path,
+            self.headers.get("Content-Type", ""),
+            body,
+            authorization=self.headers.get("Authorization", ""),
         )
         encoded = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(encoded)))
         for name, value in headers:
             self.send_header(name, value)
@@ -272,14 +377,28 @@ def _parse_body(content_type: str, body: bytes) -> object:
 
 
 class SlackStandIn(LoopbackService):
-    """An incoming-webhook URL on loopback that accepts only what Slack would accept."""
+    """An incoming-webhook URL on loopback that accepts only what Slack would accept.
+
+    It also answers chat.postMessage at /api/chat.postMessage as the Web API does (HTTP 200 with
+    {"ok": false, "error": ...} for a refusal) for `bot_token`. With `refuse_charts` it answers
+    any message holding a data_visualization block with invalid_blocks, as a destination that
+    does not take charts might.
+    """
 
     service_name = "Slack stand-in"
     handler = _Handler
 
-    def __init__(self, *, path: str = DEFAULT_PATH) -> None:
+    def __init__(
+        self,
+        *,
+        path: str = DEFAULT_PATH,
+        refuse_charts: bool = False,
+        bot_token: str = DEFAULT_BOT_TOKEN,
+    ) -> None:
         super().__init__()
         self.path = path
+        self.refuse_charts = refuse_charts
+        self.bot_token = bot_token
         self._lock = threading.Lock()
         self._posts: list[dict[str, Any]] = []
         self._rejections: list[tuple[int, str]] = []
@@ -326,10 +445,18 @@ class SlackStandIn(LoopbackService):
         with self._lock:
             self._failures.extend([_Failure(status, body, retry_after)] * times)
 
+    @property
+    def api_url(self) -> str:
+        """The origin to use as SLACK_API_URL (chat.postMessage lives under /api/)."""
+        return f"http://127.0.0.1:{self.port}"
+
     def _answer(
-        self, method: str, raw_path: str, content_type: str, body: bytes
+        self, method: str, raw_path: str, content_type: str, body: bytes, *, authorization: str = ""
     ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
-        status, text, headers, accepted = self._decide(method, raw_path, content_type, body)
+        if urlsplit(raw_path).path == API_POST_PATH:
+            status, text, headers, accepted = self._decide_api(method, authorization, body)
+        else:
+            status, text, headers, accepted = self._decide(method, raw_path, content_type, body)
         status = int(status)
         with self._lock:
             self._received.append(body)
@@ -355,7 +482,49 @@ class SlackStandIn(LoopbackService):
             payload = _parse_body(content_type, body)
         except ValueError:  # covers UnicodeDecodeError and json.JSONDecodeError
             return HTTPStatus.BAD_REQUEST, "invalid_payload", (), None
-        error = slack_rejection(payload)
+        error = slack_rejection(payload) or self._chart_refusal(payload)
         if error is not None:
             return HTTPStatus.BAD_REQUEST, error, (), None
         return HTTPStatus.OK, "ok", (), cast(dict[str, Any], payload)
+
+    def _chart_refusal(self, payload: object) -> str | None:
+        blocks = payload.get("blocks") if isinstance(payload, dict) else None
+        charted = isinstance(blocks, list) and any(
+            isinstance(b, dict) and b.get("type") == "data_visualization" for b in blocks
+        )
+        return "invalid_blocks" if self.refuse_charts and charted else None
+
+    def _decide_api(
+        self, method: str, authorization: str, body: bytes
+    ) -> tuple[int, str, tuple[tuple[str, str], ...], dict[str, Any] | None]:
+        """chat.postMessage: HTTP 200 and {"ok": ...} whatever the outcome, as Slack answers."""
+        json_type = (("Content-Type", "application/json; charset=utf-8"),)
+
+        def refuse(
+            error: str, status: int = HTTPStatus.OK, extra: tuple[tuple[str, str], ...] = ()
+        ) -> tuple[int, str, tuple[tuple[str, str], ...], None]:
+            return status, json.dumps({"ok": False, "error": error}), json_type + extra, None
+
+        if method != "POST":
+            return refuse("invalid_method", HTTPStatus.METHOD_NOT_ALLOWED)
+        if not authorization.startswith("Bearer "):
+            return refuse("not_authed")
+        if authorization.removeprefix("Bearer ") != self.bot_token:
+            return refuse("invalid_auth")
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            extra = () if failure.retry_after is None else (("Retry-After", failure.retry_after),)
+            return refuse(failure.body, failure.status, extra)
+        try:
+            payload = json.loads(body.decode())
+        except ValueError:
+            return refuse("invalid_json")
+        if not isinstance(payload, dict) or not payload.get("channel"):
+            return refuse("channel_not_found")
+        message = {k: v for k, v in payload.items() if k in {"text", "blocks"}}
+        error = slack_rejection(message) or self._chart_refusal(message)
+        if error is not None:
+            return refuse(error)
+        answer = {"ok": True, "channel": payload["channel"], "ts": f"{len(self.posts) + 1}.000100"}
+        return HTTPStatus.OK, json.dumps(answer), json_type, cast(dict[str, Any], payload)

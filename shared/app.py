@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
     import requests
 
+    from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.email_client import SmtpEmail
     from shared.delivery.ledger import DeliveryLedger
-    from shared.delivery.slack_client import SlackWebhook
     from shared.sources.mixpanel_client import MixpanelClient
 
 log = logging.getLogger("analytics_reporter")
@@ -61,11 +61,11 @@ class App:
 
         return MixpanelClient.from_settings(self.settings, self.session)
 
-    def slack(self) -> SlackWebhook:
-        """The Slack webhook client."""
-        from shared.delivery.slack_client import SlackWebhook
+    def slack(self) -> ChartFallbackPoster:
+        """The Slack destination (bot token if set, else webhook), charts dropped if refused."""
+        from shared.delivery.chart_fallback import charted_poster
 
-        return SlackWebhook(self.settings.slack_webhook_url, session=self.session)
+        return charted_poster(self.settings, self.session)
 
     def email(self, recipients: tuple[Address, ...] | None = None) -> SmtpEmail | None:
         """The email poster for `recipients` (default EMAIL_TO); None when no email is set up."""

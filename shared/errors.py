@@ -77,12 +77,17 @@ class SlackError(ReporterError):
     """The Slack webhook refused the message or could not be reached; never carries the URL."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, body: str = "", maybe_posted: bool = False
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        maybe_posted: bool = False,
+        where: str = "Slack webhook",
     ) -> None:
         self.status = status
         self.body = body[:200]
         self.maybe_posted = maybe_posted
-        where = "Slack webhook"
         if status is not None:
             where += f" answered HTTP {status}"
         detail = f": {self.body}" if self.body else ""

@@ -23,6 +23,7 @@ from shared.errors import (
 from shared.render.slack_message import SlackMessage, render_failure, render_message
 from shared.report.generator import Facts, Report, Unavailable, build_report
 from shared.report.metrics import Measure, MetricsConfig, unknown_events
+from shared.report.trends import trend_windows
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
 from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
@@ -156,7 +157,11 @@ def gather(
             first, last = span.start, span.end
         return mixpanel.unique_users(
             lambda: UniqueTally(
-                period.windows, groups, timezone=ctx.timezone, qualifying=qualifying
+                # The trend's day and span windows too: distinct users per day cannot be summed.
+                period.windows + trend_windows(period),
+                groups,
+                timezone=ctx.timezone,
+                qualifying=qualifying,
             ),
             from_date=first,
             to_date=last,

@@ -47,6 +47,14 @@ EXPORT_HOSTS = {
 }
 
 
+class ChartsMode(StrEnum):
+    """Whether messages carry Slack's native charts: auto (unless refused lately), on, off."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
 class Secret:
     """A credential: its value is only available through `reveal()`, never in repr or str."""
 
@@ -98,6 +106,11 @@ class Settings:
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
+    slack_bot_token: Secret | None = None  # with slack_channel: chat.postMessage, not the webhook
+    slack_channel: str | None = None
+    slack_api_url: str | None = None  # an origin standing in for https://slack.com (tests, demo)
+    slack_charts: ChartsMode = ChartsMode.AUTO
+    slack_charts_retry_days: int = 30
     email: EmailSettings | None = None  # SMTP_* and EMAIL_*; None when no email is configured
 
     @classmethod
@@ -131,7 +144,14 @@ class Settings:
                 "MIXPANEL_PROJECT_ID must be the numeric project id (not the token), "
                 f"got {project_id!r}"
             )
-        webhook = required("SLACK_WEBHOOK_URL")
+        bot_token = env.get("SLACK_BOT_TOKEN", "")
+        # A bot token (with a channel) replaces the webhook; otherwise the webhook is required.
+        webhook = env.get("SLACK_WEBHOOK_URL", "") if bot_token else required("SLACK_WEBHOOK_URL")
+        if bot_token and not re.fullmatch(r"xox[a-z]-[A-Za-z0-9-]+", bot_token):
+            problems.append("SLACK_BOT_TOKEN must be a Slack token like xoxb-... (value not shown)")
+        channel = env.get("SLACK_CHANNEL", "")
+        if bot_token and not channel:
+            problems.append("SLACK_CHANNEL is required with SLACK_BOT_TOKEN (a channel id or name)")
         if webhook and not _is_http_url(webhook):
             problems.append("SLACK_WEBHOOK_URL must be an http(s) URL (value not shown)")
 
@@ -197,6 +217,20 @@ class Settings:
             report_budget_seconds=optional(
                 "REPORT_BUDGET_SECONDS", _positive, 120.0, "must be a positive number of seconds"
             ),
+            slack_bot_token=Secret(bot_token) if bot_token else None,
+            slack_channel=channel or None,
+            slack_api_url=optional(
+                "SLACK_API_URL", _origin, None, "must be an origin like http://127.0.0.1:8124"
+            ),
+            slack_charts=optional(
+                "SLACK_CHARTS",
+                lambda v: ChartsMode(v.lower()),
+                ChartsMode.AUTO,
+                "must be one of auto, on, off",
+            ),
+            slack_charts_retry_days=optional(
+                "SLACK_CHARTS_RETRY_DAYS", _days, 30, "must be a whole number of days from 1"
+            ),
             email=email_settings(env, problems),
         )
         if problems:
@@ -224,7 +258,7 @@ class Settings:
 
 
 def _shown(name: str, raw: str) -> str:
-    if name in {"AzureWebJobsStorage", "SMTP_PASSWORD"}:
+    if name in {"AzureWebJobsStorage", "SMTP_PASSWORD", "SLACK_BOT_TOKEN"}:
         return "(value not shown)"
     return repr(raw[:80])
 
@@ -299,6 +333,13 @@ def _export_utc(value: str) -> bool:
     if lowered not in {"utc", "project"}:
         raise ValueError(value)
     return lowered == "utc"
+
+
+def _days(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise ValueError(value)
+    return days
 
 
 def _table_name(value: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
+from shared.delivery.chart_fallback import PROCESS_CHART_MEMORY
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 
 # Recognisable fake secrets: a test scans everything that came out for them.
@@ -83,6 +84,7 @@ def stack(sample_events, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.delenv(name, raising=False)  # email only where a test turns it on
     # A new stand-in may reuse an old one's port: its names must not come from the cache.
     PROCESS_NAMES_CACHE.clear()
+    PROCESS_CHART_MEMORY.clear()
     try:
         yield Stack(mixpanel, slack, env)
     finally:

@@ -43,6 +43,7 @@ from tests.openapi_check import validate_against_openapi
 
 # Valid base64 (so the Tables SDK can sign with it) and still readable in any output.
 STORAGE_ACCOUNT_KEY = "STORAGEKEYe2eFAKEaccountKEY00000"
+BOT_TOKEN = "xoxb-000111-BOTSECRET-e2e-9d3c"
 BASIC_CREDENTIALS = base64.b64encode(f"{USERNAME}:{MIXPANEL_SECRET}".encode()).decode()
 
 # name -> every string whose presence means that secret (or a recognisable piece of it) leaked.
@@ -52,6 +53,7 @@ SECRETS: dict[str, tuple[str, ...]] = {
     "SLACK_WEBHOOK_URL token": (WEBHOOK_TOKEN, "WEBHOOKSECRET"),
     "function key": (FUNCTION_KEY, "FUNCKEY"),
     "SMTP_PASSWORD": (SMTP_PASSWORD, "SMTPPASSWORD"),
+    "SLACK_BOT_TOKEN": (BOT_TOKEN, "BOTSECRET"),
     "AzureWebJobsStorage AccountKey": (STORAGE_ACCOUNT_KEY, "STORAGEKEY"),
     # Azurite's key is public, but seeing it means a whole connection string got out.
     "AzureWebJobsStorage AccountKey (Azurite)": (AZURITE_ACCOUNT_KEY,),
@@ -598,6 +600,54 @@ def test_a_failed_email_carries_no_smtp_password(
     )
 
 
+# -- the bot token -----------------------------------------------------------------------------
+
+
+def _use_the_bot(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Post with SLACK_BOT_TOKEN via the stand-in's chat.postMessage instead of the webhook."""
+    stack.slack.bot_token = BOT_TOKEN
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_CHANNEL", "C0E2E")
+    monkeypatch.setenv("SLACK_API_URL", stack.slack.api_url)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        pytest.param(lambda slack: setattr(slack, "refuse_charts", True), id="charts-refused"),
+        pytest.param(lambda slack: None, id="accepted"),
+    ],
+)
+def test_a_bot_token_report_and_its_chart_fallback_carry_no_token(
+    stack: Stack, outlets: Outlets, ledger, azurite_connection_string, monkeypatch, refusal
+):
+    """chat.postMessage at DEBUG, a chart refusal and its fallback: the token never comes out."""
+    _use_the_bot(stack, monkeypatch)
+    refusal(stack.slack)
+    WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
+    assert len(stack.slack.posts) == 1
+    assert stack.slack.posts[0]["channel"] == "C0E2E"
+    assert_no_secrets(*outlets.texts(), *ledger_texts(azurite_connection_string, ledger))
+
+
+@pytest.mark.parametrize("answer", ["invalid_auth", "channel_not_found", "ratelimited"])
+def test_a_bot_token_refused_by_slack_fails_without_showing_the_token(
+    stack: Stack, outlets: Outlets, ledger, azurite_connection_string, monkeypatch, answer
+):
+    """ok:false (or 429) on every try: the SlackError, its chain and the logs hold no token."""
+    _use_the_bot(stack, monkeypatch)
+    status = 429 if answer == "ratelimited" else 200
+    stack.slack.fail_next(status, times=10, body=answer, retry_after="0")
+    with pytest.raises(SlackError) as raised:
+        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
+    assert raised.value.body == answer
+    assert_no_secrets(
+        *exception_texts(raised.value),
+        *outlets.texts(),
+        *ledger_texts(azurite_connection_string, ledger),
+    )
+
+
 def test_bad_email_settings_are_reported_without_the_smtp_password(
     stack: Stack, outlets: Outlets, monkeypatch
 ):
@@ -607,3 +657,12 @@ def test_bad_email_settings_are_reported_without_the_smtp_password(
         WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
     assert "never sent in clear" in str(raised.value)
     assert_no_secrets(*exception_texts(raised.value), *outlets.texts())
+
+
+def test_a_malformed_bot_token_is_reported_without_its_value(stack: Stack, monkeypatch):
+    """SLACK_BOT_TOKEN that is not a token: the ConfigError names the setting, not the value."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", f"not a token {BOT_TOKEN}")
+    with pytest.raises(ConfigError) as raised:
+        WeeklyReport.main(slot_timer(PeriodKind.WEEKLY), Invocation())
+    assert "SLACK_BOT_TOKEN must be a Slack token" in str(raised.value)
+    assert_no_secrets(*exception_texts(raised.value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.render.sparkline import metric_sparkline
 from shared.report.generator import Change, MetricResult, Report
 from shared.schedule.periods import ReportPeriod, Window
 
@@ -51,6 +52,23 @@ def _metric(metric: MetricResult) -> dict[str, Any]:
         "available": metric.unavailable is None,
         "unavailable_reason": metric.unavailable,
         "comparisons": [_change(c, metric.value) for c in metric.changes],
+        "trend": _trend(metric),
+    }
+
+
+def _trend(metric: MetricResult) -> dict[str, Any] | None:
+    """The metric's days and charted points, and its sparkline (the same figures as drawn)."""
+    trend = metric.trend
+    if trend is None:
+        return None
+    return {
+        "sparkline": metric_sparkline(metric),
+        "days": [{"date": p.window.start.isoformat(), "value": p.value} for p in trend.days],
+        "points": [{**window_json(p.window), "value": p.value} for p in trend.points],
+        "reference": {
+            "label": trend.reference_label,
+            "points": [{**window_json(p.window), "value": p.value} for p in trend.reference],
+        },
     }
 
 

@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.render.charts import chart_blocks
+from shared.render.sparkline import metric_sparkline
 from shared.report.generator import Change, MetricResult, Mover, Report, Verdict
 from shared.schedule.periods import PeriodKind, Window
 
@@ -364,6 +366,7 @@ class _MetricRow:
     value: str
     change: Phrase
     others: tuple[str, ...]
+    spark: str = ""  # the daily values as ▁▂▃▄▅▆▇█ ('' when there is no trend to draw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +401,12 @@ def _metric_row(metric: MetricResult) -> _MetricRow:
         return _MetricRow(emoji, label, human_number(metric.value), Phrase("no comparison"), ())
     others = tuple(f"{c.label}: {short_change(c)}" for c in metric.changes[1:])
     return _MetricRow(
-        emoji, label, human_number(metric.value), change_phrase(metric.changes[0]), others
+        emoji,
+        label,
+        human_number(metric.value),
+        change_phrase(metric.changes[0]),
+        others,
+        metric_sparkline(metric),
     )
 
 
@@ -407,6 +415,7 @@ def _field_lines(row: _MetricRow) -> tuple[_Line, ...]:
         (_Span(row.label, strong=True, emoji=row.emoji),),
         (_Span(row.value, strong=True), *_phrase(row.change)),
         *((_Span(other),) for other in row.others),
+        *(((_Span(row.spark),),) if row.spark else ()),
     )
 
 
@@ -415,6 +424,7 @@ def _compact_line(row: _MetricRow) -> _Line:
     return (
         _Span(row.label, strong=True, emoji=row.emoji),
         _Span(row.value, strong=True),
+        *((_Span(row.spark),) if row.spark else ()),
         *_phrase(row.change),
         *others,
     )
@@ -627,6 +637,9 @@ def _fallback(report: Report) -> str:
     summaries = []
     for metric in report.metrics:
         label = _clean(metric.spec.label, MAX_NAME_CHARS)
+        spark = metric_sparkline(metric)
+        if spark:
+            label = f"{label} {spark}"
         if metric.value is None:
             summaries.append(f"{label} unavailable")
         elif not metric.changes or metric.changes[0].verdict is Verdict.UNAVAILABLE:
@@ -656,6 +669,7 @@ def render_message(report: Report) -> SlackMessage:
         blocks += [
             section_block(fields=[_slack_field(r) for r in chunk]) for chunk in plan.metric_chunks
         ]
+    blocks += chart_blocks(report)  # Slack's native charts; shared.delivery drops them if refused
     if plan.parts:
         blocks.append(divider_block())
         blocks += [section_block(text=_slack_part(part)) for part in plan.parts]
@@ -740,6 +754,8 @@ def _text_metrics(plan: _Plan) -> list[str]:
         out += _wrap(line, indent)
         for other in row.others:
             out += _wrap(indent + other, indent)
+        if row.spark:
+            out += _wrap(indent + row.spark, indent)
     if plan.metrics_more:
         out.append(more_line(plan.metrics_more))
     return out

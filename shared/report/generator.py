@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
+from shared.report.trends import Trend, build_trend
 from shared.schedule.periods import Comparison, ReportPeriod, Window
 from shared.sources.uniques import UniqueCounts, is_automatic
 
@@ -78,6 +79,7 @@ class MetricResult:
     value: int | None
     changes: tuple[Change, ...]
     unavailable: str | None = None
+    trend: Trend | None = None  # per day (or span) over the window and the reference window
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +177,21 @@ def _metric(spec: MetricSpec, period: ReportPeriod, facts: Facts, th: Thresholds
         changes_list.append(
             Change(comparison.label, comparison.window, baseline, verdict, ratio, good)
         )
-    return MetricResult(spec, value, tuple(changes_list))
+    return MetricResult(spec, value, tuple(changes_list), trend=_trend(spec, period, facts))
+
+
+def _trend(spec: MetricSpec, period: ReportPeriod, facts: Facts) -> Trend | None:
+    """The metric per day and per charted span, counted exactly as its headline figure."""
+
+    def value_of(window: Window) -> int | None:
+        uniques = facts.uniques
+        untallied = not isinstance(uniques, Unavailable) and window not in uniques.users
+        if spec.measure is Measure.UNIQUE and untallied:  # a source that tallied no day windows
+            return None
+        value = _metric_value(spec, window, facts)
+        return None if isinstance(value, Unavailable) else value
+
+    return build_trend(period, value_of)
 
 
 def _reported_events(counts: DailyCounts) -> list[str]:

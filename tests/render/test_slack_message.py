@@ -218,10 +218,10 @@ def sections(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def metric_blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The blocks between the header and the first divider: the key metrics."""
+    """The blocks between the header and the first divider but the charts: the key metrics."""
     blocks: list[dict[str, Any]] = payload["blocks"]
     kinds = [b["type"] for b in blocks]
-    return blocks[1 : kinds.index("divider")]
+    return [b for b in blocks[1 : kinds.index("divider")] if b["type"] != "data_visualization"]
 
 
 # --- golden ----------------------------------------------------------------------------------
@@ -856,8 +856,11 @@ def test_the_preview_of_a_weekly_report_reads_as_plain_text() -> None:
         "\n"
         "Active users       1,234  🟢 ▲ 23% vs previous week (1,003)\n"
         "New signups           89  in line vs previous week (85)\n"
+        "                          █████▁▁\n"
         "Receipts failed       30  🔴 ▲ 150% vs previous week (12)\n"
+        "                          ██▁▁▁▁▁\n"
         "Vouchers redeemed      0  ⚠ dropped to 0 from 42\n"
+        "                          ▁▁▁▁▁▁▁\n"
         "\n"
         "Top events (vs previous week)\n"
         "1. App Opened 12.3K (was 11.9K)\n"

@@ -22,8 +22,11 @@ import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import RawEvent
+from devtools.slack_standin import slack_rejection
 from shared.pipeline import ReportContext, produce_report
+from shared.render.charts import is_chart
 from shared.render.report_json import report_to_json
+from shared.render.slack_message import render_message
 from shared.report.generator import Report, Verdict
 from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
@@ -545,6 +548,8 @@ def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case
         busiest, events_that_day = recount.busiest_day(current)
         assert f"Busiest day: {busiest:%A %d %b} ({events_that_day:,} events)." in report.insights
 
+    assert_trends_are_recounts(report, recount, case.config)
+
     body = report_to_json(report)
     assert body["timezone"] == case.tz.key
     assert body["window"] == {
@@ -568,6 +573,43 @@ def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case
     assert body["top_events"] == [{"event": n, "count": c, "previous": p} for n, c, p in top]
     assert [(m["event"], m["count"], m["previous"]) for m in body["notable_changes"]] == [
         (m.name, m.count, m.baseline) for m in report.movers
+    ]
+
+
+def assert_trends_are_recounts(report: Report, recount: Recount, config: MetricsConfig) -> None:
+    """Each metric's days, chart points and reference points, and the charts drawn from them."""
+    period = report.period
+    current, reference = period.current, period.comparisons[0].window
+    for spec, metric in zip(config.metrics, report.metrics, strict=True):
+        trend = metric.trend
+        assert trend is not None, spec.key
+        assert [(p.window, p.value) for p in trend.days] == [
+            (Window(d, d), recount.metric(spec, Window(d, d))) for d in current.dates()
+        ]
+        for points, window in ((trend.points, current), (trend.reference, reference)):
+            assert [p.value for p in points] == [recount.metric(spec, p.window) for p in points]
+            # every day of the window in exactly one point, in order: none dropped
+            assert [d for p in points for d in p.window.dates()] == list(window.dates())
+        assert 1 <= len(trend.points) == len(trend.reference) <= 20
+    payload = render_message(report).payload()
+    assert slack_rejection(payload) is None  # the strict stand-in's chart rules hold
+    charts = [b for b in payload["blocks"] if is_chart(b)]
+    assert [c["block_id"] for c in charts] == ["trend", "top_events"]
+    plotted = [[p["value"] for p in s["data"]] for s in charts[0]["chart"]["series"]]
+    pairs = [(plotted[i], plotted[i + 1]) for i in range(0, len(plotted), 2)]
+    recounted = [
+        tuple(
+            [recount.metric(spec, p.window) for p in points] for points in (t.points, t.reference)
+        )
+        for spec, t in ((s, m.trend) for s, m in zip(config.metrics, report.metrics, strict=True))
+        if t is not None
+    ]
+    assert pairs[0] == recounted[0]  # the first metric, then others of its scale
+    assert all(pair in recounted for pair in pairs)
+    top = recount.top_events(period, config.thresholds.top_events)
+    assert [[p["value"] for p in s["data"]] for s in charts[1]["chart"]["series"]] == [
+        [count for _, count, _ in top],
+        [before for _, _, before in top],
     ]
 
 

@@ -1,0 +1,322 @@
+"""Charts where the destination takes them, the same report without them where it does not.
+
+No source confirms that incoming webhooks accept data_visualization blocks (the newer markdown
+block fails there). When Slack answers a message with charts by naming its blocks (e.g. HTTP
+400 invalid_blocks, or chat.postMessage ok:false invalid_blocks), nothing was posted, so the same
+report goes once more without the charts, inside the same delivery claim: nothing is lost and
+nothing is posted twice. The refusal is remembered per destination (in this process and in Table
+storage beside the delivery ledger) so later reports skip the failing attempt until
+SLACK_CHARTS_RETRY_DAYS have passed (SLACK_CHARTS=auto), or always try (on), or never (off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from shared.delivery.ledger import _resolve_connection_string, _secrets_of, storage_key
+from shared.errors import LedgerError, SlackError
+from shared.render.charts import chart_summary, is_chart
+from shared.render.slack_message import (
+    MAX_MESSAGE_TEXT_CHARS,
+    SlackMessage,
+    context_block,
+    message_text_chars,
+    truncate,
+)
+from shared.settings import ChartsMode
+
+if TYPE_CHECKING:
+    import requests
+
+    from shared.settings import Settings
+
+log = logging.getLogger("analytics_reporter")
+PARTITION = "slack-charts"
+MAX_SUMMARY_CHARS = 600  # one chart's numbers as a context line when the chart is dropped
+
+
+class Poster(Protocol):
+    """A Slack destination (SlackWebhook, SlackBotPoster, or a fake in tests)."""
+
+    @property
+    def destination(self) -> str: ...
+
+    def post(self, message: SlackMessage) -> None: ...
+
+
+class ChartMemory(Protocol):
+    """Which destinations refused chart blocks, and when."""
+
+    def refused_at(self, destination: str) -> datetime | None: ...
+
+    def remember_refusal(self, destination: str, at: datetime, detail: str) -> None: ...
+
+    def forget(self, destination: str) -> None: ...
+
+
+def has_charts(message: SlackMessage) -> bool:
+    """True when the message holds a data_visualization block."""
+    return any(is_chart(b) for b in message.blocks)
+
+
+def without_charts(message: SlackMessage) -> SlackMessage:
+    """The same message with each chart replaced by a context line of its numbers (if room)."""
+    kept = [b for b in message.blocks if not is_chart(b)]
+    room = MAX_MESSAGE_TEXT_CHARS - message_text_chars(kept)
+    blocks: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if not is_chart(block):
+            blocks.append(block)
+            continue
+        # The chart's strings are escaped already: cut, but do not escape them twice.
+        line = truncate(f"📈 {chart_summary(block)}", max(0, min(MAX_SUMMARY_CHARS, room)))
+        if len(line) >= 20:  # else there is no room left for a useful line: drop the chart
+            blocks.append(context_block([line]))
+            room -= len(line)
+    return SlackMessage(text=message.text, blocks=tuple(blocks))
+
+
+def refuses_charts(error: SlackError) -> bool:
+    """True when Slack answered (so nothing was posted) and its answer names the blocks."""
+    body = error.body.lower()
+    return (
+        error.status is not None
+        and not error.maybe_posted
+        and "block" in body
+        and "too_long" not in body
+    )
+
+
+class InMemoryChartMemory:
+    """Refusals remembered for the life of this process (and the only memory in tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refused: dict[str, datetime] = {}
+
+    def refused_at(self, destination: str) -> datetime | None:
+        with self._lock:
+            return self._refused.get(destination)
+
+    def remember_refusal(self, destination: str, at: datetime, detail: str) -> None:
+        with self._lock:
+            self._refused[destination] = at
+
+    def forget(self, destination: str) -> None:
+        with self._lock:
+            self._refused.pop(destination, None)
+
+    def clear(self) -> None:
+        """Forget every destination (tests whose stand-ins may reuse a port)."""
+        with self._lock:
+            self._refused.clear()
+
+
+PROCESS_CHART_MEMORY = InMemoryChartMemory()
+
+
+class TableChartMemory:
+    """Refusals in Azure Table storage (one row per destination fingerprint), cached in process.
+
+    A storage failure never blocks a report: it is logged and the process memory answers.
+    """
+
+    def __init__(
+        self,
+        connection_string: str,
+        *,
+        table_name: str,
+        process: InMemoryChartMemory = PROCESS_CHART_MEMORY,
+    ) -> None:
+        from azure.data.tables import TableClient
+
+        self._process = process
+        self._table_name = table_name
+        resolved = _resolve_connection_string(connection_string)
+        self._secrets = _secrets_of(resolved) | _secrets_of(connection_string)
+        try:
+            self._client: TableClient | None = TableClient.from_connection_string(
+                resolved, table_name, connection_timeout=10, read_timeout=30
+            )
+        except (ValueError, TypeError) as exc:
+            log.warning(
+                "chart memory unavailable (%s): using this process only", type(exc).__name__
+            )
+            self._client = None
+        self._ready = False
+
+    def _call(self, action: str, operation: Callable[[Any], Any]) -> Any:
+        from azure.core.exceptions import AzureError, ResourceExistsError
+
+        if self._client is None:
+            return None
+        try:
+            if not self._ready:
+                with contextlib.suppress(ResourceExistsError):
+                    self._client.create_table()
+                self._ready = True
+            return operation(self._client)
+        except AzureError as exc:
+            text = " ".join(str(getattr(exc, "message", None) or exc).split())[:200]
+            for secret in sorted(self._secrets, key=len, reverse=True):
+                text = text.replace(secret, "***")
+            log.warning(
+                "chart memory: %s on table %r failed (%s): %s; using this process only",
+                action,
+                self._table_name,
+                type(exc).__name__,
+                text,
+            )
+            return None
+
+    def refused_at(self, destination: str) -> datetime | None:
+        known = self._process.refused_at(destination)
+        if known is not None:
+            return known
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def read(client: Any) -> datetime | None:
+            try:
+                row = client.get_entity(PARTITION, storage_key(destination))
+            except ResourceNotFoundError:
+                return None
+            value = row.get("refused_at")
+            if not isinstance(value, datetime):
+                return None
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+        found: datetime | None = self._call("read", read)
+        if found is not None:
+            self._process.remember_refusal(destination, found, "")
+        return found
+
+    def remember_refusal(self, destination: str, at: datetime, detail: str) -> None:
+        self._process.remember_refusal(destination, at, detail)
+        entity = {
+            "PartitionKey": PARTITION,
+            "RowKey": storage_key(destination),
+            "destination": destination,
+            "refused_at": at.astimezone(UTC),
+            "detail": detail[:500],
+        }
+        self._call("write", lambda client: client.upsert_entity(entity))
+
+    def forget(self, destination: str) -> None:
+        self._process.forget(destination)
+        self._call(
+            "delete", lambda client: client.delete_entity(PARTITION, storage_key(destination))
+        )
+
+
+class ChartFallbackPoster:
+    """Posts charts where accepted; on a refusal, the same report once more without them."""
+
+    def __init__(
+        self,
+        inner: Poster,
+        *,
+        memory: ChartMemory,
+        mode: ChartsMode = ChartsMode.AUTO,
+        retry_after: timedelta = timedelta(days=30),
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._inner = inner
+        self._memory = memory
+        self._mode = mode
+        self._retry_after = retry_after
+        self._clock = clock
+
+    @property
+    def destination(self) -> str:
+        """The wrapped destination's fingerprint (the delivery ledger keys on it)."""
+        return self._inner.destination
+
+    def post(self, message: SlackMessage) -> None:
+        """Post `message` once; charts are dropped when refused, now or remembered."""
+        if not has_charts(message):
+            self._inner.post(message)
+            return
+        if self._mode is ChartsMode.OFF:
+            self._inner.post(without_charts(message))
+            return
+        destination = self._inner.destination
+        refused = self._refused_at(destination)
+        recent = refused is not None and self._clock() - refused < self._retry_after
+        if self._mode is ChartsMode.AUTO and recent:
+            self._inner.post(without_charts(message))
+            return
+        try:
+            self._inner.post(message)
+        except SlackError as exc:
+            if not refuses_charts(exc):
+                raise
+            log.warning(
+                "Slack refused the chart blocks (%s); posting the same report without charts, "
+                "and skipping charts for this destination for %s days (SLACK_CHARTS_RETRY_DAYS)",
+                exc.body,
+                self._retry_after.days,
+            )
+            self._inner.post(without_charts(message))
+            # Remembered only once the same message without charts went through: then the
+            # charts, not some other block, were what Slack refused.
+            self._remember(destination, exc)
+            return
+        if refused is not None:
+            log.info("Slack accepted chart blocks again for this destination")
+            self._forget(destination)
+
+    def _refused_at(self, destination: str) -> datetime | None:
+        try:
+            return self._memory.refused_at(destination)
+        except LedgerError as exc:
+            log.warning("chart memory unreadable: %s", exc)
+            return None
+
+    def _remember(self, destination: str, exc: SlackError) -> None:
+        try:
+            self._memory.remember_refusal(destination, self._clock(), str(exc))
+        except LedgerError as exc2:
+            log.warning("chart memory not written: %s", exc2)
+
+    def _forget(self, destination: str) -> None:
+        try:
+            self._memory.forget(destination)
+        except LedgerError as exc:
+            log.warning("chart memory not cleared: %s", exc)
+
+
+def charted_poster(settings: Settings, session: requests.Session) -> ChartFallbackPoster:
+    """The deployment's Slack destination: bot token and channel if set, else the webhook."""
+    from shared.clock import utc_now
+    from shared.delivery.slack_bot import SlackBotPoster
+    from shared.delivery.slack_client import SlackWebhook
+
+    inner: Poster
+    if settings.slack_bot_token is not None and settings.slack_channel:
+        inner = SlackBotPoster(
+            settings.slack_bot_token, settings.slack_channel, api_url=settings.slack_api_url
+        )
+    else:
+        inner = SlackWebhook(settings.slack_webhook_url, session=session)
+    memory: ChartMemory = PROCESS_CHART_MEMORY
+    if settings.storage_connection is not None:
+        memory = TableChartMemory(
+            settings.storage_connection.reveal(), table_name=chart_table(settings.delivery_table)
+        )
+    return ChartFallbackPoster(
+        inner,
+        memory=memory,
+        mode=settings.slack_charts,
+        retry_after=timedelta(days=settings.slack_charts_retry_days),
+        clock=utc_now,
+    )
+
+
+def chart_table(delivery_table: str) -> str:
+    """The table beside the delivery ledger's that remembers chart refusals."""
+    return f"{delivery_table[:57]}charts"
