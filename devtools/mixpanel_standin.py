@@ -481,7 +481,10 @@ class MixpanelStandIn(LoopbackService):
         day = start
         while day <= end:
             # Step through real hours: the repeated autumn hour lands in one wall-clock bucket.
-            moment, stop = _local_midnight(day, self.tz), _local_midnight(day + timedelta(1), self.tz)
+            moment, stop = (
+                _local_midnight(day, self.tz),
+                _local_midnight(day + timedelta(1), self.tz),
+            )
             while moment < stop:
                 key = datetime.fromtimestamp(moment, self.tz).strftime("%Y-%m-%d %H:00:00")
                 if key not in counts:

@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from shared.alerts.breach import Outcome
+from shared.alerts.streaks import failure_once, recovered
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger
 from shared.errors import (
     LedgerError,
@@ -269,7 +271,13 @@ def run_scheduled(
     except Exception as exc:
         ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
-            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+            slack,
+            report=str(kind),
+            window=window,
+            error=exc,
+            now=now,
+            will_retry=will_retry,
+            ledger=ledger,
         )
         raise
     try:
@@ -281,6 +289,7 @@ def run_scheduled(
             ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         raise
     ledger.mark_sent(claim, now=now, detail=_summary(report))
+    recovered(ledger, slack, report=str(kind), now=now)  # ends a failure streak, if any
     log.info("%s report for %s posted", kind, window.label())
     return Delivered(key, report, posted=True)
 
@@ -293,12 +302,24 @@ def notify_failure(
     error: BaseException,
     now: datetime,
     will_retry: bool | None = None,
+    ledger: DeliveryLedger | None = None,
 ) -> bool:
-    """Post a short failure notice; if even that fails, log it. True when it was posted."""
+    """Post a short failure notice; if even that fails, log it. True when it was posted.
+
+    With a ledger, only the first failure of a streak posts (shared/alerts/streaks.py).
+    """
     notice = render_failure(
         report=report, window=window, error=_one_line(error), when=now, will_retry=will_retry
     )
     try:
+        if ledger is not None:
+            try:
+                return (
+                    failure_once(ledger, slack, report=report, now=now, notice=lambda: notice)
+                    is Outcome.OPENED
+                )
+            except LedgerError as exc:  # cannot tell the streak: say it rather than stay silent
+                log.warning("failure streak unknown (%s); posting the notice", exc)
         slack.post(notice)
     except SlackError as exc:
         log.error("could not post the failure notice for the %s report: %s", report, exc)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.errors import ConfigError
 
 DEFAULT_METRICS_FILE = Path(__file__).with_name("metrics.toml")
+DEFAULT_ALERTS_FILE = Path(__file__).with_name("alerts.toml")
 # A Monday in the past; bi-weekly reports post on it and every 14 days from it.
 DEFAULT_BIWEEKLY_ANCHOR = date(2026, 1, 5)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -95,6 +96,8 @@ class Settings:
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
+    alerts_file: Path = DEFAULT_ALERTS_FILE
+    tracking_watch: tuple[str, ...] | None = None  # None: every event; (): off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -192,6 +195,10 @@ class Settings:
             ),
             report_budget_seconds=optional(
                 "REPORT_BUDGET_SECONDS", _positive, 120.0, "must be a positive number of seconds"
+            ),
+            alerts_file=optional("ALERTS_FILE", Path, DEFAULT_ALERTS_FILE, "must be a path"),
+            tracking_watch=optional(
+                "TRACKING_WATCH", _watch, None, "must be on, off or event names separated by commas"
             ),
         )
         if problems:
@@ -300,3 +307,12 @@ def _table_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,62}", value):
         raise ValueError(value)
     return value
+
+
+def _watch(value: str) -> tuple[str, ...] | None:
+    lowered = value.lower()
+    if lowered in {"on", "all"}:
+        return None
+    if lowered == "off":
+        return ()
+    return _names(value)

@@ -83,9 +83,7 @@ def dispersion(samples: Sequence[Sequence[int]]) -> float:
     return min(max(median(ratios), 1.0), 20.0)
 
 
-def far_below(
-    seen: int, expected: float, *, ratio: float, alpha: float, phi: float = 1.0
-) -> bool:
+def far_below(seen: int, expected: float, *, ratio: float, alpha: float, phi: float = 1.0) -> bool:
     """True when `seen` is under `ratio` of `expected` and that low only by a 1-in-1/alpha chance.
 
     `phi` is the dispersion of the counts (see `dispersion`): both sides are scaled by it.
