@@ -63,24 +63,26 @@ def poisson_cdf(k: float, lam: float) -> float:
 
 
 def dispersion(samples: Sequence[Sequence[int]]) -> float:
-    """How much more than Poisson the counts vary: the median variance/mean over slots, >= 1.
+    """How much more than Poisson the counts vary: pooled variance over mean, at least 1.
 
     `samples` holds, per slot (e.g. an hour of the day), that slot's counts over past weeks.
     Users fire events in bursts (several product views a visit), so counts vary more than a
-    Poisson of their mean; dividing by this factor puts them back on the Poisson scale.
+    Poisson of their mean; dividing by this factor puts them back on the Poisson scale. The
+    pooled estimate (squared deviations over mean-weighted degrees of freedom, slots with a
+    mean of at least 1) is steadier than any one slot's ratio.
     """
-    ratios = []
+    squares = weight = 0.0
     for values in samples:
         if len(values) < 2:
             continue
         mean = sum(values) / len(values)
         if mean < 1:
             continue
-        variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-        ratios.append(variance / mean)
-    if not ratios:
+        squares += sum((v - mean) ** 2 for v in values)
+        weight += mean * (len(values) - 1)
+    if weight == 0:
         return 1.0
-    return min(max(median(ratios), 1.0), 20.0)
+    return min(max(squares / weight, 1.0), 20.0)
 
 
 def far_below(seen: int, expected: float, *, ratio: float, alpha: float, phi: float = 1.0) -> bool:

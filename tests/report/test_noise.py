@@ -76,9 +76,10 @@ def test_over_dispersed_counts_need_more_evidence():
 
 
 def test_dispersion_is_one_for_poisson_like_slots_and_larger_for_bursty_ones():
-    """Variance/mean per slot, its median, never below 1."""
+    """Pooled variance over mean across slots, never below 1."""
     assert dispersion([[10, 10, 10, 10], [5, 5, 5, 5]]) == 1.0
     assert dispersion([[0, 20, 0, 20], [0, 20, 0, 20]]) == pytest.approx(13.33, rel=1e-3)
+    assert dispersion([[0, 20, 0, 20], [10, 10, 10, 10]]) == pytest.approx(6.67, rel=1e-3)
     assert dispersion([]) == 1.0
 
 
