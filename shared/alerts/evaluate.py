@@ -119,8 +119,8 @@ def watch_event(
         return False
     phi = dispersion(
         [
-            [counts.get(h.weeks_back(k), 0) for k in range(1, watch.weeks + 1)]
-            for h in hours_of_day(last.day - timedelta(weeks=1), tz)
+            [counts[p] for k in range(1, watch.weeks + 1) if (p := h.weeks_back(k)) in counts]
+            for h in hours_of_day(last.day, tz)
         ]
     )
     seen_total, expected_total, since = 0, 0.0, None

@@ -85,9 +85,9 @@ class WatchSettings:
     weeks: int = 4  # same weekday, same hour, this many weeks back
     lookback_hours: int = 24  # the longest silence measured at once
     drop_ratio: float = 0.3  # "far below": under this share of the expected count...
-    alpha: float = 1e-9  # ...and that low by chance with at most this probability
+    alpha: float = 1e-7  # ...and that low by chance with at most this probability
     steady_min_daily: float = 24.0  # an event needs this many a day in each past week
-    min_interval_hours: float = 6.0
+    min_interval_hours: float = 3.0
 
     @property
     def enabled(self) -> bool:

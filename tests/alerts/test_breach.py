@@ -62,8 +62,12 @@ def make_ledger(request: pytest.FixtureRequest, ledger_table_name: str) -> Ledge
 
 def fire(slack: FakeSlack, ledger: DeliveryLedger, now: datetime, counts=None) -> Outcome:
     result = decide_and_apply(
-        CTX, counts or steady_counts((OUTAGE_START, OUTAGE_END)), [EVENT],
-        now=now, poster=slack, ledger=ledger,
+        CTX,
+        counts or steady_counts((OUTAGE_START, OUTAGE_END)),
+        [EVENT],
+        now=now,
+        poster=slack,
+        ledger=ledger,
     )
     return result.outcomes[f"watch:{EVENT}"]
 

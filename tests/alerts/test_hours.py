@@ -87,7 +87,9 @@ def test_closed_hours_step_back_over_the_missing_spring_hour_and_midnight():
 
 def test_both_occurrences_of_the_repeated_hour_fall_in_one_bucket():
     """00:30Z and 01:30Z on 25 Oct are both 01:30 local: the same bucket."""
-    assert bucket_of(utc(2026, 10, 25, 0, 30), LONDON) == bucket_of(utc(2026, 10, 25, 1, 30), LONDON)
+    assert bucket_of(utc(2026, 10, 25, 0, 30), LONDON) == bucket_of(
+        utc(2026, 10, 25, 1, 30), LONDON
+    )
 
 
 def test_a_bucket_key_is_mixpanels_hourly_key():
