@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -164,5 +165,5 @@ def test_a_flapping_event_posts_at_most_once_per_interval() -> None:
         fire(slack, ledger, at(hour), flaps)
         posted_at += [at(hour)] * (len(slack.posts) - before)
     assert posted_at, "the first outage must alert"
-    gaps = [b - a for a, b in zip(posted_at, posted_at[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(posted_at)]
     assert all(gap >= timedelta(hours=2) for gap in gaps)

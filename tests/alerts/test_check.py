@@ -177,7 +177,7 @@ def test_one_check_costs_one_hourly_query_for_every_watched_event(sample_counts)
     run_alert_check(
         CTX, now=local(OUTAGE_DAY, 9), source=source, poster=FakeSlack(), ledger=InMemoryLedger()
     )
-    [(name, (events, first, last))] = [c for c in source.calls if c[0] == "hourly_counts"]
+    [(_, (events, first, last))] = [c for c in source.calls if c[0] == "hourly_counts"]
     assert set(events) == {n for n in sample_counts if not n.startswith("$")}
     assert last == OUTAGE_DAY
     assert (last - first).days == 7 * 4 + 2
