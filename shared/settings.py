@@ -98,6 +98,7 @@ class Settings:
     report_budget_seconds: float = 120.0
     alerts_file: Path = DEFAULT_ALERTS_FILE
     tracking_watch: tuple[str, ...] | None = None  # None: every event; (): off
+    alert_source: str = "query"  # where AlertCheck reads hourly counts: query or export
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -199,6 +200,9 @@ class Settings:
             alerts_file=optional("ALERTS_FILE", Path, DEFAULT_ALERTS_FILE, "must be a path"),
             tracking_watch=optional(
                 "TRACKING_WATCH", _watch, None, "must be on, off or event names separated by commas"
+            ),
+            alert_source=optional(
+                "ALERT_SOURCE", _alert_source, "query", "must be query or export"
             ),
         )
         if problems:
@@ -316,3 +320,10 @@ def _watch(value: str) -> tuple[str, ...] | None:
     if lowered == "off":
         return ()
     return _names(value)
+
+
+def _alert_source(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in {"query", "export"}:
+        raise ValueError(value)
+    return lowered

@@ -95,3 +95,42 @@ def test_a_malformed_hourly_answer_is_an_error_never_zero(mocked, values, messag
     mocked.get(f"{QUERY}/events", json={"data": {"series": [], "values": values}})
     with pytest.raises(MixpanelBadResponse, match=message):
         client().hourly_counts(["Sign Up"], from_date=date(2026, 7, 15), to_date=date(2026, 7, 15))
+
+
+@pytest.mark.parametrize("export_in_utc", [True, False], ids=["utc-export", "project-export"])
+def test_the_export_variant_counts_exactly_what_hourly_events_counts(export_in_utc):
+    """Same stand-in, same sample (fall-back day included): export buckets == /events buckets."""
+    from zoneinfo import ZoneInfo
+
+    from devtools.mixpanel_standin import MixpanelStandIn
+    from devtools.sample_data import sample_project
+
+    london = ZoneInfo("Europe/London")
+    events = sample_project(end=date(2026, 10, 26), days=3, users=400)
+    with MixpanelStandIn(
+        events,
+        username="svc",
+        secret=SECRET,
+        project_id="42",
+        today=date(2026, 10, 27),
+        export_in_utc=export_in_utc,
+    ) as standin:
+        mp = MixpanelClient(
+            query_base=f"{standin.origin}/api/query",
+            export_url=f"{standin.origin}/api/2.0/export",
+            username="svc",
+            secret=Secret(SECRET),
+            project_id="42",
+            session=requests.Session(),
+        )
+        names = ["Receipt Uploaded", "Email Sent", "Sign Up"]
+        span = {"from_date": date(2026, 10, 24), "to_date": date(2026, 10, 26)}
+        by_query = mp.hourly_counts(names, **span)
+        by_export = mp.hourly_counts_from_export(
+            names, **span, timezone=london, export_in_utc=export_in_utc
+        )
+        paths = [r.path for r in standin.requests]
+    assert by_export == by_query
+    assert len(by_query["Email Sent"]) == 72  # 24 + 24 (one 01:00 bucket on 25 Oct) + 24
+    assert sum(by_query["Email Sent"].values()) > 0
+    assert paths == ["/api/query/events", "/api/2.0/export"]
