@@ -12,8 +12,6 @@ from typing import Any
 from shared.errors import MetricsFileError
 from shared.report.metrics import Measure, MetricsConfig
 
-DEFAULT_ALERTS_FILE = Path(__file__).parents[1] / "alerts.toml"
-
 
 class Condition(StrEnum):
     """What makes a rule fire."""

@@ -11,7 +11,6 @@ import pytest
 from shared.alerts.evaluate import Finding, evaluate, judge_rule
 from shared.alerts.hours import LocalHour, days_between, hours_of_day
 from shared.alerts.rules import (
-    DEFAULT_ALERTS_FILE,
     AlertsConfig,
     Condition,
     QuietHours,
@@ -21,7 +20,7 @@ from shared.alerts.rules import (
 )
 from shared.errors import MetricsFileError
 from shared.report.metrics import load_metrics
-from shared.settings import DEFAULT_METRICS_FILE
+from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE
 
 LONDON = ZoneInfo("Europe/London")
 METRICS = load_metrics(DEFAULT_METRICS_FILE)
