@@ -6,9 +6,9 @@ from devtools.backtest import main
 def test_the_sample_backtest_shows_the_outage_alert_and_its_resolution(
     capsys, monkeypatch, tmp_path
 ):
-    """Over the 30 days before 17 Jul: the Receipt Uploaded alert on 15 Jul, then resolved."""
+    """Over the 5 days before 17 Jul: the Receipt Uploaded alert on 15 Jul, then resolved."""
     monkeypatch.chdir(tmp_path)  # no .env: the bundled sample
-    assert main(["--sample", "--days", "30"]) == 0
+    assert main(["--sample", "--days", "5"]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if "ALERT" in line or "RESOLVED" in line]
     assert len(lines) == 2
