@@ -149,7 +149,8 @@ def watch_event(
         seen=seen_total,
         detail=(
             f"expected about {expected_total:,.0f} from the same weekday and hour of the last "
-            f"{watch.weeks} weeks, seen {seen_total:,} up to {last.label()} (end of hour)"
+            f"{watch.weeks} weeks, seen {seen_total:,} from {since.label()} to "
+            f"{last.hour:02d}:59"
         ),
     )
 
