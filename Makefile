@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := tools/node_modules/.installed
 
-.PHONY: setup demo test lint typecheck unit serve bench clean browser
+.PHONY: setup demo test lint typecheck unit serve bench backtest clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ serve: $(STAMP)
 ## Requests, wall time, import time and export memory, against a baseline in the same run.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
+
+## Alerts dry run: when each alert would have fired over the last 30 days (ARGS="--rule NAME").
+backtest: $(STAMP)
+	$(BIN)/python -m devtools.backtest $(ARGS)
 
 clean:
 	rm -rf $(VENV) tools/node_modules out .mypy_cache .ruff_cache .pytest_cache .hypothesis

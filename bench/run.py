@@ -187,6 +187,51 @@ def bench_hourly_budget() -> None:
     )
 
 
+def bench_alert_budget() -> None:
+    """A day of hourly AlertCheck fires plus the three 9:00 reports: Query API calls per hour."""
+    from shared.alerts.check import AlertContext, run_alert_check
+    from shared.alerts.rules import AlertsConfig, WatchSettings
+    from shared.delivery.ledger import InMemoryLedger
+    from shared.render.slack_message import SlackMessage
+
+    class Drop:
+        destination = "bench"
+
+        def post(self, message: SlackMessage) -> None:
+            """Posts nothing: only the request count matters here."""
+
+    today, events, ctx = small_project()
+    alerts = AlertContext(AlertsConfig(WatchSettings()), ctx.config, LONDON, "Bench")
+    day = today - timedelta(days=1)
+    ledger = InMemoryLedger()
+    per_hour: list[int] = []
+    with MixpanelStandIn(events, username=USER, secret=SECRET, project_id=PROJECT) as standin:
+        for hour in range(24):
+            before = len(standin.requests)
+            now = datetime(day.year, day.month, day.day, hour, 15, tzinfo=LONDON)
+            # A cold host every hour (no names cache): the worst case.
+            run_alert_check(
+                alerts, now=now, source=client(standin.origin), poster=Drop(), ledger=ledger
+            )
+            if hour == 9:
+                for kind in (PeriodKind.DAILY, PeriodKind.WEEKLY, PeriodKind.BIWEEKLY):
+                    produce_report(
+                        report_period(kind, today), ctx, mixpanel=client(standin.origin), now=now
+                    )
+            per_hour.append(
+                sum(1 for r in standin.requests[before:] if r.path.startswith("/api/query"))
+            )
+        watched = len(json.loads(standin.requests[-1].query.get("event", "[]")))
+    naive = watched + 1  # one /events per watched event, plus the names
+    print("\n## A day of hourly alert checks + the 9:00 reports (Query API limit: 60/hour)")
+    print(
+        f"{watched} watched events; Query API calls per check: {per_hour[0]} (one hourly "
+        f"/events for every event + /events/names); busiest hour {max(per_hour)}/60; whole day "
+        f"{sum(per_hour)}; one /events per event would cost {naive} per check "
+        f"(ratio x{per_hour[0] / naive:.2f})"
+    )
+
+
 def bench_imports(runs: int) -> None:
     """Each function module's import cost over `import azure.functions` (the worker's own)."""
 
@@ -346,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_report(args.latency)
     bench_resilience()
     bench_hourly_budget()
+    bench_alert_budget()
     bench_imports(args.import_runs)
     bench_export(args.lines // 10, args.lines)
     return 0

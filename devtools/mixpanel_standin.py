@@ -38,7 +38,7 @@ QUERY_PREFIXES = ("/api/query", "/api/2.0")
 EXPORT_PATH = "/api/2.0/export"
 EVENT_TYPES = ("general", "unique", "average")
 UNITS = ("minute", "hour", "day", "week", "month")
-SUPPORTED_UNITS = ("day", "week", "month")
+SUPPORTED_UNITS = ("hour", "day", "week", "month")
 RATE_LIMIT_MESSAGE = (
     "Query rate limit exceeded for project_id: {project_id}. 5/5 queries running concurrently "
     "and 61/60 queries running in the last hour. For more information, please consult our "
@@ -450,6 +450,8 @@ class MixpanelStandIn(LoopbackService):
             raise _BadRequest(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
         if unit not in SUPPORTED_UNITS:
             raise _BadRequest(f"unit={unit} is not supported by stand-in")
+        if unit == "hour":
+            return self._hourly_events(query, names, kind)
         start, end = self._date_range(query, unit)
         buckets = self._buckets(start, end, unit)
         values: dict[str, dict[str, int]] = {}
@@ -465,6 +467,35 @@ class MixpanelStandIn(LoopbackService):
                     per_bucket[key] = len(seen)
             values[name] = per_bucket
         body = {"data": {"series": list(buckets), "values": values}, "legend_size": len(names)}
+        return _Response(HTTPStatus.OK, _json(body))
+
+    def _hourly_events(self, query: dict[str, str], names: list[str], kind: str) -> _Response:
+        """Totals per local wall-clock hour (`YYYY-MM-DD HH:00:00`); no hourly uniques."""
+        if kind != "general":
+            raise _BadRequest("you cannot get hourly uniques")
+        if "from_date" not in query and "to_date" not in query:
+            raise _BadRequest("unit=hour needs from_date and to_date in the stand-in")
+        start, end = self._date_range(query, "day")
+        keys: list[str] = []
+        counts: dict[str, Counter[str]] = {}
+        day = start
+        while day <= end:
+            # Step through real hours: the repeated autumn hour lands in one wall-clock bucket.
+            moment, stop = (
+                _local_midnight(day, self.tz),
+                _local_midnight(day + timedelta(1), self.tz),
+            )
+            while moment < stop:
+                key = datetime.fromtimestamp(moment, self.tz).strftime("%Y-%m-%d %H:00:00")
+                if key not in counts:
+                    keys.append(key)
+                    counts[key] = Counter()
+                lo, hi = self._index.slice(moment, moment + 3600)
+                counts[key].update(e.name for e in self._index.events[lo:hi])
+                moment += 3600
+            day += timedelta(days=1)
+        values = {name: {key: counts[key][name] for key in keys} for name in names}
+        body = {"data": {"series": keys, "values": values}, "legend_size": len(names)}
         return _Response(HTTPStatus.OK, _json(body))
 
     def _date_range(self, query: dict[str, str], unit: str) -> tuple[date, date]:

@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from shared.alerts.breach import Outcome
+from shared.alerts.streaks import failure_once, recovered
 from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger
 from shared.errors import (
     EmailError,
@@ -306,7 +308,13 @@ def run_scheduled(
         for claim in claims:
             ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
-            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+            slack,
+            report=str(kind),
+            window=window,
+            error=exc,
+            now=now,
+            will_retry=will_retry,
+            ledger=ledger,
         )
         raise
     failure: SlackError | EmailError | None = None
@@ -326,6 +334,7 @@ def run_scheduled(
                     error=exc,
                     now=now,
                     will_retry=will_retry,
+                    ledger=ledger,
                 )
             failure = failure or exc
             continue
@@ -333,6 +342,8 @@ def run_scheduled(
         log.info("%s report for %s posted to %s", kind, window.label(), claim.key.destination)
     if failure is not None:
         raise failure
+    if slack is not None:  # ends a failure streak, if any
+        recovered(ledger, slack, report=str(kind), now=now)
     return Delivered(claims[0].key, report, posted=True)
 
 
@@ -357,8 +368,12 @@ def notify_failure(
     error: BaseException,
     now: datetime,
     will_retry: bool | None = None,
+    ledger: DeliveryLedger | None = None,
 ) -> bool:
-    """Post a short failure notice; if even that fails, log it. True when it was posted."""
+    """Post a short failure notice; if even that fails, log it. True when it was posted.
+
+    With a ledger, only the first failure of a streak posts (shared/alerts/streaks.py).
+    """
     notice = render_failure(
         report=report, window=window, error=_one_line(error), when=now, will_retry=will_retry
     )
@@ -366,6 +381,14 @@ def notify_failure(
         log.error("%s failed (no Slack destination for the notice): %s", report, notice.text)
         return False
     try:
+        if ledger is not None:
+            try:
+                return (
+                    failure_once(ledger, slack, report=report, now=now, notice=lambda: notice)
+                    is Outcome.OPENED
+                )
+            except LedgerError as exc:  # cannot tell the streak: say it rather than stay silent
+                log.warning("failure streak unknown (%s); posting the notice", exc)
         slack.post(notice)
     except SlackError as exc:
         log.error("could not post the failure notice for the %s report: %s", report, exc)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.delivery.email_settings import EmailSettings
 
 DEFAULT_METRICS_FILE = Path(__file__).with_name("metrics.toml")
+DEFAULT_ALERTS_FILE = Path(__file__).with_name("alerts.toml")
 # A Monday in the past; bi-weekly reports post on it and every 14 days from it.
 DEFAULT_BIWEEKLY_ANCHOR = date(2026, 1, 5)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -112,6 +113,9 @@ class Settings:
     slack_charts: ChartsMode = ChartsMode.AUTO
     slack_charts_retry_days: int = 30
     email: EmailSettings | None = None  # SMTP_* and EMAIL_*; None when no email is configured
+    alerts_file: Path = DEFAULT_ALERTS_FILE
+    tracking_watch: tuple[str, ...] | None = None  # None: every event; (): off
+    alert_source: str = "query"  # where AlertCheck reads hourly counts: query or export
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -232,6 +236,13 @@ class Settings:
                 "SLACK_CHARTS_RETRY_DAYS", _days, 30, "must be a whole number of days from 1"
             ),
             email=email_settings(env, problems),
+            alerts_file=optional("ALERTS_FILE", Path, DEFAULT_ALERTS_FILE, "must be a path"),
+            tracking_watch=optional(
+                "TRACKING_WATCH", _watch, None, "must be on, off or event names separated by commas"
+            ),
+            alert_source=optional(
+                "ALERT_SOURCE", _alert_source, "query", "must be query or export"
+            ),
         )
         if problems:
             raise ConfigError(problems)
@@ -353,3 +364,19 @@ def email_settings(env: Mapping[str, str], problems: list[str]) -> EmailSettings
     from shared.delivery.email_settings import parse_email_settings
 
     return parse_email_settings(env, problems)
+
+
+def _watch(value: str) -> tuple[str, ...] | None:
+    lowered = value.lower()
+    if lowered in {"on", "all"}:
+        return None
+    if lowered == "off":
+        return ()
+    return _names(value)
+
+
+def _alert_source(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in {"query", "export"}:
+        raise ValueError(value)
+    return lowered

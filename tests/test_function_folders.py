@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-FOLDERS = ["DailyReport", "WeeklyReport", "BiWeeklyReport", "CustomReport"]
+FOLDERS = [
+    "DailyReport",
+    "WeeklyReport",
+    "BiWeeklyReport",
+    "CustomReport",
+    "AlertCheck",
+    "AlertBacktest",
+]
 
 
 def bindings(folder: str) -> dict[str, dict[str, object]]:
@@ -69,3 +76,20 @@ def test_local_settings_hold_placeholders_only():
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
     assert "PLACEHOLDER" in values["SLACK_WEBHOOK_URL"]
     assert values["MIXPANEL_SECRET"].startswith("your-")
+
+
+def test_alert_check_fires_hourly_after_the_hour_and_never_on_startup():
+    """Every hour at :15 UTC (closed hours settle first); no runOnStartup, monitor on."""
+    [timer] = bindings("AlertCheck").values()
+    assert timer["type"] == "timerTrigger"
+    assert timer["schedule"] == "0 15 * * * *"
+    assert timer["runOnStartup"] is False
+    assert timer["useMonitor"] is True
+
+
+def test_alert_backtest_needs_a_function_key_and_answers_get():
+    """authLevel function, GET only, the response as $return."""
+    b = bindings("AlertBacktest")
+    assert b["req"]["authLevel"] == "function"
+    assert b["req"]["methods"] == ["get"]
+    assert b["$return"]["type"] == "http"

@@ -221,12 +221,13 @@ def test_a_failed_run_posts_a_notice_records_why_raises_and_its_retry_posts_once
         scheduled(slack, ledger, broken)
     assert len(slack.posts) == 1
     assert "failed" in slack.posts[0]["text"].lower()
-    assert ledger.history()[0].status is DeliveryStatus.FAILED
+    assert ledger.history(report="weekly")[0].status is DeliveryStatus.FAILED
     scheduled(slack, ledger)
     scheduled(slack, ledger)
-    assert len(slack.posts) == 2
-    assert ledger.history()[0].status is DeliveryStatus.SENT
-    assert ledger.history()[0].attempt == 2
+    assert len(slack.posts) == 3  # the notice, the report, one "recovered" line
+    assert "recovered" in slack.posts[2]["text"]
+    assert ledger.history(report="weekly")[0].status is DeliveryStatus.SENT
+    assert ledger.history(report="weekly")[0].attempt == 2
 
 
 def test_a_post_that_may_have_reached_slack_is_never_posted_again():

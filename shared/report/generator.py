@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
+from shared.report.noise import in_line
 from shared.report.trends import Trend, build_trend
 from shared.schedule.periods import Comparison, ReportPeriod, Window
 from shared.sources.uniques import UniqueCounts, is_automatic
@@ -136,7 +137,10 @@ def judge(
     ratio = (value - baseline) / baseline
     if value == 0 and baseline >= thresholds.min_abs_change:
         return Verdict.DROPPED_TO_ZERO, ratio, not higher_is_better
-    if abs(ratio) <= thresholds.in_line_band or abs(value - baseline) < thresholds.min_abs_change:
+    # One noise model (shared/report/noise.py): small counts also read "in line" within chance.
+    if in_line(
+        value, baseline, band=thresholds.in_line_band, min_abs_change=thresholds.min_abs_change
+    ):
         return Verdict.IN_LINE, ratio, None
     up = value > baseline
     return (Verdict.UP if up else Verdict.DOWN), ratio, up == higher_is_better

@@ -5,16 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import requests
 
+from shared.alerts.hours import LocalHour, days_between, hours_of_day
 from shared.errors import (
     MixpanelAuthError,
     MixpanelBadResponse,
@@ -35,6 +38,7 @@ MAX_EVENT_PARAM_CHARS = 6000
 EXPORT_CHUNK_BYTES = 64 * 1024
 DEFAULT_POLICY = RetryPolicy()
 T = TypeVar("T")
+_HOUR_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]([01]\d|2[0-3]):00:00")
 
 _TRANSIENT = (
     requests.ConnectionError,
@@ -175,6 +179,65 @@ class MixpanelClient:
             body = self._json("/events", params)
             result.update(_parse_events(body, chunk, window, self._scrub))
         return result
+
+    def hourly_counts(
+        self, events: Sequence[str], *, from_date: date, to_date: date
+    ) -> dict[str, dict[LocalHour, int]]:
+        """Each event's count per local hour from `from_date` to `to_date`: one /events call.
+
+        Hourly totals (`type=general`, `unit=hour`) for every event at once; Mixpanel cannot
+        give hourly uniques. Buckets are wall-clock hours of the project timezone.
+        """
+        result: dict[str, dict[LocalHour, int]] = {}
+        for chunk in _chunks(list(dict.fromkeys(events))):
+            params = {
+                "event": json.dumps(chunk),
+                "type": "general",
+                "unit": "hour",
+                "from_date": from_date.isoformat(),
+                "to_date": to_date.isoformat(),
+            }
+            body = self._json("/events", params)
+            result.update(_parse_hourly(body, chunk, self._scrub))
+        return result
+
+    def hourly_counts_from_export(
+        self,
+        events: Sequence[str],
+        *,
+        from_date: date,
+        to_date: date,
+        timezone: ZoneInfo,
+        export_in_utc: bool = True,
+    ) -> dict[str, dict[LocalHour, int]]:
+        """The export-source variant of `hourly_counts`: one raw export of just these events.
+
+        Costs the Raw Export API's budget instead of the Query API's. Every existing local hour
+        of the range is present (a complete export that lacks an event-hour means zero).
+        """
+        first, last = from_date, to_date
+        if export_in_utc:  # the export's dates are UTC: widen, then bucket by local hour
+            first, last = from_date - timedelta(days=1), to_date + timedelta(days=1)
+        params = {
+            "from_date": first.isoformat(),
+            "to_date": last.isoformat(),
+            "event": json.dumps(list(dict.fromkeys(events))),
+        }
+
+        def read(response: requests.Response) -> dict[str, dict[LocalHour, int]]:
+            buckets = [
+                h for d in days_between(from_date, to_date) for h in hours_of_day(d, timezone)
+            ]
+            counts = {name: dict.fromkeys(buckets, 0) for name in events}
+            for event, _user, when in _export_events(response, self._scrub):
+                local = datetime.fromtimestamp(when, timezone)
+                bucket = LocalHour(local.date(), local.hour)
+                per_hour = counts.get(event)
+                if per_hour is not None and bucket in per_hour:
+                    per_hour[bucket] += 1
+            return counts
+
+        return self._request("/export", self._export_url, params, read, stream=True)
 
     def unique_users(
         self,
@@ -357,6 +420,36 @@ def _parse_events(
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise bad(f"no count for event {name!r} on {day}")
             counts[day] = count
+        result[name] = counts
+    return result
+
+
+def _parse_hourly(
+    body: Any, events: list[str], scrub: Callable[[str], str]
+) -> dict[str, dict[LocalHour, int]]:
+    """Strictly read an hourly /events answer: keys `YYYY-MM-DD HH:00:00`, counts >= 0."""
+
+    def bad(why: str) -> MixpanelBadResponse:
+        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
+
+    data = body.get("data") if isinstance(body, dict) else None
+    values = data.get("values") if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        raise bad("expected {'data': {'values': {...}}}")
+    result: dict[str, dict[LocalHour, int]] = {}
+    for name in events:
+        per_hour = values.get(name)
+        if not isinstance(per_hour, dict):
+            raise bad(f"no values for event {name!r}")
+        counts: dict[LocalHour, int] = {}
+        for key, count in per_hour.items():
+            match = _HOUR_KEY.fullmatch(str(key))
+            if match is None:
+                raise bad(f"unexpected hourly bucket {str(key)[:40]!r} for event {name!r}")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise bad(f"no count for event {name!r} at {key}")
+            bucket = LocalHour(date.fromisoformat(match[1]), int(match[2]))
+            counts[bucket] = counts.get(bucket, 0) + count
         result[name] = counts
     return result
 

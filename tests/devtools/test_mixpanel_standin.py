@@ -445,7 +445,7 @@ def test_to_date_later_than_today_is_a_400(serve: Serve) -> None:
         {"type": "total"},
         {"type": "average"},
         {"unit": "fortnight"},
-        {"unit": "hour"},
+        {"unit": "hour", "type": "unique"},
         {"from_date": "2026-7-1"},
         {"from_date": "20260701"},
         {"to_date": "2026-02-30"},
@@ -458,7 +458,7 @@ def test_to_date_later_than_today_is_a_400(serve: Serve) -> None:
         "unknown-type",
         "average-unsupported",
         "unknown-unit",
-        "hour-unsupported",
+        "hourly-uniques-unsupported",
         "short-date",
         "compact-date",
         "impossible-date",
@@ -611,3 +611,29 @@ def test_demo_sized_queries_answer_well_under_a_second(serve: Serve) -> None:
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200
     assert max(timings) < 1.0
+
+
+def test_hourly_totals_are_wall_clock_buckets_across_both_clock_changes(serve: Serve) -> None:
+    """unit=hour: 23 buckets on 29 Mar, 24 on 25 Oct (01:00 holds both occurrences)."""
+    london = ZoneInfo("Europe/London")
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=london)  # BST occurrence
+    second = first.replace(fold=1)  # GMT occurrence, an hour later in real time
+    spring = datetime(2026, 3, 29, 2, 30, tzinfo=london)
+    events = [
+        RawEvent("Sign Up", "u1", int(first.timestamp()), "a"),
+        RawEvent("Sign Up", "u2", int(second.timestamp()), "b"),
+        RawEvent("Sign Up", "u3", int(spring.timestamp()), "c"),
+    ]
+    base = serve(events)
+    for day, buckets, key, count in (
+        ("2026-10-25", 24, "2026-10-25 01:00:00", 2),
+        ("2026-03-29", 23, "2026-03-29 02:00:00", 1),
+    ):
+        response = events_query(
+            base, ["Sign Up"], type="general", unit="hour", from_date=day, to_date=day
+        )
+        assert response.status_code == 200
+        values = response.json()["data"]["values"]["Sign Up"]
+        assert len(values) == buckets
+        assert values[key] == count
+        assert sum(values.values()) == count

@@ -685,7 +685,7 @@ def test_top_events_unavailable_say_why_and_are_not_listed_again_in_notes() -> N
 def test_the_daily_report_shows_both_comparisons() -> None:
     """Daily metrics compare with the same weekday last week first, then the previous day."""
     yesterday, week_ago, day_before = date(2026, 11, 24), date(2026, 11, 17), date(2026, 11, 23)
-    counts = {"Sign Up": {yesterday: 115, week_ago: 80, day_before: 100}}
+    counts = {"Sign Up": {yesterday: 1150, week_ago: 800, day_before: 1000}}
     facts = Facts(counts, UniqueCounts({}, frozenset(), 0), frozenset(counts), FETCHED_AT)
     report = build_report(
         MetricsConfig((SIGNUPS,)),
@@ -699,12 +699,12 @@ def test_the_daily_report_shows_both_comparisons() -> None:
     assert payload["blocks"][0]["text"]["text"] == "📊 Acme daily report: Tue 24 Nov 2026"
     assert sections(payload)[0]["fields"][0]["text"] == (
         "*:new: New signups*\n"
-        "*115* :large_green_circle: ▲ 44% vs previous Tuesday (80)\n"
+        "*1,150* :large_green_circle: ▲ 44% vs previous Tuesday (800)\n"
         "vs previous day: ▲ 15%"
     )
-    assert payload["text"] == "Acme daily report Tue 24 Nov 2026: New signups 115 (▲ 44%)"
+    assert payload["text"] == "Acme daily report Tue 24 Nov 2026: New signups 1,150 (▲ 44%)"
     preview = render_text(report)
-    assert "New signups  115  🟢 ▲ 44% vs previous Tuesday (80)" in preview
+    assert "New signups  1,150  🟢 ▲ 44% vs previous Tuesday (800)" in preview
     assert "vs previous day: ▲ 15%" in preview
     assert "vs previous Tuesday: Tue 17 Nov 2026; vs previous day: Mon 23 Nov 2026" in preview
 

@@ -1,0 +1,1 @@
+"""Alerts: hourly checks of closed hours, the tracking watch, once-per-breach posts, backtests."""

@@ -1,0 +1,154 @@
+"""AlertBacktest over HTTP: strict parameters, a dry run of the alerts, JSON out; never raises."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.alerts.app import alert_context, hourly_source
+from shared.alerts.breach import Outcome
+from shared.alerts.check import BACKTEST_DAYS, backtest
+from shared.app import App
+from shared.clock import utc_now
+from shared.errors import (
+    ConfigError,
+    InvalidRequest,
+    MixpanelAuthError,
+    MixpanelError,
+    MixpanelRateLimited,
+    MixpanelUnavailable,
+)
+from shared.web.http_api import HttpResult, _json, error_result
+
+log = logging.getLogger("analytics_reporter")
+PARAMS = frozenset({"rule", "days", "dry_run"})
+MAX_RULES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRequest:
+    """A validated backtest request."""
+
+    rules: tuple[str, ...] | None
+    days: int
+
+
+def parse_backtest_request(method: str, params: Mapping[str, str]) -> BacktestRequest:
+    """The request's rules and days; InvalidRequest names the first bad field."""
+    if method.upper() != "GET":
+        raise InvalidRequest(None, "use GET", code="method_not_allowed")
+    for name in sorted(params):
+        if name not in PARAMS and name != "code":  # `code` is the Functions key
+            raise InvalidRequest(
+                name,
+                f"unknown parameter {name!r}; expected {', '.join(sorted(PARAMS))}",
+                code="unknown_parameter",
+            )
+    dry_run = params.get("dry_run", "true").strip().lower()
+    if dry_run != "true":
+        raise InvalidRequest("dry_run", "a backtest only replays: dry_run must be true")
+    raw_days = params.get("days", str(BACKTEST_DAYS)).strip()
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= BACKTEST_DAYS:
+        raise InvalidRequest("days", f"days must be a whole number from 1 to {BACKTEST_DAYS}")
+    rules: tuple[str, ...] | None = None
+    if "rule" in params:
+        names = [n.strip() for n in params["rule"].split(",")]
+        if not all(names) or len(names) > MAX_RULES:
+            raise InvalidRequest(
+                "rule", f"rule must list 1 to {MAX_RULES} rule names separated by commas"
+            )
+        rules = tuple(dict.fromkeys(names))
+    return BacktestRequest(rules, int(raw_days))
+
+
+def handle_alert_backtest(
+    method: str,
+    params: Mapping[str, str],
+    *,
+    environ: Mapping[str, str],
+    now: datetime | None = None,
+) -> HttpResult:
+    """Answer one /api/AlertBacktest request; never raises."""
+    try:
+        return _handle(method, params, environ=environ, now=now or utc_now())
+    except Exception:  # a bug must still answer in the documented shape, without internals
+        log.exception("AlertBacktest failed unexpectedly")
+        return error_result(500, "internal_error", "internal error; see the function logs")
+
+
+def _handle(
+    method: str, params: Mapping[str, str], *, environ: Mapping[str, str], now: datetime
+) -> HttpResult:
+    try:
+        request = parse_backtest_request(method, params)
+    except InvalidRequest as exc:
+        if exc.code == "method_not_allowed":
+            result = error_result(405, exc.code, exc.message, exc.field)
+            return replace(result, headers={**result.headers, "Allow": "GET"})
+        return error_result(400, exc.code, exc.message, exc.field)
+    try:
+        app = App.from_environ(environ)
+        ctx = alert_context(app)
+    except ConfigError as exc:
+        log.error("AlertBacktest: %s", exc)
+        return error_result(
+            500, "server_misconfigured", "the alert settings are invalid; see the function logs"
+        )
+    keys: frozenset[str] | None = None
+    if request.rules is not None:
+        known = {r.name for r in ctx.alerts.rules}
+        for name in request.rules:
+            if not name.startswith("watch:") and name not in known:
+                return error_result(
+                    400,
+                    "unknown_rule",
+                    f"no rule {name!r} in the alerts file; known: {', '.join(sorted(known))}"
+                    ' (or "watch:<event>")',
+                    "rule",
+                )
+        keys = frozenset(n if n.startswith("watch:") else f"rule:{n}" for n in request.rules)
+    with app.session:
+        try:
+            found = backtest(ctx, hourly_source(app), now=now, days=request.days, rules=keys)
+        except MixpanelRateLimited as exc:
+            return error_result(
+                429,
+                "mixpanel_rate_limited",
+                "Mixpanel's query budget for this project is spent; try again later",
+                side="mixpanel",
+                retry_after=exc.retry_after or 60,
+            )
+        except MixpanelAuthError:
+            return error_result(
+                502,
+                "mixpanel_auth",
+                "Mixpanel rejected the service account credentials or project access",
+                side="mixpanel",
+            )
+        except MixpanelUnavailable as exc:
+            return error_result(
+                503, "mixpanel_unavailable", str(exc), side="mixpanel", retry_after=30
+            )
+        except MixpanelError as exc:
+            return error_result(502, "mixpanel_error", str(exc), side="mixpanel")
+    tz = app.settings.timezone
+    return _json(
+        200,
+        {
+            "dry_run": True,
+            "days": request.days,
+            "rules": None if request.rules is None else list(request.rules),
+            "alerts": sum(p.outcome is Outcome.OPENED for p in found),
+            "would_post": [
+                {
+                    "at": post.at.astimezone(tz).isoformat(),
+                    "rule": post.rule,
+                    "kind": "alert" if post.outcome is Outcome.OPENED else "resolved",
+                    "text": post.text,
+                }
+                for post in found
+            ],
+        },
+    )

@@ -1,0 +1,171 @@
+"""Specs for configured alert rules: the alerts file, and when each kind of rule fires."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.alerts.evaluate import Finding, evaluate, judge_rule
+from shared.alerts.hours import LocalHour, days_between, hours_of_day
+from shared.alerts.rules import (
+    AlertsConfig,
+    Condition,
+    QuietHours,
+    WatchSettings,
+    load_alerts,
+    parse_alerts,
+)
+from shared.errors import MetricsFileError
+from shared.report.metrics import load_metrics
+from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE
+
+LONDON = ZoneInfo("Europe/London")
+METRICS = load_metrics(DEFAULT_METRICS_FILE)
+SPECS = {m.key: m for m in METRICS.metrics}
+DAY = date(2026, 7, 15)  # a Wednesday
+NOW = datetime(2026, 7, 15, 12, 15, tzinfo=LONDON).astimezone(UTC)  # 11:00 is the closed hour
+
+
+def counts(sign_ups_at_11: int, usual: int = 20) -> dict[str, dict[LocalHour, int]]:
+    """Sign Up: `usual` every hour for five weeks; `sign_ups_at_11` in 11:00 on 15 Jul."""
+    per_hour = {
+        h: usual
+        for d in days_between(DAY - timedelta(weeks=5), DAY)
+        for h in hours_of_day(d, LONDON)
+    }
+    per_hour[LocalHour(DAY, 11)] = sign_ups_at_11
+    return {"Sign Up": per_hour}
+
+
+def rule(**fields: object):
+    entry = {"name": "r", "metric": "new_signups", **fields}
+    return parse_alerts({"alert": [entry]}, METRICS).rules[0]
+
+
+@pytest.mark.parametrize(
+    ("fields", "value", "fires"),
+    [
+        ({"when": "above", "value": 30}, 31, True),
+        ({"when": "above", "value": 30}, 30, False),
+        ({"when": "below", "value": 5}, 4, True),
+        ({"when": "below", "value": 5}, 5, False),
+        ({"when": "change", "change_pct": 50, "change_abs": 5}, 31, True),
+        ({"when": "change", "change_pct": 50, "change_abs": 5}, 29, False),
+        ({"when": "change", "change_pct": 50, "direction": "up"}, 5, False),
+        ({"when": "anomaly"}, 40, True),
+        ({"when": "anomaly"}, 30, False),
+        ({"when": "anomaly", "direction": "up"}, 2, False),
+        ({"when": "below", "value": 5, "min_volume": 25}, 4, False),
+    ],
+    ids=[
+        "above-fires",
+        "at-threshold-is-fine",
+        "below-fires",
+        "at-lower-threshold-is-fine",
+        "change-of-55pct-fires",
+        "change-of-45pct-is-fine",
+        "a-fall-is-no-rise",
+        "outside-the-band-fires",
+        "inside-the-poisson-floor-is-fine",
+        "a-fall-is-not-an-up-anomaly",
+        "under-min-volume-is-not-judged-news",
+    ],
+)
+def test_an_hourly_rule_fires_exactly_when_its_condition_holds(fields, value, fires):
+    """Threshold, change and anomaly rules on the last closed local hour."""
+    result = judge_rule(rule(**fields), SPECS["new_signups"], counts(value), now=NOW, tz=LONDON)
+    assert isinstance(result, Finding) is fires
+    if fires:
+        assert result.seen == value
+        assert "Wed 15 Jul 11:00" in result.detail
+
+
+def test_a_daily_rule_judges_yesterday_against_the_same_weekday():
+    """granularity day: 15 Jul's total against the four Wednesdays before."""
+    daily = rule(when="below", value=470, granularity="day")
+    judged = judge_rule(
+        daily, SPECS["new_signups"], counts(0), now=NOW + timedelta(days=1), tz=LONDON
+    )
+    assert isinstance(judged, Finding)
+    assert judged.seen == 23 * 20
+    assert judged.detail.startswith("460 in the day of Wed 15 Jul, below")
+
+
+def test_quiet_hours_leave_a_rule_unjudged():
+    """In quiet hours the rule is neither firing nor clear: its state waits."""
+    config = AlertsConfig(
+        WatchSettings(events=()), (rule(when="above", value=1, quiet_hours="22-13"),)
+    )
+    result = evaluate(config, SPECS, counts(50), watched=[], now=NOW, tz=LONDON)
+    assert result.firing == {}
+    assert result.ok == frozenset()
+
+
+def test_quiet_hours_may_wrap_midnight():
+    """22-07 is quiet at 23:00 and 06:00, not at 07:00."""
+    quiet = QuietHours(22, 7)
+    assert quiet.contains(23)
+    assert quiet.contains(6)
+    assert not quiet.contains(7)
+
+
+def test_a_missing_hour_in_the_answer_is_unknown_never_zero():
+    """If Mixpanel's answer lacks the hour, the rule is not judged."""
+    data = counts(0)
+    del data["Sign Up"][LocalHour(DAY, 11)]
+    assert (
+        judge_rule(rule(when="below", value=5), SPECS["new_signups"], data, now=NOW, tz=LONDON)
+        is False
+    )
+
+
+def test_every_problem_in_the_alerts_file_is_reported_at_once():
+    """Unknown metric, unique metric, bad condition, missing value, bad quiet hours."""
+    raw = {
+        "alert": [
+            {"name": "a", "metric": "nope", "when": "above", "value": 1},
+            {"name": "b", "metric": "active_users", "when": "above", "value": 1},
+            {"name": "c", "metric": "new_signups", "when": "sideways"},
+            {"name": "d", "metric": "new_signups", "when": "below"},
+            {
+                "name": "e",
+                "metric": "new_signups",
+                "when": "above",
+                "value": 1,
+                "quiet_hours": "late",
+            },
+            {"name": "e", "metric": "new_signups", "when": "above", "value": 1, "colour": "red"},
+        ],
+        "watch": {"alpha": 2},
+    }
+    with pytest.raises(MetricsFileError) as caught:
+        parse_alerts(raw, METRICS, source="alerts.toml")
+    problems = caught.value.problems
+    assert problems == [
+        "alerts.toml: [watch]: alpha must be between 0 and 1",
+        "alerts.toml: alert 'a': metric 'nope' is not a key of the metrics file (one of "
+        "active_users, new_signups, planetpoints_added, receipts_uploaded, users_onboarded, "
+        "vouchers_redeemed)",
+        "alerts.toml: alert 'b': metric 'active_users' counts unique users, which the Query API "
+        "cannot give per hour; alerts support total metrics",
+        "alerts.toml: alert 'c': when must be one of above, below, change, anomaly, got 'sideways'",
+        "alerts.toml: alert 'd': when = below needs a value",
+        "alerts.toml: alert 'e': quiet_hours must look like \"22-07\" (local hours), got 'late'",
+        "alerts.toml: alert 6 repeats name 'e'",
+        "alerts.toml: alert 6 has unknown fields ['colour']",
+    ]
+
+
+def test_the_bundled_alerts_file_is_valid_and_the_watch_is_on(tmp_path: Path):
+    """shared/alerts.toml parses; a missing file means the watch alone, on by default."""
+    bundled = load_alerts(DEFAULT_ALERTS_FILE, METRICS)
+    assert bundled.watch.enabled
+    missing = load_alerts(tmp_path / "none.toml", METRICS)
+    assert missing.rules == ()
+    assert missing.watch == WatchSettings()
+    off = load_alerts(DEFAULT_ALERTS_FILE, METRICS, watch_events=())
+    assert not off.watch.enabled
+    assert Condition("anomaly") is Condition.ANOMALY
