@@ -101,3 +101,11 @@ class InvalidRequest(ReporterError):
         self.code = code
         self.message = message
         super().__init__(message)
+
+
+class UnknownPropertiesError(ReporterError):
+    """Event properties a metric reads that its events never carry: a typo, never a silent 0."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("unknown event property: " + "; ".join(self.problems))

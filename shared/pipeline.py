@@ -18,11 +18,13 @@ from shared.errors import (
     MixpanelRateLimited,
     ReporterError,
     SlackError,
+    UnknownPropertiesError,
 )
 from shared.render.slack_message import SlackMessage, render_failure, render_message
+from shared.report.figures import Figures, FigureTally, unknown_properties
 from shared.report.generator import Facts, Report, Unavailable, build_report
 from shared.report.metrics import Measure, MetricsConfig, unknown_events
-from shared.schedule.periods import PeriodKind, ReportPeriod, Window
+from shared.schedule.periods import PeriodKind, ReportPeriod, Window, month_to_date
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
 from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
 
@@ -67,6 +69,7 @@ class ReportContext:
     project_url: str
     active_user_events: tuple[str, ...] | None = None
     export_in_utc: bool = True
+    title: str = ""  # a named report's title; its metrics are `config`
 
 
 def produce_report(
@@ -89,6 +92,13 @@ def produce_report(
         problem = unknown_events(ctx.config.named_events, facts.event_names, where=events_field)
         if problem:
             raise problem
+    if isinstance(facts.figures, Figures):
+        problems, unchecked = unknown_properties(
+            ctx.config.computed, facts.figures, where=events_field
+        )
+        if problems:
+            raise UnknownPropertiesError(problems)
+        notes += tuple(unchecked)
     return build_report(
         ctx.config,
         period,
@@ -97,6 +107,7 @@ def produce_report(
         timezone=ctx.timezone.key,
         project_url=ctx.project_url,
         notes=notes,
+        title=ctx.title,
     )
 
 
@@ -111,9 +122,15 @@ def gather(
     span = period.span
     groups = {
         m.key: (None if m.any_event else frozenset(m.events))
-        for m in ctx.config.metrics
-        if m.measure is Measure.UNIQUE
+        for m in ctx.config.computed
+        if m.measure is Measure.UNIQUE and not m.from_export
     }
+    # Filters, sums, averages, breakdowns and month to date come from the same export stream.
+    exported = [m for m in ctx.config.computed if m.from_export]
+    windows = period.windows
+    if period.kind is PeriodKind.DAILY and any(m.month_to_date for m in exported):
+        windows += tuple(c.window for c in month_to_date(period.current.end))
+    export_span = Window(min(w.start for w in windows), max(w.end for w in windows))
     chosen = frozenset(ctx.active_user_events or ())
     qualifying: Callable[[str], bool] = (
         chosen.__contains__ if chosen else (lambda e: not is_automatic(e))
@@ -126,21 +143,28 @@ def gather(
     # The export may be narrowed to the events that define uniques only while the names list
     # already knows every event of the span; otherwise it must also reveal the older events.
     export_filter: list[str] | None = None
-    if names_cover_span and (
-        all(members is not None for members in groups.values()) or ctx.active_user_events
+    if (
+        names_cover_span
+        and (all(members is not None for members in groups.values()) or ctx.active_user_events)
+        and not any(m.any_event for m in exported)
     ):
         narrowed = {e for members in groups.values() if members for e in members}
+        narrowed |= {e for m in exported for e in m.events}
         export_filter = sorted(narrowed | chosen)
 
     def export() -> UniqueCounts:
         if ctx.export_in_utc:  # the export's dates are UTC: widen, then filter by local day
-            first = span.start - timedelta(days=1)
-            last = min(span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
+            first = export_span.start - timedelta(days=1)
+            last = min(export_span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
         else:
-            first, last = span.start, span.end
+            first, last = export_span.start, export_span.end
         return mixpanel.unique_users(
             lambda: UniqueTally(
-                period.windows, groups, timezone=ctx.timezone, qualifying=qualifying
+                windows,
+                groups,
+                timezone=ctx.timezone,
+                qualifying=qualifying,
+                figures=FigureTally(exported, windows, qualifying=qualifying) if exported else None,
             ),
             from_date=first,
             to_date=last,
@@ -157,7 +181,8 @@ def gather(
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         names_job = pool.submit(_attempt, lambda: frozenset(mixpanel.event_names()))
-        uniques_job = pool.submit(_attempt, export) if groups or not names_cover_span else None
+        need_export = groups or exported or not names_cover_span
+        uniques_job = pool.submit(_attempt, export) if need_export else None
         names = names_job.result()
         early = (
             pool.submit(counts_of, names, frozenset())
@@ -172,7 +197,9 @@ def gather(
     for part in (names, uniques, counts):
         if isinstance(part, MixpanelAuthError):
             raise part
-    if isinstance(counts, MixpanelError) and (isinstance(uniques, MixpanelError) or not groups):
+    if isinstance(counts, MixpanelError) and (
+        isinstance(uniques, MixpanelError) or not (groups or exported)
+    ):
         raise counts  # nothing to report: a failure notice says so instead
     # Does the counts call know every event of the span? Either source can vouch for it.
     names_known = names_cover_span and not isinstance(names, MixpanelError)
@@ -197,6 +224,13 @@ def gather(
         event_names=known,
         fetched_at=now,
         all_events=gap,
+        figures=(
+            None
+            if not exported
+            else _unavailable(uniques).figures
+            if not isinstance(uniques, MixpanelError)
+            else _unavailable(uniques)
+        ),
     )
 
 
