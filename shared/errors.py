@@ -109,3 +109,11 @@ class UnknownPropertiesError(ReporterError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("unknown event property: " + "; ".join(self.problems))
+
+
+class ReportsFailed(ReporterError):
+    """Some reports of a timer fire failed (each posted its own notice); the others ran."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = list(failures)
+        super().__init__(f"{len(self.failures)} report(s) failed: " + "; ".join(self.failures))

@@ -17,6 +17,7 @@ from shared.errors import (
     MixpanelError,
     MixpanelRateLimited,
     ReporterError,
+    ReportsFailed,
     SlackError,
     UnknownPropertiesError,
 )
@@ -224,14 +225,15 @@ def gather(
         event_names=known,
         fetched_at=now,
         all_events=gap,
-        figures=(
-            None
-            if not exported
-            else _unavailable(uniques).figures
-            if not isinstance(uniques, MixpanelError)
-            else _unavailable(uniques)
-        ),
+        figures=_figures(uniques) if exported else None,
     )
+
+
+def _figures(uniques: UniqueCounts | MixpanelError) -> Figures | Unavailable:
+    if isinstance(uniques, MixpanelError):
+        return _unavailable(uniques)
+    assert isinstance(uniques.figures, Figures)
+    return uniques.figures
 
 
 def _attempt(job: Callable[[], T]) -> T | MixpanelError:
@@ -271,39 +273,48 @@ def run_scheduled(
     slack: MessagePoster,
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
+    name: str | None = None,
 ) -> Delivered | Skip:
     """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
 
     Each (report, window, destination) is posted at most once; a failure is recorded, reported
     to Slack as a short notice, and raised so the host records the failed run (and retries it).
+    `name` is a [[report]]'s name (None: the single report of the settings, keyed by `kind`).
     """
     decision: Run | Skip = decide(
         kind, scheduled_for=scheduled_for, now=now, past_due=past_due, rules=rules
     )
+    shown = f"{ctx.title or name} {kind}" if name else str(kind)
     if isinstance(decision, Skip):
-        log.info("%s report: %s", kind, decision.reason)
+        log.info("%s report: %s", shown, decision.reason)
         return decision
     window = decision.period.current
-    key = DeliveryKey(str(kind), window.start, window.end, slack.destination)
+    report_key = f"report:{name}" if name else str(kind)
+    key = DeliveryKey(report_key, window.start, window.end, slack.destination)
     try:
         claim = ledger.claim(key, now=now)
     except LedgerError as exc:  # cannot promise "once": post nothing but say so
         notify_failure(
-            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+            slack, report=shown, window=window, error=exc, now=now, will_retry=will_retry
         )
         raise
     if claim is None:
-        log.info("%s report for %s: already delivered or being delivered", kind, window.label())
+        log.info("%s report for %s: already delivered or being delivered", shown, window.label())
         return Delivered(key, None, posted=False)
     try:
         report = produce_report(
-            decision.period, ctx, mixpanel=mixpanel, now=now, notes=decision.notes
+            decision.period,
+            ctx,
+            mixpanel=mixpanel,
+            now=now,
+            notes=decision.notes,
+            events_field=f"{ctx.config.source}: report {name!r}" if name else "metrics file",
         )
         message = render_message(report)
     except Exception as exc:
         ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
-            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+            slack, report=shown, window=window, error=exc, now=now, will_retry=will_retry
         )
         raise
     try:
@@ -315,8 +326,61 @@ def run_scheduled(
             ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         raise
     ledger.mark_sent(claim, now=now, detail=_summary(report))
-    log.info("%s report for %s posted", kind, window.label())
+    log.info("%s report for %s posted", shown, window.label())
     return Delivered(key, report, posted=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReport:
+    """One [[report]] of a timer's cadence: its name, context, schedule, client and destination."""
+
+    name: str
+    ctx: ReportContext
+    rules: ScheduleRules
+    mixpanel: Callable[[], EventSource]  # a fresh client per report: its own time budget
+    slack: MessagePoster
+
+
+def run_reports(
+    kind: PeriodKind,
+    reports: Sequence[ScheduledReport],
+    *,
+    scheduled_for: datetime | None,
+    past_due: bool,
+    now: datetime,
+    ledger: DeliveryLedger,
+    will_retry: bool | None = None,
+) -> list[Delivered | Skip]:
+    """One timer fire over every report of its cadence: each due one posted once.
+
+    A report that fails has posted its own failure notice; the others still run, and then
+    ReportsFailed names every failed one so the host records (and retries) the run.
+    """
+    results: list[Delivered | Skip] = []
+    failed: list[tuple[str, BaseException]] = []
+    for job in reports:
+        try:
+            results.append(
+                run_scheduled(
+                    kind,
+                    job.ctx,
+                    job.rules,
+                    scheduled_for=scheduled_for,
+                    past_due=past_due,
+                    now=now,
+                    mixpanel=job.mixpanel(),
+                    slack=job.slack,
+                    ledger=ledger,
+                    will_retry=will_retry,
+                    name=job.name,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - one broken report never stops the others
+            log.error("report %r failed: %s", job.name, _one_line(exc))
+            failed.append((job.name, exc))
+    if failed:
+        raise ReportsFailed([f"{name}: {_one_line(exc)}" for name, exc in failed])
+    return results
 
 
 def notify_failure(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-FOLDERS = ["DailyReport", "WeeklyReport", "BiWeeklyReport", "CustomReport"]
+FOLDERS = ["DailyReport", "WeeklyReport", "BiWeeklyReport", "MonthlyReport", "CustomReport"]
 
 
 def bindings(folder: str) -> dict[str, dict[str, object]]:
@@ -37,7 +37,7 @@ def test_a_context_parameter_is_annotated_as_the_plain_context_class(folder):
         assert hints["context"].__name__ == "Context"
 
 
-@pytest.mark.parametrize("folder", ["DailyReport", "WeeklyReport", "BiWeeklyReport"])
+@pytest.mark.parametrize("folder", ["DailyReport", "WeeklyReport", "BiWeeklyReport", "MonthlyReport"])
 def test_timers_fire_every_15_minutes_in_utc_and_never_on_startup(folder):
     """The UTC schedule the 9:00-local guard relies on; runOnStartup would fire on scale-out."""
     [timer] = bindings(folder).values()

@@ -1,14 +1,10 @@
-"""The JSON of what a metric kind adds: unit, filters, property, formula, breakdown, month to date.
-
-Only the fields a metric uses appear, so a plain count's JSON is exactly what it was before.
-"""
+"""The JSON of what a metric kind adds: unit, filters, property, formula, breakdown, month to date."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shared.report.generator import Change, MetricResult
-from shared.report.units import COUNT
 
 
 def _row(label: str, value: float | None, change: Change | None) -> dict[str, Any]:
@@ -22,31 +18,28 @@ def _row(label: str, value: float | None, change: Change | None) -> dict[str, An
 
 
 def metric_kind_json(metric: MetricResult) -> dict[str, Any]:
-    """The extra fields of a metric that is more than a plain count."""
+    """The fields of a metric's kind; null (or []) where the kind does not use them."""
     spec = metric.spec
-    out: dict[str, Any] = {}
-    if spec.unit != COUNT:
-        out["unit"] = {
+    mtd = metric.month_to_date
+    return {
+        "unit": {
             "kind": spec.unit.kind.value,
             "currency": spec.unit.currency,
             "decimals": spec.unit.decimals,
-        }
-    if spec.where:
-        out["where"] = [c.describe() for c in spec.where]
-    if spec.value_property:
-        out["property"] = spec.value_property
-    if spec.formula:
-        out["formula"] = spec.formula.text
-    if metric.undefined:
-        out["undefined_reason"] = metric.undefined
-    if spec.breakdown:
-        out["breakdown"] = {
+        },
+        "where": [c.describe() for c in spec.where],
+        "property": spec.value_property,
+        "formula": spec.formula.text if spec.formula else None,
+        "undefined_reason": metric.undefined,
+        "breakdown": None
+        if spec.breakdown is None
+        else {
             "property": spec.breakdown,
             "rows": [_row(r.label, r.value, r.change) for r in metric.breakdown],
-        }
-    if metric.month_to_date is not None:
-        mtd = metric.month_to_date
-        out["month_to_date"] = {
+        },
+        "month_to_date": None
+        if mtd is None
+        else {
             "value": mtd.value,
             "previous": mtd.change.baseline,
             "previous_window": {
@@ -54,5 +47,5 @@ def metric_kind_json(metric: MetricResult) -> dict[str, Any]:
                 "to_date": mtd.change.window.end.isoformat(),
             },
             "verdict": mtd.change.verdict.value,
-        }
-    return out
+        },
+    }

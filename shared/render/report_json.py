@@ -37,7 +37,7 @@ def _change(change: Change, value: float | None) -> dict[str, Any]:
         "change_ratio": None if change.ratio is None else round(change.ratio, 4),
         "verdict": change.verdict.value,
         "good": change.good,
-        **({} if change.points is None else {"change_points": round(change.points, 4)}),
+        "change_points": None if change.points is None else round(change.points, 4),
     }
 
 
