@@ -1,4 +1,4 @@
-"""Timer: the monthly [[report]]s, posted on the 1st at REPORT_HOUR (see shared/schedule/slots.py)."""
+"""Timer: the monthly [[report]]s, posted on the 1st at REPORT_HOUR (shared/schedule/slots.py)."""
 
 import azure.functions as func
 

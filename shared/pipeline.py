@@ -230,9 +230,12 @@ def gather(
 
 
 def _figures(uniques: UniqueCounts | MixpanelError) -> Figures | Unavailable:
+    if isinstance(uniques, MixpanelRateLimited):
+        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
     if isinstance(uniques, MixpanelError):
-        return _unavailable(uniques)
-    assert isinstance(uniques.figures, Figures)
+        return Unavailable(str(uniques))
+    if not isinstance(uniques.figures, Figures):  # a source that ignored the accumulator
+        return Unavailable("the export source did not compute the filtered figures")
     return uniques.figures
 
 

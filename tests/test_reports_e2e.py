@@ -132,10 +132,12 @@ def test_two_reports_with_different_metrics_and_cadences_post_to_two_destination
     for standin in (growth, execs):
         assert slack_rejection(standin.posts[0]) is None
     assert "Growth daily report" in growth.posts[0]["text"]
-    assert "iOS signups" in texts(growth) and "Onboarding rate" in texts(growth)
+    assert "iOS signups" in texts(growth)
+    assert "Onboarding rate" in texts(growth)
     assert "Basket value" not in texts(growth)
     assert "Exec weekly report" in execs.posts[0]["text"]
-    assert "Basket value" in texts(execs) and "£" in texts(execs)
+    assert "Basket value" in texts(execs)
+    assert "£" in texts(execs)
     assert "iOS signups" not in texts(execs)
 
 
@@ -151,10 +153,12 @@ def test_a_broken_report_posts_its_own_notice_and_never_stops_the_others(
     (tmp_path / "reports.toml").write_text(broken, encoding="utf-8")
     with pytest.raises(Exception, match="1 report\\(s\\) failed: exec"):
         DailyReport.main(timer(last_slot(PeriodKind.DAILY)), Invocation())
-    assert len(growth.posts) == 1 and "Growth daily report" in growth.posts[0]["text"]
+    assert len(growth.posts) == 1
+    assert "Growth daily report" in growth.posts[0]["text"]
     [notice] = execs.posts
     assert "failed" in notice["text"]
-    assert "'amuont'" in notice["text"] and "did you mean 'amount'" in notice["text"]
+    assert "'amuont'" in notice["text"]
+    assert "did you mean 'amount'" in notice["text"]
     assert slack_rejection(notice) is None
 
 
@@ -201,7 +205,9 @@ def test_custom_report_runs_a_named_report_on_its_cadence_and_posts_to_its_desti
     assert data["report"]["period"] == "weekly"
     assert [m["key"] for m in data["report"]["metrics"]] == ["active_users", "basket_value"]
     assert data["slack"]["posted"] is True
-    assert len(execs.posts) == 1 and growth.posts == [] and stack.slack.posts == []
+    assert len(execs.posts) == 1
+    assert growth.posts == []
+    assert stack.slack.posts == []
 
 
 def test_custom_report_suggests_the_closest_report_name(stack: Stack, channels):

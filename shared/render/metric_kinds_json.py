@@ -1,4 +1,4 @@
-"""The JSON of what a metric kind adds: unit, filters, property, formula, breakdown, month to date."""
+"""The JSON of a metric kind: unit, filters, property, formula, breakdown, month to date."""
 
 from __future__ import annotations
 

@@ -446,7 +446,9 @@ def breakdown_lines(report: Report) -> list[tuple[str, list[str]]]:
             shown = "n/a" if row.value is None else unit_value(row.value, unit)
             words = f"{_clean(row.label, MAX_NAME_CHARS)}: {shown}"
             if row.change is not None:
-                was = "none" if row.change.baseline is None else unit_value(row.change.baseline, unit)
+                was = (
+                    "none" if row.change.baseline is None else unit_value(row.change.baseline, unit)
+                )
                 words += f" ({short_change(row.change)}, was {was})"
             lines.append(words)
         against = metric.breakdown[0].change.label if metric.breakdown[0].change else ""
@@ -610,7 +612,7 @@ def _mover_line(mover: Mover) -> _Line:
 def _parts(report: Report) -> list[tuple[_Line, list[_Line]]]:
     """Each section after the metrics as (title, lines), in the order the message shows them."""
     comparisons = report.period.comparisons
-    parts = [
+    parts: list[tuple[_Line, list[_Line]]] = [
         ((_Span(title, strong=True),), [(_Span("•"), _Span(line)) for line in lines])
         for title, lines in breakdown_lines(report)
     ]

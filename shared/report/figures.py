@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from shared.report.filters import is_number, matches_all
+from shared.report.filters import matches_all
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.schedule.periods import Window
 
@@ -37,14 +37,11 @@ def breakdown_label(value: object) -> str:
 
 def exact(value: object) -> Decimal | None:
     """The exact decimal a JSON number reads as; None for anything that is not a finite number."""
-    if not is_number(value):
-        return None
-    assert isinstance(value, int | float)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return Decimal(repr(value))
-    return Decimal(value)
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return None
 
 
 def as_number(value: Decimal) -> Number:
@@ -160,9 +157,7 @@ class FigureTally:
             number: Decimal | None = None
             if spec.value_property is not None:
                 number = exact(props.get(spec.value_property))
-            label = (
-                breakdown_label(props.get(spec.breakdown)) if spec.breakdown is not None else ""
-            )
+            label = breakdown_label(props.get(spec.breakdown)) if spec.breakdown is not None else ""
             for w in windows:
                 cells = [self._cell(s, w)]
                 if spec.breakdown is not None:

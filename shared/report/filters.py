@@ -92,7 +92,7 @@ def matches_all(conditions: tuple[Condition, ...], properties: Mapping[str, Any]
 def parse_condition(raw: object, where: str, problems: list[str]) -> Condition | None:
     """A Condition from a TOML table like {property = "platform", equals = "iOS"}."""
     if not isinstance(raw, dict):
-        problems.append(f"{where} must be a table like {{ property = \"platform\", equals = \"iOS\" }}")
+        problems.append(f'{where} must be a table like {{ property = "platform", equals = "iOS" }}')
         return None
     prop = raw.get("property")
     ops = [k for k in raw if k != "property"]

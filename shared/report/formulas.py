@@ -61,12 +61,13 @@ def evaluate(formula: Formula, values: Mapping[str, float | None]) -> float | No
     def value(node: ast.expr) -> float | None:
         if isinstance(node, ast.Name):
             return values.get(node.id)
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return float(node.value)
         if isinstance(node, ast.UnaryOp):
             inner = value(node.operand)
             return None if inner is None else -inner
-        assert isinstance(node, ast.BinOp)
+        if not isinstance(node, ast.BinOp):  # parse_formula allows nothing else
+            return None
         left, right = value(node.left), value(node.right)
         if left is None or right is None:
             return None

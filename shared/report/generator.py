@@ -232,7 +232,9 @@ def _figure(spec: MetricSpec, window: Window, facts: Facts) -> Number | Unavaila
     return figure.value
 
 
-def _metric_value(spec: MetricSpec, window: Window, facts: Facts) -> Number | Unavailable | Undefined:
+def _metric_value(
+    spec: MetricSpec, window: Window, facts: Facts
+) -> Number | Unavailable | Undefined:
     if spec.from_export:
         return _figure(spec, window, facts)
     if spec.measure is Measure.TOTAL:
@@ -281,9 +283,7 @@ def _judged(
                 Change(comparison.label, comparison.window, None, Verdict.UNAVAILABLE)
             )
             continue
-        changes_list.append(
-            compare(spec, comparison.label, comparison.window, value, baseline, th)
-        )
+        changes_list.append(compare(spec, comparison.label, comparison.window, value, baseline, th))
     return MetricResult(spec, value, tuple(changes_list))
 
 
@@ -291,11 +291,13 @@ def _formula_metric(
     spec: MetricSpec, period: ReportPeriod, results: Mapping[str, MetricResult], th: Thresholds
 ) -> MetricResult:
     """A formula of other metrics' figures, window by window; 'n/a' on a division by zero."""
-    assert spec.formula is not None
+    formula = spec.formula
+    if formula is None:
+        raise ValueError(f"metric {spec.key!r} has no formula")
     windows = [period.current, *(c.window for c in period.comparisons)]
     inputs = {w: {} for w in windows}  # type: dict[Window, dict[str, float | None]]
     missing: list[str] = []
-    for key in spec.formula.keys:
+    for key in formula.keys:
         used = results[key]
         if used.unavailable:
             missing.append(f"{used.spec.label} is unavailable ({used.unavailable})")
@@ -307,9 +309,9 @@ def _formula_metric(
     def value_in(window: Window) -> Number | Unavailable | Undefined:
         if missing:
             return Unavailable("; ".join(missing))
-        value = evaluate(spec.formula, inputs[window])  # type: ignore[arg-type]
+        value = evaluate(formula, inputs[window])
         if value is None:
-            return Undefined(f"n/a: {spec.formula.text} divides by zero")  # type: ignore[union-attr]
+            return Undefined(f"n/a: {formula.text} divides by zero")
         return value * scale
 
     return _judged(spec, period, value_in, th)
@@ -457,9 +459,9 @@ def _insights(
             if change.points is not None
             else f"{abs(change.ratio or 0):.0%}"
         )
+        before, after = (format_value(v or 0, unit) for v in (change.baseline, metric.value))
         lines.append(
-            f"{metric.spec.label} {direction} {size} {change.label} "
-            f"({format_value(change.baseline or 0, unit)} to {format_value(metric.value or 0, unit)})."
+            f"{metric.spec.label} {direction} {size} {change.label} ({before} to {after})."
         )
     in_line = [m for m in metrics if m.changes and m.changes[0].verdict is Verdict.IN_LINE]
     if in_line and len(in_line) == len([m for m in metrics if m.value is not None]):

@@ -296,7 +296,9 @@ def _conditions(raw: object, where: str, problems: list[str]) -> tuple[Condition
     return tuple(c for c in found if c is not None)
 
 
-def _property_name(entry: Mapping[str, Any], name: str, where: str, problems: list[str]) -> str | None:
+def _property_name(
+    entry: Mapping[str, Any], name: str, where: str, problems: list[str]
+) -> str | None:
     value = entry.get(name)
     if value is None:
         return None
@@ -312,7 +314,7 @@ def _formula(raw: object, kind: Measure, where: str, problems: list[str]) -> For
             problems.append(f"{where}: formula only applies to measure 'formula'")
         return None
     if not isinstance(raw, str) or not raw.strip():
-        problems.append(f"{where} needs a formula like \"users_onboarded / new_signups\"")
+        problems.append(f'{where} needs a formula like "users_onboarded / new_signups"')
         return None
     try:
         return parse_formula(raw)

@@ -81,8 +81,10 @@ def parse_reports(
         if not isinstance(title, str):
             problems.append(f"{where} title must be text")
         metrics = entry.get("metrics")
-        if not isinstance(metrics, list) or not metrics or not all(
-            isinstance(m, str) for m in metrics
+        if (
+            not isinstance(metrics, list)
+            or not metrics
+            or not all(isinstance(m, str) for m in metrics)
         ):
             problems.append(f"{where} metrics must be a non-empty list of metric keys")
             metrics = []
@@ -95,12 +97,12 @@ def parse_reports(
         if isinstance(destination, str) and ("://" in destination or "/" in destination):
             problems.append(
                 f"{where} destination must name the setting that holds the webhook URL "
-                "(e.g. \"SLACK_WEBHOOK_GROWTH\"), never the URL itself (value not shown)"
+                '(e.g. "SLACK_WEBHOOK_GROWTH"), never the URL itself (value not shown)'
             )
         elif not isinstance(destination, str) or not _SETTING.fullmatch(destination):
             problems.append(
                 f"{where} destination must name the setting that holds the webhook URL, "
-                "e.g. \"SLACK_WEBHOOK_GROWTH\""
+                'e.g. "SLACK_WEBHOOK_GROWTH"'
             )
         quiet = _weekdays(entry.get("quiet_days", []), where, problems)
         holidays = _holidays(entry.get("holidays", []), where, problems)
@@ -130,7 +132,7 @@ def _weekdays(raw: object, where: str, problems: list[str]) -> frozenset[int]:
     if not isinstance(raw, list) or not all(
         isinstance(d, str) and d.strip().lower()[:3] in WEEKDAYS for d in raw
     ):
-        problems.append(f"{where} quiet_days must list weekdays like [\"sat\", \"sun\"]")
+        problems.append(f'{where} quiet_days must list weekdays like ["sat", "sun"]')
         return frozenset()
     return frozenset(WEEKDAYS.index(d.strip().lower()[:3]) for d in raw)
 

@@ -67,14 +67,18 @@ def parse_unit(raw: dict[str, object], where: str, problems: list[str], *, defau
     currency = raw.get("currency")
     if kind is UnitKind.CURRENCY:
         if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-            problems.append(f"{where} needs a three-letter currency code like \"GBP\"")
+            problems.append(f'{where} needs a three-letter currency code like "GBP"')
             return default
         currency = currency.upper()
     elif currency is not None:
-        problems.append(f"{where} currency only applies with unit = \"currency\"")
+        problems.append(f'{where} currency only applies with unit = "currency"')
         currency = None
     decimals = raw.get("decimals", default.decimals if kind_raw is None else DEFAULT_DECIMALS[kind])
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= MAX_DECIMALS:
+    if (
+        isinstance(decimals, bool)
+        or not isinstance(decimals, int)
+        or not 0 <= decimals <= MAX_DECIMALS
+    ):
         problems.append(f"{where} decimals must be a whole number from 0 to {MAX_DECIMALS}")
         decimals = DEFAULT_DECIMALS[kind]
     return Unit(kind, currency if isinstance(currency, str) else None, decimals)

@@ -1,4 +1,4 @@
-"""CustomReport's `report=<name>`: one of the metrics file's [[report]]s, with did-you-mean; pure."""
+"""CustomReport's `report=<name>`: a [[report]] of the metrics file, with did-you-mean; pure."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ def report_choice(values: Mapping[str, object], reports: Mapping[str, PeriodKind
             code="unknown_report",
         )
     if name not in reports:
-        shown = name if len(name) <= 64 and name.isprintable() else name[:64].encode(
-            "ascii", "backslashreplace"
-        ).decode()
+        shown = (
+            name
+            if len(name) <= 64 and name.isprintable()
+            else name[:64].encode("ascii", "backslashreplace").decode()
+        )
         close = difflib.get_close_matches(name, list(reports), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
         raise InvalidRequest(

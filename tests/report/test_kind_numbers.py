@@ -291,9 +291,7 @@ class Recount:
 
         now, before = split(period.current), split(reference)
         ranked = sorted(now, key=lambda k: (-self.reduce(m, now[k]), k))[: m["top"]]
-        rows = [
-            (k, self.reduce(m, now[k]), self.reduce(m, before.get(k, []))) for k in ranked
-        ]
+        rows = [(k, self.reduce(m, now[k]), self.reduce(m, before.get(k, []))) for k in ranked]
         if set(now) - set(ranked) or set(before) - set(ranked):
             rest_now = [r for k, v in now.items() if k not in ranked for r in v]
             rest_before = [r for k, v in before.items() if k not in ranked for r in v]
@@ -394,12 +392,15 @@ def test_the_cases_have_teeth() -> None:
     rate = {m.spec.key: m for m in report.metrics}["onboarding_rate"]
     assert rate.changes[0].points == pytest.approx(rate.value - rate.changes[0].baseline)
     amounts = Counter(type(dict(e.properties).get("amount")).__name__ for e in events)
-    assert amounts["str"] and amounts["bool"] and amounts["NoneType"] and amounts["float"]
+    assert amounts["str"]
+    assert amounts["bool"]
+    assert amounts["NoneType"]
+    assert amounts["float"]
 
 
 def test_a_formula_dividing_by_zero_reads_n_a_never_an_error() -> None:
     """No signups at all: the onboarding rate is n/a, with the reason."""
-    report, _, _ = build(Case(PeriodKind.DAILY, date(2026, 12, 1)))
+    _report, _, _ = build(Case(PeriodKind.DAILY, date(2026, 12, 1)))
     config = parse_metrics(
         {
             "metric": [
@@ -420,6 +421,7 @@ def test_a_formula_dividing_by_zero_reads_n_a_never_an_error() -> None:
             now=datetime(2026, 12, 1, 9, tzinfo=UTC),
         )
     rate = result.metrics[2]
-    assert rate.value is None and rate.unavailable is None
+    assert rate.value is None
+    assert rate.unavailable is None
     assert rate.undefined == "n/a: onboarded / none divides by zero"
     assert result.metrics[0].value == 0

@@ -397,7 +397,7 @@ def test_is_report_day(kind: PeriodKind, day: date, expected: bool) -> None:
 
 def test_custom_reports_are_not_scheduled() -> None:
     """Custom reports have no timer: deciding one is an error."""
-    with pytest.raises(ValueError, match="^custom reports are not scheduled$"):
+    with pytest.raises(ValueError, match=r"^custom reports are not scheduled$"):
         fire(PeriodKind.CUSTOM, utc(2026, 11, 2, 9))
 
 
@@ -427,7 +427,11 @@ def test_a_monthly_report_posts_on_the_first_at_the_report_hour_for_the_previous
 def test_a_past_due_monthly_fire_weeks_later_still_finds_the_first() -> None:
     """A replay on 20 Dec (past due) posts the slot of 1 Dec: the lookback spans a month."""
     decision = decide(
-        PeriodKind.MONTHLY, scheduled_for=None, now=utc(2026, 12, 20, 15), past_due=True, rules=RULES
+        PeriodKind.MONTHLY,
+        scheduled_for=None,
+        now=utc(2026, 12, 20, 15),
+        past_due=True,
+        rules=RULES,
     )
     assert isinstance(decision, Run)
     assert decision.period.current.start == date(2026, 11, 1)
