@@ -70,7 +70,8 @@ def test_each_comparison(condition: Condition, properties: dict, expected: bool)
 @pytest.mark.parametrize(
     ("where", "problem"),
     [
-        ([{"property": "p"}], "m.toml: metric 'm' where[1] (p) needs exactly one comparison, got 0"),
+        ([{"property": "p"}], "m.toml: metric 'm' where[1] (p) needs exactly one comparison, "
+         "got 0"),
         (
             [{"property": "p", "equals": "a", "not": "b"}],
             "m.toml: metric 'm' where[1] (p) needs exactly one comparison, got 2",
