@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"Sample Mixpanel project served at {origin}")
             # Each [[report]]'s destination setting points at the same loopback stand-in.
-            for name in _destinations(environ.get("METRICS_FILE")):
-                environ[name] = environ["SLACK_WEBHOOK_URL"]
+            for setting in _destinations(environ.get("METRICS_FILE")):
+                environ[setting] = environ["SLACK_WEBHOOK_URL"]
         else:
             print("Using the real Mixpanel project from .env")
         app = App.from_environ(environ)
