@@ -91,6 +91,10 @@ def produce_report(
         )
     else:
         problem = unknown_events(ctx.config.named_events, facts.event_names, where=events_field)
+        if problem and ctx.title:  # a named report: say which of its metrics use the names
+            users = [m.key for m in ctx.config.computed if set(m.events) & set(problem.suggestions)]
+            where = f"{events_field}, metric {', '.join(repr(k) for k in users)}"
+            problem = unknown_events(ctx.config.named_events, facts.event_names, where=where)
         if problem:
             raise problem
     if isinstance(facts.figures, Figures):

@@ -162,6 +162,21 @@ def test_a_broken_report_posts_its_own_notice_and_never_stops_the_others(
     assert slack_rejection(notice) is None
 
 
+def test_a_misspelt_event_names_the_file_the_report_and_the_metric(
+    stack: Stack, channels, tmp_path
+):
+    """An unknown event in a report's metric: 500 naming file, report, metric, did-you-mean."""
+    file = tmp_path / "reports.toml"
+    file.write_text(TWO_REPORTS.replace('["User Onboarded"]', '["User Onbaorded"]'), "utf-8")
+    response = get(report="growth", send_slack="false")
+    assert response.status_code == 500
+    message = json.loads(response.get_body())["error"]["message"]
+    assert message == (
+        f"unknown Mixpanel event in {file}: report 'growth', metric 'users_onboarded': "
+        "'User Onbaorded' (did you mean 'User Onboarded'?)"
+    )
+
+
 @pytest.mark.azurite
 def test_without_reports_the_monthly_timer_posts_nothing(stack: Stack, ledger):
     """The single report of the settings keeps its daily, weekly and bi-weekly posts only."""

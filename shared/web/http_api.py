@@ -133,7 +133,11 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
             ctx,
             mixpanel=app.mixpanel(),
             now=now,
-            events_field="events" if request.events else "metrics file",
+            events_field="events"
+            if request.events
+            else f"{ctx.config.source}: report {request.report!r}"
+            if request.report
+            else "metrics file",
         )
     except UnknownEventsError as exc:
         if exc.where == "events":
