@@ -158,6 +158,11 @@ def run_timer(
     schedule_status = status if isinstance(status, Mapping) else None
     try:
         app = App.from_environ(environ)
+        if kind is PeriodKind.MONTHLY and not app.ctx.config.reports:
+            # The single report of the settings has no monthly post, as before [[report]]s.
+            log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
+            app.session.close()
+            return
         ledger = app.ledger()
     except ConfigError as exc:
         _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
@@ -173,9 +178,6 @@ def run_timer(
                 ledger=ledger,
                 will_retry=will_retry(context),
             )
-            return
-        if kind is PeriodKind.MONTHLY:  # the single report has no monthly post, as before
-            log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
             return
         run_scheduled(
             kind,

@@ -177,9 +177,11 @@ def test_a_misspelt_event_names_the_file_the_report_and_the_metric(
     )
 
 
-@pytest.mark.azurite
-def test_without_reports_the_monthly_timer_posts_nothing(stack: Stack, ledger):
-    """The single report of the settings keeps its daily, weekly and bi-weekly posts only."""
+def test_without_reports_the_monthly_timer_posts_nothing(stack: Stack):
+    """The single report of the settings keeps its daily, weekly and bi-weekly posts only.
+
+    No storage is configured here: the monthly timer does not even need the ledger.
+    """
     MonthlyReport.main(timer(last_slot(PeriodKind.MONTHLY)), Invocation())
     assert stack.slack.posts == []
     assert stack.mixpanel.requests == []
