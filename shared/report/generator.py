@@ -295,7 +295,7 @@ def _formula_metric(
     if formula is None:
         raise ValueError(f"metric {spec.key!r} has no formula")
     windows = [period.current, *(c.window for c in period.comparisons)]
-    inputs = {w: {} for w in windows}  # type: dict[Window, dict[str, float | None]]
+    inputs: dict[Window, dict[str, float | None]] = {w: {} for w in windows}
     missing: list[str] = []
     for key in formula.keys:
         used = results[key]

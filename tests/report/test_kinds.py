@@ -410,3 +410,37 @@ def test_a_property_that_cannot_be_checked_is_said_so_in_the_report() -> None:
         "Vouchers value: no Voucher Redeemed events in these windows, so its property names "
         "(value) could not be checked"
     ) in report.notes
+
+
+def test_export_down_makes_export_figures_unavailable_never_zero() -> None:
+    """Filtered, summed and formula figures read unavailable with the reason; totals still show."""
+    config = parse_metrics(
+        {
+            "metric": [
+                {"key": "signups", "label": "Signups", "events": ["Sign Up"]},
+                {"key": "ios", "label": "iOS", "events": ["Sign Up"],
+                 "where": [{"property": "platform", "equals": "iOS"}]},
+                {"key": "share", "label": "iOS share", "formula": "ios / signups",
+                 "unit": "percent"},
+            ]
+        }
+    )  # fmt: skip
+    at = int(datetime.combine(date(2026, 11, 18), time(12), LONDON).timestamp())
+    events = [RawEvent("Sign Up", "a", at, "1", (("platform", "iOS"),))]
+    ctx = ReportContext(config, "Acme", LONDON, "https://x")
+    with served(events, LONDON, DAY) as (stand, client):
+        stand.fail_next(503, times=100, retry_after="0", path_prefix="/api/2.0/export")
+        report = produce_report(
+            report_period(PeriodKind.WEEKLY, DAY),
+            ctx,
+            mixpanel=client,
+            now=datetime.combine(DAY, time(9), LONDON),
+        )
+    signups, ios, share = report.metrics
+    assert signups.value == 1
+    assert ios.value is None
+    assert (
+        ios.unavailable == "Mixpanel /export answered HTTP 503: server error: Service Unavailable"
+    )
+    assert share.value is None
+    assert share.unavailable == f"iOS is unavailable ({ios.unavailable})"
