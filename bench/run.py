@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from bench.reports_budget import bench_reports_budget
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import ALL_EVENTS, SAMPLE_TIMEZONE, RawEvent, sample_project
 from shared.pipeline import ReportContext, produce_report
@@ -392,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_resilience()
     bench_hourly_budget()
     bench_alert_budget()
+    bench_reports_budget(client, NamesCache)
     bench_imports(args.import_runs)
     bench_export(args.lines // 10, args.lines)
     return 0

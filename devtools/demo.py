@@ -25,14 +25,16 @@ from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
 from shared.app import App
 from shared.clock import utc_now
-from shared.errors import ReporterError
-from shared.pipeline import produce_report
+from shared.errors import ConfigError, ReporterError
+from shared.pipeline import ReportContext, produce_report
 from shared.render.html_preview import render_html
 from shared.render.report_json import report_to_json
 from shared.render.slack_message import render_message, render_text
+from shared.report.metrics import load_metrics
 from shared.schedule.periods import PeriodKind, report_period
 
 OUT = Path("out")
+SAMPLE_REPORTS = Path(__file__).with_name("sample_reports.toml")
 
 
 def _real_settings(environ: Mapping[str, str]) -> bool:
@@ -46,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         "--period", choices=[k.value for k in PeriodKind if k != "custom"], default="weekly"
     )
     parser.add_argument("--metrics-file", help="a metrics TOML file instead of the default")
+    parser.add_argument(
+        "--reports",
+        action="store_true",
+        help=f"use {SAMPLE_REPORTS}: every metric kind, several reports (each on its cadence)",
+    )
+    parser.add_argument("--report", help="with [[report]]s in the file: run only this one")
     parser.add_argument(
         "--sample",
         action="store_true",
@@ -63,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     file_env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
     environ: dict[str, str] = {**os.environ, **file_env}
     live = _real_settings(environ) and not args.sample
-    if args.metrics_file:
-        environ["METRICS_FILE"] = args.metrics_file
+    if args.metrics_file or args.reports:
+        environ["METRICS_FILE"] = args.metrics_file or str(SAMPLE_REPORTS)
     now = utc_now()
     started = time.perf_counter()
     standin: MixpanelStandIn | None = None
@@ -96,45 +104,53 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(f"Sample Mixpanel project served at {origin}")
+            # Each [[report]]'s destination setting points at the same loopback stand-in.
+            for setting in _destinations(environ.get("METRICS_FILE")):
+                environ[setting] = environ["SLACK_WEBHOOK_URL"]
         else:
             print("Using the real Mixpanel project from .env")
         app = App.from_environ(environ)
         today = now.astimezone(app.settings.timezone).date()
-        period = report_period(PeriodKind(args.period), today)
-        mixpanel = app.mixpanel()
-        report = produce_report(period, app.ctx, mixpanel=mixpanel, now=now)
-        message = render_message(report)
-        elapsed = time.perf_counter() - started
-        print()
-        print(render_text(report))
-        print()
-        OUT.mkdir(exist_ok=True)
-        path = OUT / f"slack-message-{period.kind}.json"
-        path.write_text(
-            json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        print(f"Block Kit JSON (what would be posted): {path}")
-        (OUT / "report.json").write_text(
-            json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        preview = OUT / "preview.html"
-        preview.write_text(render_html(message), encoding="utf-8")
-        print(f"The message as Slack shows it, charts included (opens offline): {preview}")
-        print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
-        if not live:
-            app.slack().post(message)
-            print(
-                "A strict Slack stand-in on the loopback accepted the message "
-                f"({len(message.blocks)} blocks)."
+        runs = _runs(app, args.report, PeriodKind(args.period))
+        for name, ctx, kind in runs:
+            period = report_period(kind, today)
+            mixpanel = app.mixpanel()
+            report = produce_report(period, ctx, mixpanel=mixpanel, now=now)
+            message = render_message(report)
+            elapsed = time.perf_counter() - started
+            print()
+            print(render_text(report))
+            print()
+            OUT.mkdir(exist_ok=True)
+            stem = name or str(period.kind)
+            path = OUT / f"slack-message-{stem}.json"
+            path.write_text(
+                json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        elif args.post:
-            app.slack().post(message)
-            print("Posted to the Slack webhook in .env.")
-        else:
-            print("Not posted (add ARGS=--post to post it to the webhook in .env).")
-        for line in email_demo(report, app.settings.email, out=OUT, post=args.post):
-            print(line)
+            print(f"Block Kit JSON (what would be posted): {path}")
+            suffix = f"-{name}" if name else ""
+            (OUT / f"report{suffix}.json").write_text(
+                json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            preview = OUT / f"preview{suffix}.html"
+            preview.write_text(render_html(message), encoding="utf-8")
+            print(f"The message as Slack shows it, charts included (opens offline): {preview}")
+            print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
+            if not live:
+                app.slack(name).post(message)
+                print(
+                    "A strict Slack stand-in on the loopback accepted the message "
+                    f"({len(message.blocks)} blocks)."
+                )
+            elif args.post:
+                app.slack(name).post(message)
+                print("Posted to the Slack webhook in .env.")
+            else:
+                print("Not posted (add ARGS=--post to post it to the webhook in .env).")
+            if name is None:  # the single-report deployment's email (EMAIL_TO)
+                for line in email_demo(report, app.settings.email, out=OUT, post=args.post):
+                    print(line)
         return 0
     except ReporterError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -143,6 +159,31 @@ def main(argv: list[str] | None = None) -> int:
         if standin is not None:
             standin.stop()
         slack_standin.stop()
+
+
+def _destinations(metrics_file: str | None) -> list[str]:
+    """The settings named as [[report]] destinations in the file (none when it has no reports)."""
+    if not metrics_file:
+        return []
+    try:
+        return [r.destination for r in load_metrics(Path(metrics_file)).reports]
+    except ReporterError:
+        return []  # App.from_environ reports the file's problems
+
+
+def _runs(
+    app: App, only: str | None, kind: PeriodKind
+) -> list[tuple[str | None, ReportContext, PeriodKind]]:
+    """What to run: the single report (period from --period), or each [[report]] on its cadence."""
+    reports = app.ctx.config.reports
+    if not reports:
+        if only:
+            raise ConfigError([f"--report {only}: the metrics file defines no [[report]]s"])
+        return [(None, app.ctx, kind)]
+    names = [r.name for r in reports]
+    if only and only not in names:
+        raise ConfigError([f"--report {only!r} is not defined; configured: {', '.join(names)}"])
+    return [(r.name, app.report_context(r), r.cadence) for r in reports if only in (None, r.name)]
 
 
 if __name__ == "__main__":

@@ -584,7 +584,7 @@ class MixpanelStandIn(LoopbackService):
                 f'{{"event":{name},"properties":{{"time":{event.time * scale},'
                 f'"distinct_id":{_quote(event.distinct_id)},'
                 f'"$insert_id":{_quote(event.insert_id)},'
-                f'"mp_processing_time_ms":{processed_ms}}}}}\n'
+                f'"mp_processing_time_ms":{processed_ms}{_properties_json(event)}}}}}\n'
             )
             encoded = line.encode()
             buffer.append(encoded)
@@ -595,6 +595,11 @@ class MixpanelStandIn(LoopbackService):
                 buffer, size = [], 0
         if buffer:
             yield b"".join(buffer)
+
+
+def _properties_json(event: RawEvent) -> str:
+    """The event's own properties, each as ',"name":value' after the export's fixed ones."""
+    return "".join(f",{_quote(k)}:{json.dumps(v)}" for k, v in event.properties)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -67,6 +67,8 @@ class RawEvent:
     distinct_id: str
     time: int
     insert_id: str
+    # Event properties as (name, value) pairs, in the order the export writes them.
+    properties: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +293,69 @@ def _day_events(pop: _Population, day: date, tz: ZoneInfo) -> list[RawEvent]:
     ]
 
 
+# -- event properties (platform, country, amount, points, source) ------------------------------
+# Derived from each event's own user and insert id, never from the generator's random stream,
+# so the events' names, users and times are exactly those of a project without properties.
+
+_PLATFORMS = (("iOS", 55), ("Android", 35), ("Web", 10))
+_COUNTRIES = (("GB", 62), ("IE", 9), ("US", 12), ("DE", 7), ("FR", 5), ("NL", 5))
+_SOURCES = (("organic", 45), ("instagram_ads", 25), ("tiktok_ads", 15), ("friend_referral", 15))
+# Sent by the backend, not the app: no device properties (a "not" filter still matches them).
+SERVER_EVENTS = frozenset({"Email Sent", "Email Skipped"})
+AMOUNT_MISSING_PER_MILLE = 15  # receipts whose basket total the scanner could not read
+AMOUNT_TEXT_PER_MILLE = 5  # ... or read as text: skipped and counted, never taken as 0
+
+
+def _pick(h: int, table: tuple[tuple[str, int], ...]) -> str:
+    point = h % sum(weight for _, weight in table)
+    for value, weight in table:
+        if point < weight:
+            return value
+        point -= weight
+    return table[-1][0]
+
+
+def _event_properties(
+    event: RawEvent, users: dict[str, tuple[tuple[str, object], ...]]
+) -> tuple[tuple[str, object], ...]:
+    base = users.get(event.distinct_id)
+    if base is None:
+        h = _hash64(f"props:{event.distinct_id}")
+        base = (("platform", _pick(h, _PLATFORMS)), ("country", _pick(h >> 16, _COUNTRIES)))
+        users[event.distinct_id] = base
+    name = event.name
+    if name == "Receipt Uploaded":
+        h = _hash64(event.insert_id)
+        per_mille = h % 1000
+        if per_mille < AMOUNT_MISSING_PER_MILLE:
+            return base
+        if per_mille < AMOUNT_MISSING_PER_MILLE + AMOUNT_TEXT_PER_MILLE:
+            return (*base, ("amount", "unreadable"))
+        return (*base, ("amount", (500 + (h >> 10) % 9500) / 100))  # 5.00 to 99.99 GBP
+    if name == "PlanetPoints Added":
+        return (*base, ("points", 10 * (1 + _hash64(event.insert_id) % 50)))
+    if name == "Sign Up":
+        return (*base, ("source", _pick(_hash64(event.distinct_id), _SOURCES)))
+    return base
+
+
+def with_properties(events: list[RawEvent]) -> list[RawEvent]:
+    """`events` with their sample properties: device ones on app events, values on some."""
+    users: dict[str, tuple[tuple[str, object], ...]] = {}
+    return [
+        event
+        if event.name.startswith("$") or event.name in SERVER_EVENTS
+        else RawEvent(
+            event.name,
+            event.distinct_id,
+            event.time,
+            event.insert_id,
+            _event_properties(event, users),
+        )
+        for event in events
+    ]
+
+
 def sample_project(
     *, end: date, days: int = 120, users: int = 4000, seed: int = 7
 ) -> list[RawEvent]:
@@ -308,7 +373,7 @@ def sample_project(
     gc.disable()
     try:
         for offset in range(days - 1, -1, -1):
-            events.extend(_day_events(pop, end - timedelta(days=offset), tz))
+            events.extend(with_properties(_day_events(pop, end - timedelta(days=offset), tz)))
     finally:
         if collecting:
             gc.enable()

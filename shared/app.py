@@ -9,18 +9,25 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.clock import utc_now
 from shared.errors import ConfigError
-from shared.pipeline import ReportContext, notify_failure, run_scheduled
+from shared.pipeline import (
+    ReportContext,
+    ScheduledReport,
+    notify_failure,
+    run_reports,
+    run_scheduled,
+)
 from shared.report.metrics import MetricsConfig, load_metrics
+from shared.report.reports import ReportSpec, resolve_destinations
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
-from shared.settings import Settings
+from shared.settings import Secret, Settings
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -43,6 +50,7 @@ class App:
     settings: Settings
     ctx: ReportContext
     session: requests.Session
+    webhooks: Mapping[str, Secret] = field(default_factory=dict)  # per [[report]] name
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], config: MetricsConfig | None = None) -> App:
@@ -51,9 +59,10 @@ class App:
 
         settings = Settings.from_env(environ)
         config = config or load_metrics(settings.metrics_file)
+        webhooks = resolve_destinations(config.reports, environ, source=config.source)
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
-        return cls(settings, context(settings, config), session)
+        return cls(settings, context(settings, config), session, webhooks)
 
     def mixpanel(self) -> MixpanelClient:
         """A Mixpanel client for this invocation (its own rate and time budget)."""
@@ -61,11 +70,13 @@ class App:
 
         return MixpanelClient.from_settings(self.settings, self.session)
 
-    def slack(self) -> ChartFallbackPoster:
-        """The Slack destination (bot token if set, else webhook), charts dropped if refused."""
+    def slack(self, report: str | None = None) -> ChartFallbackPoster:
+        """The Slack destination, charts dropped if refused: the [[report]]'s own webhook when
+        `report` is given, else the bot token and channel if set, else SLACK_WEBHOOK_URL."""
         from shared.delivery.chart_fallback import charted_poster
 
-        return charted_poster(self.settings, self.session)
+        webhook = self.webhooks[report] if report else None
+        return charted_poster(self.settings, self.session, webhook=webhook)
 
     def email(self, recipients: tuple[Address, ...] | None = None) -> SmtpEmail | None:
         """The email poster for `recipients` (default EMAIL_TO); None when no email is set up."""
@@ -76,6 +87,30 @@ class App:
         if settings is None or not chosen:
             return None
         return SmtpEmail(settings, recipients=chosen)
+
+    def report_context(self, spec: ReportSpec) -> ReportContext:
+        """The context of one [[report]]: its metrics (and their inputs) and its title."""
+        config = self.ctx.config.report(spec.name)
+        return replace(self.ctx, config=config, title=spec.title or spec.name)
+
+    def scheduled_reports(self, kind: PeriodKind) -> list[ScheduledReport]:
+        """Every [[report]] of cadence `kind`, each with its own quiet days and destination."""
+        base = schedule_rules(self.settings)
+        return [
+            ScheduledReport(
+                name=spec.name,
+                ctx=self.report_context(spec),
+                rules=replace(
+                    base,
+                    daily_days=frozenset(range(7)) - spec.quiet_days,
+                    skip_dates=spec.holidays,
+                ),
+                mixpanel=self.mixpanel,
+                slack=self.slack(spec.name),
+            )
+            for spec in self.ctx.config.reports
+            if spec.cadence is kind
+        ]
 
     def ledger(self) -> DeliveryLedger:
         """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
@@ -137,11 +172,27 @@ def run_timer(
     schedule_status = status if isinstance(status, Mapping) else None
     try:
         app = App.from_environ(environ)
+        if kind is PeriodKind.MONTHLY and not app.ctx.config.reports:
+            # The single report of the settings has no monthly post, as before [[report]]s.
+            log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
+            app.session.close()
+            return
         ledger = app.ledger()
     except ConfigError as exc:
         _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
         raise
     with app.session:
+        if app.ctx.config.reports:  # several reports: each of this cadence, each once
+            run_reports(
+                kind,
+                app.scheduled_reports(kind),
+                scheduled_for=intended_time(schedule_status),
+                past_due=past_due,
+                now=now,
+                ledger=ledger,
+                will_retry=will_retry(context),
+            )
+            return
         run_scheduled(
             kind,
             app.ctx,

@@ -130,3 +130,19 @@ class EmailError(ReporterError):
         if code is not None:
             where += f" answered {code}"
         super().__init__(f"{where}: {message}")
+
+
+class UnknownPropertiesError(ReporterError):
+    """Event properties a metric reads that its events never carry: a typo, never a silent 0."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("unknown event property: " + "; ".join(self.problems))
+
+
+class ReportsFailed(ReporterError):
+    """Some reports of a timer fire failed (each posted its own notice); the others ran."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = list(failures)
+        super().__init__(f"{len(self.failures)} report(s) failed: " + "; ".join(self.failures))

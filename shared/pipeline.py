@@ -20,13 +20,16 @@ from shared.errors import (
     MixpanelError,
     MixpanelRateLimited,
     ReporterError,
+    ReportsFailed,
     SlackError,
+    UnknownPropertiesError,
 )
 from shared.render.slack_message import SlackMessage, render_failure, render_message
+from shared.report.figures import Figures, FigureTally, unknown_properties
 from shared.report.generator import Facts, Report, Unavailable, build_report
 from shared.report.metrics import Measure, MetricsConfig, unknown_events
 from shared.report.trends import trend_windows
-from shared.schedule.periods import PeriodKind, ReportPeriod, Window
+from shared.schedule.periods import PeriodKind, ReportPeriod, Window, month_to_date
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
 from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
 
@@ -86,6 +89,7 @@ class ReportContext:
     project_url: str
     active_user_events: tuple[str, ...] | None = None
     export_in_utc: bool = True
+    title: str = ""  # a named report's title; its metrics are `config`
 
 
 def produce_report(
@@ -106,8 +110,19 @@ def produce_report(
         )
     else:
         problem = unknown_events(ctx.config.named_events, facts.event_names, where=events_field)
+        if problem and ctx.title:  # a named report: say which of its metrics use the names
+            users = [m.key for m in ctx.config.computed if set(m.events) & set(problem.suggestions)]
+            where = f"{events_field}, metric {', '.join(repr(k) for k in users)}"
+            problem = unknown_events(ctx.config.named_events, facts.event_names, where=where)
         if problem:
             raise problem
+    if isinstance(facts.figures, Figures):
+        problems, unchecked = unknown_properties(
+            ctx.config.computed, facts.figures, where=events_field
+        )
+        if problems:
+            raise UnknownPropertiesError(problems)
+        notes += tuple(unchecked)
     return build_report(
         ctx.config,
         period,
@@ -116,6 +131,7 @@ def produce_report(
         timezone=ctx.timezone.key,
         project_url=ctx.project_url,
         notes=notes,
+        title=ctx.title,
     )
 
 
@@ -130,9 +146,16 @@ def gather(
     span = period.span
     groups = {
         m.key: (None if m.any_event else frozenset(m.events))
-        for m in ctx.config.metrics
-        if m.measure is Measure.UNIQUE
+        for m in ctx.config.computed
+        if m.measure is Measure.UNIQUE and not m.from_export
     }
+    # Filters, sums, averages, breakdowns and month to date come from the same export stream.
+    exported = [m for m in ctx.config.computed if m.from_export]
+    # The trend's day and span windows too: distinct users per day cannot be summed.
+    windows = period.windows + trend_windows(period)
+    if period.kind is PeriodKind.DAILY and any(m.month_to_date for m in exported):
+        windows += tuple(c.window for c in month_to_date(period.current.end))
+    export_span = Window(min(w.start for w in windows), max(w.end for w in windows))
     chosen = frozenset(ctx.active_user_events or ())
     qualifying: Callable[[str], bool] = (
         chosen.__contains__ if chosen else (lambda e: not is_automatic(e))
@@ -145,25 +168,28 @@ def gather(
     # The export may be narrowed to the events that define uniques only while the names list
     # already knows every event of the span; otherwise it must also reveal the older events.
     export_filter: list[str] | None = None
-    if names_cover_span and (
-        all(members is not None for members in groups.values()) or ctx.active_user_events
+    if (
+        names_cover_span
+        and (all(members is not None for members in groups.values()) or ctx.active_user_events)
+        and not any(m.any_event for m in exported)
     ):
         narrowed = {e for members in groups.values() if members for e in members}
+        narrowed |= {e for m in exported for e in m.events}
         export_filter = sorted(narrowed | chosen)
 
     def export() -> UniqueCounts:
         if ctx.export_in_utc:  # the export's dates are UTC: widen, then filter by local day
-            first = span.start - timedelta(days=1)
-            last = min(span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
+            first = export_span.start - timedelta(days=1)
+            last = min(export_span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
         else:
-            first, last = span.start, span.end
+            first, last = export_span.start, export_span.end
         return mixpanel.unique_users(
             lambda: UniqueTally(
-                # The trend's day and span windows too: distinct users per day cannot be summed.
-                period.windows + trend_windows(period),
+                windows,
                 groups,
                 timezone=ctx.timezone,
                 qualifying=qualifying,
+                figures=FigureTally(exported, windows, qualifying=qualifying) if exported else None,
             ),
             from_date=first,
             to_date=last,
@@ -180,7 +206,8 @@ def gather(
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         names_job = pool.submit(_attempt, lambda: frozenset(mixpanel.event_names()))
-        uniques_job = pool.submit(_attempt, export) if groups or not names_cover_span else None
+        need_export = groups or exported or not names_cover_span
+        uniques_job = pool.submit(_attempt, export) if need_export else None
         names = names_job.result()
         early = (
             pool.submit(counts_of, names, frozenset())
@@ -195,7 +222,9 @@ def gather(
     for part in (names, uniques, counts):
         if isinstance(part, MixpanelAuthError):
             raise part
-    if isinstance(counts, MixpanelError) and (isinstance(uniques, MixpanelError) or not groups):
+    if isinstance(counts, MixpanelError) and (
+        isinstance(uniques, MixpanelError) or not (groups or exported)
+    ):
         raise counts  # nothing to report: a failure notice says so instead
     # Does the counts call know every event of the span? Either source can vouch for it.
     names_known = names_cover_span and not isinstance(names, MixpanelError)
@@ -220,7 +249,18 @@ def gather(
         event_names=known,
         fetched_at=now,
         all_events=gap,
+        figures=_figures(uniques) if exported else None,
     )
+
+
+def _figures(uniques: UniqueCounts | MixpanelError) -> Figures | Unavailable:
+    if isinstance(uniques, MixpanelRateLimited):
+        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
+    if isinstance(uniques, MixpanelError):
+        return Unavailable(str(uniques))
+    if not isinstance(uniques.figures, Figures):  # a source that ignored the accumulator
+        return Unavailable("the export source did not compute the filtered figures")
+    return uniques.figures
 
 
 def _attempt(job: Callable[[], T]) -> T | MixpanelError:
@@ -261,25 +301,29 @@ def run_scheduled(
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
     email: ReportPoster | None = None,
+    name: str | None = None,
 ) -> Delivered | Skip:
     """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
 
     Each (report, window, destination) is posted at most once: Slack and, when given, the email
     to its recipient list are claimed separately, so one failing never resends the other. A
     failure is recorded, reported to Slack as a short notice (logged when there is no Slack),
-    and raised so the host records the failed run (and retries it).
+    and raised so the host records the failed run (and retries it). `name` is a [[report]]'s
+    name (None: the single report of the settings, keyed by `kind`).
     """
     decision: Run | Skip = decide(
         kind, scheduled_for=scheduled_for, now=now, past_due=past_due, rules=rules
     )
+    shown = f"{ctx.title or name} {kind}" if name else str(kind)
     if isinstance(decision, Skip):
-        log.info("%s report: %s", kind, decision.reason)
+        log.info("%s report: %s", shown, decision.reason)
         return decision
     if slack is None and email is None:
         raise ValueError("a scheduled report needs a Slack or an email destination")
     window = decision.period.current
+    report_key = f"report:{name}" if name else str(kind)
     keys = [
-        DeliveryKey(str(kind), window.start, window.end, poster.destination)
+        DeliveryKey(report_key, window.start, window.end, poster.destination)
         for poster in (slack, email)
         if poster is not None
     ]
@@ -293,15 +337,20 @@ def run_scheduled(
         for claim in claims:
             ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
-            slack, report=str(kind), window=window, error=exc, now=now, will_retry=will_retry
+            slack, report=shown, window=window, error=exc, now=now, will_retry=will_retry
         )
         raise
     if not claims:
-        log.info("%s report for %s: already delivered or being delivered", kind, window.label())
+        log.info("%s report for %s: already delivered or being delivered", shown, window.label())
         return Delivered(keys[0], None, posted=False)
     try:
         report = produce_report(
-            decision.period, ctx, mixpanel=mixpanel, now=now, notes=decision.notes
+            decision.period,
+            ctx,
+            mixpanel=mixpanel,
+            now=now,
+            notes=decision.notes,
+            events_field=f"{ctx.config.source}: report {name!r}" if name else "metrics file",
         )
         sends = [(claim, _prepare(claim.key, report, slack, email)) for claim in claims]
     except Exception as exc:
@@ -309,7 +358,7 @@ def run_scheduled(
             ledger.mark_failed(claim, now=now, detail=_one_line(exc))
         notify_failure(
             slack,
-            report=str(kind),
+            report=shown,
             window=window,
             error=exc,
             now=now,
@@ -329,7 +378,7 @@ def run_scheduled(
             if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
                 notify_failure(
                     slack,
-                    report=f"{kind} email",
+                    report=f"{shown} email",
                     window=window,
                     error=exc,
                     now=now,
@@ -339,11 +388,11 @@ def run_scheduled(
             failure = failure or exc
             continue
         ledger.mark_sent(claim, now=now, detail=_summary(report))
-        log.info("%s report for %s posted to %s", kind, window.label(), claim.key.destination)
+        log.info("%s report for %s posted to %s", shown, window.label(), claim.key.destination)
     if failure is not None:
         raise failure
     if slack is not None:  # ends a failure streak, if any
-        recovered(ledger, slack, report=str(kind), now=now)
+        recovered(ledger, slack, report=shown, now=now)
     return Delivered(claims[0].key, report, posted=True)
 
 
@@ -358,6 +407,61 @@ def _prepare(
         raise ValueError(f"no poster for the claimed destination {key.destination}")
     to_email, rendered = email, email.render(report)
     return lambda: to_email.post(rendered)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReport:
+    """One [[report]] of a timer's cadence: its name, context, schedule, client and destination."""
+
+    name: str
+    ctx: ReportContext
+    rules: ScheduleRules
+    mixpanel: Callable[[], EventSource]  # a fresh client per report: its own time budget
+    slack: MessagePoster | None
+    email: ReportPoster | None = None
+
+
+def run_reports(
+    kind: PeriodKind,
+    reports: Sequence[ScheduledReport],
+    *,
+    scheduled_for: datetime | None,
+    past_due: bool,
+    now: datetime,
+    ledger: DeliveryLedger,
+    will_retry: bool | None = None,
+) -> list[Delivered | Skip]:
+    """One timer fire over every report of its cadence: each due one posted once.
+
+    A report that fails has posted its own failure notice; the others still run, and then
+    ReportsFailed names every failed one so the host records (and retries) the run.
+    """
+    results: list[Delivered | Skip] = []
+    failed: list[tuple[str, BaseException]] = []
+    for job in reports:
+        try:
+            results.append(
+                run_scheduled(
+                    kind,
+                    job.ctx,
+                    job.rules,
+                    scheduled_for=scheduled_for,
+                    past_due=past_due,
+                    now=now,
+                    mixpanel=job.mixpanel(),
+                    slack=job.slack,
+                    ledger=ledger,
+                    will_retry=will_retry,
+                    email=job.email,
+                    name=job.name,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - one broken report never stops the others
+            log.error("report %r failed: %s", job.name, _one_line(exc))
+            failed.append((job.name, exc))
+    if failed:
+        raise ReportsFailed([f"{name}: {_one_line(exc)}" for name, exc in failed])
+    return results
 
 
 def notify_failure(

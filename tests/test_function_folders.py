@@ -15,6 +15,7 @@ FOLDERS = [
     "DailyReport",
     "WeeklyReport",
     "BiWeeklyReport",
+    "MonthlyReport",
     "CustomReport",
     "AlertCheck",
     "AlertBacktest",
@@ -44,7 +45,9 @@ def test_a_context_parameter_is_annotated_as_the_plain_context_class(folder):
         assert hints["context"].__name__ == "Context"
 
 
-@pytest.mark.parametrize("folder", ["DailyReport", "WeeklyReport", "BiWeeklyReport"])
+@pytest.mark.parametrize(
+    "folder", ["DailyReport", "WeeklyReport", "BiWeeklyReport", "MonthlyReport"]
+)
 def test_timers_fire_every_15_minutes_in_utc_and_never_on_startup(folder):
     """The UTC schedule the 9:00-local guard relies on; runOnStartup would fire on scale-out."""
     [timer] = bindings(folder).values()

@@ -33,7 +33,7 @@ from shared.settings import ChartsMode
 if TYPE_CHECKING:
     import requests
 
-    from shared.settings import Settings
+    from shared.settings import Secret, Settings
 
 log = logging.getLogger("analytics_reporter")
 PARTITION = "slack-charts"
@@ -290,14 +290,19 @@ class ChartFallbackPoster:
             log.warning("chart memory not cleared: %s", exc)
 
 
-def charted_poster(settings: Settings, session: requests.Session) -> ChartFallbackPoster:
-    """The deployment's Slack destination: bot token and channel if set, else the webhook."""
+def charted_poster(
+    settings: Settings, session: requests.Session, *, webhook: Secret | None = None
+) -> ChartFallbackPoster:
+    """A Slack destination: `webhook` if given, else the bot token and channel if set, else
+    SLACK_WEBHOOK_URL."""
     from shared.clock import utc_now
     from shared.delivery.slack_bot import SlackBotPoster
     from shared.delivery.slack_client import SlackWebhook
 
     inner: Poster
-    if settings.slack_bot_token is not None and settings.slack_channel:
+    if webhook is not None:
+        inner = SlackWebhook(webhook, session=session)
+    elif settings.slack_bot_token is not None and settings.slack_channel:
         inner = SlackBotPoster(
             settings.slack_bot_token, settings.slack_channel, api_url=settings.slack_api_url
         )

@@ -89,7 +89,7 @@ def _days_range(windows: Sequence[Window]) -> str:
     return f"{low}" if low == high else f"{low}-{high}"
 
 
-def _series(name: str, categories: Sequence[str], values: Sequence[int]) -> dict[str, Any]:
+def _series(name: str, categories: Sequence[str], values: Sequence[float]) -> dict[str, Any]:
     if len(categories) != len(values):
         raise ValueError(f"{len(values)} values for {len(categories)} categories")
     return {
@@ -103,7 +103,7 @@ def series_chart(
     title: str,
     kind: str,
     categories: Sequence[str],
-    series: Sequence[tuple[str, Sequence[int]]],
+    series: Sequence[tuple[str, Sequence[float]]],
     block_id: str,
     x_label: str = "",
     y_label: str = "",
@@ -146,7 +146,7 @@ def _charted(report: Report) -> list[tuple[MetricResult, Trend]]:
     if not with_trend:
         return []
 
-    def peak(trend: Trend) -> int:
+    def peak(trend: Trend) -> float:
         return max(abs(p.value) for p in (*trend.points, *trend.reference))
 
     first = max(peak(with_trend[0][1]), 1)
@@ -164,7 +164,7 @@ def trend_chart(report: Report) -> dict[str, Any] | None:
         return None
     first = metrics[0][1]
     windows = [p.window for p in first.points]
-    series: list[tuple[str, Sequence[int]]] = []
+    series: list[tuple[str, Sequence[float]]] = []
     labels = fit_labels([m.spec.label for m, _ in metrics], MAX_LABEL_CHARS - len(REFERENCE_SUFFIX))
     for (_, trend), label in zip(metrics, labels, strict=True):
         series.append((label, [p.value for p in trend.points]))
@@ -197,7 +197,7 @@ def top_events_chart(report: Report) -> dict[str, Any] | None:
     if not events:
         return None
     period = report.period
-    series: list[tuple[str, Sequence[int]]] = [
+    series: list[tuple[str, Sequence[float]]] = [
         (span_label(period.current), [e.count for e in events])
     ]
     baselines = [e.baseline for e in events]

@@ -29,12 +29,12 @@ from shared.render.slack_message import (
     _Part,
     _Plan,
     _plan,
-    human_number,
     more_line,
     render_text,
     report_name,
     short_change,
     truncate,
+    unit_value,
 )
 from shared.report.generator import Report, Verdict
 
@@ -105,9 +105,10 @@ def render_subject(report: Report) -> str:
         if metric.value is None:
             items.append(f"{label} unavailable")
         elif not metric.changes or metric.changes[0].verdict is Verdict.UNAVAILABLE:
-            items.append(f"{label} {human_number(metric.value)}")
+            items.append(f"{label} {unit_value(metric.value, metric.spec.unit)}")
         else:
-            items.append(f"{label} {human_number(metric.value)} {short_change(metric.changes[0])}")
+            value = unit_value(metric.value, metric.spec.unit)
+            items.append(f"{label} {value} {short_change(metric.changes[0])}")
     left = len(report.metrics) - len(items)
     subject = head
     for n in range(len(items), -1, -1):

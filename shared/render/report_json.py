@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.render.metric_kinds_json import metric_kind_json
 from shared.render.sparkline import metric_sparkline
 from shared.report.generator import Change, MetricResult, Report
 from shared.schedule.periods import ReportPeriod, Window
@@ -28,7 +29,7 @@ def period_json(period: ReportPeriod) -> dict[str, Any]:
     }
 
 
-def _change(change: Change, value: int | None) -> dict[str, Any]:
+def _change(change: Change, value: float | None) -> dict[str, Any]:
     return {
         "label": change.label,
         "window": window_json(change.window),
@@ -37,6 +38,7 @@ def _change(change: Change, value: int | None) -> dict[str, Any]:
         "change_ratio": None if change.ratio is None else round(change.ratio, 4),
         "verdict": change.verdict.value,
         "good": change.good,
+        "change_points": None if change.points is None else round(change.points, 4),
     }
 
 
@@ -52,6 +54,7 @@ def _metric(metric: MetricResult) -> dict[str, Any]:
         "available": metric.unavailable is None,
         "unavailable_reason": metric.unavailable,
         "comparisons": [_change(c, metric.value) for c in metric.changes],
+        **metric_kind_json(metric),
         "trend": _trend(metric),
     }
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.render.charts import chart_blocks
 from shared.render.sparkline import metric_sparkline
 from shared.report.generator import Change, MetricResult, Mover, Report, Verdict
+from shared.report.units import COUNT, Unit, UnitKind, format_points, format_value
 from shared.schedule.periods import PeriodKind, Window
 
 # Block Kit limits (docs.slack.dev/reference/block-kit); the error text below reuses them.
@@ -68,6 +69,13 @@ def human_number(n: int) -> str:
     return f"{sign}{whole:,}{f'.{decimal}' if decimal else ''}{unit}"
 
 
+def unit_value(value: float, unit: Unit = COUNT) -> str:
+    """A figure in its metric's unit: counts as human_number, the rest by shared/report/units."""
+    if unit.kind is UnitKind.COUNT and unit.decimals == 0:
+        return human_number(round(value))
+    return format_value(value, unit)
+
+
 def percent(ratio: float) -> str:
     """The size of a relative change, '23%' (as the insights write it, with thousands commas)."""
     return f"{abs(ratio):,.0%}"
@@ -103,14 +111,21 @@ def _good_or_bad(good: bool | None) -> Mood | None:
     return Mood.GOOD if good else Mood.BAD
 
 
-def change_phrase(change: Change) -> Phrase:
+def _size(change: Change) -> str:
+    """How big a change is: '23%', or for a rate '3.2 pts' (percentage points)."""
+    if change.points is not None:
+        return format_points(change.points)
+    return percent(change.ratio or 0.0)
+
+
+def change_phrase(change: Change, unit: Unit = COUNT) -> Phrase:
     """The reference change in full: '▲ 23% vs previous week (1,003)', 'in line ...', 'new ...'."""
-    baseline = "none" if change.baseline is None else human_number(change.baseline)
+    baseline = "none" if change.baseline is None else unit_value(change.baseline, unit)
     verdict = change.verdict
     if verdict in (Verdict.UP, Verdict.DOWN):
         arrow = "▲" if verdict is Verdict.UP else "▼"
         return Phrase(
-            f"{arrow} {percent(change.ratio or 0.0)} {change.label} ({baseline})",
+            f"{arrow} {_size(change)} {change.label} ({baseline})",
             _good_or_bad(change.good),
         )
     if verdict is Verdict.IN_LINE:
@@ -118,7 +133,7 @@ def change_phrase(change: Change) -> Phrase:
     if verdict is Verdict.NEW:
         return Phrase(f"new (none {change.label})", _good_or_bad(change.good))
     if verdict is Verdict.DROPPED_TO_ZERO:
-        return Phrase(f"dropped to 0 from {baseline}", Mood.WARNING)
+        return Phrase(f"dropped to {unit_value(0, unit)} from {baseline}", Mood.WARNING)
     return Phrase(f"{change.label}: unavailable")
 
 
@@ -127,7 +142,7 @@ def short_change(change: Change) -> str:
     verdict = change.verdict
     if verdict in (Verdict.UP, Verdict.DOWN):
         arrow = "▲" if verdict is Verdict.UP else "▼"
-        return f"{arrow} {percent(change.ratio or 0.0)}"
+        return f"{arrow} {_size(change)}"
     return {
         Verdict.IN_LINE: "in line",
         Verdict.NEW: "new",
@@ -139,6 +154,8 @@ def report_name(report: Report) -> str:
     """'Acme weekly report' (or 'Weekly report' without a company name)."""
     company = _clean(report.company, MAX_NAME_CHARS)
     kind = _KIND_WORDS[report.period.kind]
+    if report.title:  # a named report: 'Acme Growth daily report'
+        kind = f"{_clean(report.title, MAX_NAME_CHARS)} {kind}"
     return f"{company} {kind}" if company else kind[:1].upper() + kind[1:]
 
 
@@ -394,20 +411,61 @@ def _metric_row(metric: MetricResult) -> _MetricRow:
     spec = metric.spec
     emoji = _clean(spec.emoji, MAX_EMOJI_CHARS)
     label = _clean(spec.label, MAX_NAME_CHARS)
+    if metric.value is None and metric.undefined:
+        return _MetricRow(emoji, label, "n/a", Phrase(_clean(metric.undefined, MAX_LINE_CHARS)), ())
     if metric.value is None:
         reason = _clean(metric.unavailable or "no value from Mixpanel", MAX_LINE_CHARS)
         return _MetricRow(emoji, label, "unavailable", Phrase(reason), ())
+    unit = spec.unit
+    value = unit_value(metric.value, unit)
+    mtd = month_to_date_words(metric)
     if not metric.changes:
-        return _MetricRow(emoji, label, human_number(metric.value), Phrase("no comparison"), ())
+        return _MetricRow(emoji, label, value, Phrase("no comparison"), mtd)
     others = tuple(f"{c.label}: {short_change(c)}" for c in metric.changes[1:])
     return _MetricRow(
         emoji,
         label,
-        human_number(metric.value),
-        change_phrase(metric.changes[0]),
-        others,
+        value,
+        change_phrase(metric.changes[0], unit),
+        others + mtd,
         metric_sparkline(metric),
     )
+
+
+def month_to_date_words(metric: MetricResult) -> tuple[str, ...]:
+    """'month to date: 1,234 (▲ 5% vs same days of October (1,175))', or nothing."""
+    mtd = metric.month_to_date
+    if mtd is None:
+        return ()
+    if mtd.value is None:
+        return ("month to date: unavailable",)
+    unit = metric.spec.unit
+    words = change_phrase(mtd.change, unit).words
+    return (f"month to date: {unit_value(mtd.value, unit)} ({words})",)
+
+
+def breakdown_lines(report: Report) -> list[tuple[str, list[str]]]:
+    """Per breakdown metric: its title and one line per top value ('GB 120 ▲ 12%'), then other."""
+    parts = []
+    for metric in report.metrics:
+        if not metric.breakdown:
+            continue
+        unit = metric.spec.unit
+        lines = []
+        for row in metric.breakdown:
+            shown = "n/a" if row.value is None else unit_value(row.value, unit)
+            words = f"{_clean(row.label, MAX_NAME_CHARS)}: {shown}"
+            if row.change is not None:
+                was = (
+                    "none" if row.change.baseline is None else unit_value(row.change.baseline, unit)
+                )
+                words += f" ({short_change(row.change)}, was {was})"
+            lines.append(words)
+        against = metric.breakdown[0].change.label if metric.breakdown[0].change else ""
+        title = f"{_clean(metric.spec.label, MAX_NAME_CHARS)} (top {metric.spec.breakdown} values"
+        title += f", {against})" if against else ")"
+        parts.append((title, lines))
+    return parts
 
 
 def _field_lines(row: _MetricRow) -> tuple[_Line, ...]:
@@ -566,7 +624,11 @@ def _mover_line(mover: Mover) -> _Line:
 def _parts(report: Report) -> list[tuple[_Line, list[_Line]]]:
     """Each section after the metrics as (title, lines), in the order the message shows them."""
     comparisons = report.period.comparisons
-    parts = [_top_events_part(report)]
+    parts: list[tuple[_Line, list[_Line]]] = [
+        ((_Span(title, strong=True),), [(_Span("•"), _Span(line)) for line in lines])
+        for title, lines in breakdown_lines(report)
+    ]
+    parts.append(_top_events_part(report))
     if report.movers:
         title: _Line = (_Span("Notable changes", strong=True),)
         if comparisons:
@@ -641,12 +703,13 @@ def _fallback(report: Report) -> str:
         if spark:
             label = f"{label} {spark}"
         if metric.value is None:
-            summaries.append(f"{label} unavailable")
+            summaries.append(f"{label} {'n/a' if metric.undefined else 'unavailable'}")
         elif not metric.changes or metric.changes[0].verdict is Verdict.UNAVAILABLE:
-            summaries.append(f"{label} {human_number(metric.value)}")
+            summaries.append(f"{label} {unit_value(metric.value, metric.spec.unit)}")
         else:
             summaries.append(
-                f"{label} {human_number(metric.value)} ({short_change(metric.changes[0])})"
+                f"{label} {unit_value(metric.value, metric.spec.unit)} "
+                f"({short_change(metric.changes[0])})"
             )
     text = f"{report_name(report)} {report.period.current.label()}"
     if summaries:
@@ -753,9 +816,9 @@ def _text_metrics(plan: _Plan) -> list[str]:
         line = f"{_pad(label, label_width)}  {_pad(row.value, value_width, right=True)}  {change}"
         out += _wrap(line, indent)
         for other in row.others:
-            out += _wrap(indent + other, indent)
+            out += [indent + r for r in _wrap(other, "", TEXT_WIDTH - len(indent))]
         if row.spark:
-            out += _wrap(indent + row.spark, indent)
+            out += [indent + r for r in _wrap(row.spark, "", TEXT_WIDTH - len(indent))]
     if plan.metrics_more:
         out.append(more_line(plan.metrics_more))
     return out

@@ -10,7 +10,7 @@ BARS = "▁▂▃▄▅▆▇█"
 MAX_SPARK_CHARS = 31  # a month of days; a longer window shows its charted spans instead
 
 
-def sparkline(values: Sequence[int]) -> str:
+def sparkline(values: Sequence[float]) -> str:
     """One bar per value, lowest ▁ to highest █ (min to max); '' if empty.
 
     A flat run is all ▄, or all ▁ when every value is 0 (nothing happened reads as the floor).
@@ -24,7 +24,7 @@ def sparkline(values: Sequence[int]) -> str:
     return "".join(BARS[round((v - low) * top / (high - low))] for v in values)
 
 
-def spark_values(metric: MetricResult) -> tuple[int, ...]:
+def spark_values(metric: MetricResult) -> tuple[float, ...]:
     """The values a metric's sparkline draws: its days, or its charted spans past a month."""
     trend = metric.trend
     if trend is None or metric.value is None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from shared.report.figures import Figures
+from shared.report.formulas import evaluate
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
 from shared.report.noise import in_line
 from shared.report.trends import Trend, build_trend
-from shared.schedule.periods import Comparison, ReportPeriod, Window
+from shared.report.units import UnitKind, format_points, format_value
+from shared.schedule.periods import Comparison, PeriodKind, ReportPeriod, Window, month_to_date
 from shared.sources.uniques import UniqueCounts, is_automatic
 
 # Which Mixpanel endpoint answers which figure, and why (also in the README):
@@ -34,6 +37,14 @@ class Unavailable:
 
 
 DailyCounts = Mapping[str, Mapping[date, int]]
+Number = int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Undefined:
+    """A figure that has no value by definition ('n/a'): a ratio over 0, an average of nothing."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +58,8 @@ class Facts:
     # Set when the counts may lack some of the window's events (only the metrics' own events
     # are certain): top events, movers and warnings are then withheld rather than wrong.
     all_events: Unavailable | None = None
+    # Filtered, property and breakdown figures from the export (None: no metric needs them).
+    figures: Figures | Unavailable | None = None
 
 
 class Verdict(StrEnum):
@@ -66,10 +79,28 @@ class Change:
 
     label: str
     window: Window
-    baseline: int | None
+    baseline: Number | None
     verdict: Verdict
     ratio: float | None = None
     good: bool | None = None
+    points: float | None = None  # a rate's change in percentage points
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    """One value of a breakdown property ('other' for the rest) and its change."""
+
+    label: str
+    value: Number | None
+    change: Change | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonthToDate:
+    """This month so far against the same days of last month."""
+
+    value: Number | None
+    change: Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +108,12 @@ class MetricResult:
     """One metric's value over the window and its changes against each baseline."""
 
     spec: MetricSpec
-    value: int | None
+    value: Number | None
     changes: tuple[Change, ...]
     unavailable: str | None = None
+    undefined: str | None = None  # why the value reads "n/a" (then `value` is None)
+    breakdown: tuple[BreakdownRow, ...] = ()
+    month_to_date: MonthToDate | None = None
     trend: Trend | None = None  # per day (or span) over the window and the reference window
 
 
@@ -118,6 +152,7 @@ class Report:
     warnings: tuple[str, ...]
     insights: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    title: str = ""  # a named report's title ('Growth'); empty for the single default report
 
     @property
     def unavailable(self) -> tuple[str, ...]:
@@ -127,20 +162,35 @@ class Report:
 
 
 def judge(
-    value: int, baseline: int, thresholds: Thresholds, *, higher_is_better: bool = True
+    value: Number,
+    baseline: Number,
+    thresholds: Thresholds,
+    *,
+    higher_is_better: bool = True,
+    counted: bool = True,
 ) -> tuple[Verdict, float | None, bool | None]:
-    """Verdict, relative change and whether it is good news, for `value` against `baseline`."""
+    """Verdict, relative change and whether it is good news, for `value` against `baseline`.
+
+    `counted`: the figure is a count, so a change smaller than min_abs_change is noise.
+    """
     if baseline == 0:
         if value == 0:
             return Verdict.IN_LINE, None, None
         return Verdict.NEW, None, higher_is_better
     ratio = (value - baseline) / baseline
-    if value == 0 and baseline >= thresholds.min_abs_change:
+    if value == 0 and (baseline >= thresholds.min_abs_change or not counted):
         return Verdict.DROPPED_TO_ZERO, ratio, not higher_is_better
-    # One noise model (shared/report/noise.py): small counts also read "in line" within chance.
-    if in_line(
-        value, baseline, band=thresholds.in_line_band, min_abs_change=thresholds.min_abs_change
-    ):
+    if counted:
+        # One noise model (shared/report/noise.py): small counts also read "in line" within chance.
+        quiet = in_line(
+            int(value),
+            int(baseline),
+            band=thresholds.in_line_band,
+            min_abs_change=thresholds.min_abs_change,
+        )
+    else:  # sums, averages: no count noise to allow for, the percentage band alone
+        quiet = abs(ratio) <= thresholds.in_line_band
+    if quiet:
         return Verdict.IN_LINE, ratio, None
     up = value > baseline
     return (Verdict.UP if up else Verdict.DOWN), ratio, up == higher_is_better
@@ -152,7 +202,53 @@ def window_total(counts: DailyCounts, event: str, window: Window) -> int:
     return sum(days.get(d, 0) for d in window.dates())
 
 
-def _metric_value(spec: MetricSpec, window: Window, facts: Facts) -> int | Unavailable:
+def judge_rate(
+    value: float, baseline: float, thresholds: Thresholds, *, higher_is_better: bool = True
+) -> tuple[Verdict, float, bool | None]:
+    """Verdict, change in percentage points and good news, for two percentages."""
+    points = value - baseline
+    if abs(points) <= thresholds.in_line_points:
+        return Verdict.IN_LINE, points, None
+    up = points > 0
+    return (Verdict.UP if up else Verdict.DOWN), points, up == higher_is_better
+
+
+def compare(
+    spec: MetricSpec, label: str, window: Window, value: Number, baseline: Number, th: Thresholds
+) -> Change:
+    """`value` against `baseline` as the metric's unit reads it (a rate in points)."""
+    if spec.unit.kind is UnitKind.PERCENT:
+        verdict, points, good = judge_rate(
+            value, baseline, th, higher_is_better=spec.higher_is_better
+        )
+        ratio = None if baseline == 0 else (value - baseline) / baseline
+        return Change(label, window, baseline, verdict, ratio, good, points)
+    verdict, ratio, good = judge(
+        value,
+        baseline,
+        th,
+        higher_is_better=spec.higher_is_better,
+        counted=spec.unit.kind is UnitKind.COUNT,
+    )
+    return Change(label, window, baseline, verdict, ratio, good)
+
+
+def _figure(spec: MetricSpec, window: Window, facts: Facts) -> Number | Unavailable | Undefined:
+    if facts.figures is None:
+        return Unavailable("the raw export was not read")
+    if isinstance(facts.figures, Unavailable):
+        return facts.figures
+    figure = facts.figures.values[(spec.key, window)]
+    if figure.value is None:
+        return Undefined(f"no {spec.value_property} values to average")
+    return figure.value
+
+
+def _metric_value(
+    spec: MetricSpec, window: Window, facts: Facts
+) -> Number | Unavailable | Undefined:
+    if spec.from_export:
+        return _figure(spec, window, facts)
     if spec.measure is Measure.TOTAL:
         if isinstance(facts.counts, Unavailable):
             return facts.counts
@@ -163,39 +259,138 @@ def _metric_value(spec: MetricSpec, window: Window, facts: Facts) -> int | Unava
 
 
 def _metric(spec: MetricSpec, period: ReportPeriod, facts: Facts, th: Thresholds) -> MetricResult:
-    value = _metric_value(spec, period.current, facts)
-    if isinstance(value, Unavailable):
+    def value_in(window: Window) -> Number | Unavailable | Undefined:
+        uniques = facts.uniques
+        untallied = not isinstance(uniques, Unavailable) and window not in uniques.users
+        if spec.measure is Measure.UNIQUE and not spec.from_export and untallied:
+            # a source that tallied no day windows: the trend is left out, never drawn as 0
+            return Unavailable("no per-day unique users were counted")
+        return _metric_value(spec, window, facts)
+
+    result = _judged(spec, period, value_in, th)
+    if isinstance(facts.figures, Figures) and result.value is not None:
+        result = replace(
+            result,
+            breakdown=_breakdown(spec, period, facts.figures, th),
+            month_to_date=_month_to_date(spec, period, facts, th),
+        )
+    return result
+
+
+def _judged(
+    spec: MetricSpec,
+    period: ReportPeriod,
+    value_in: Callable[[Window], Number | Unavailable | Undefined],
+    th: Thresholds,
+) -> MetricResult:
+    """The metric over the current window, judged against each comparison window."""
+    value = value_in(period.current)
+    if isinstance(value, Unavailable | Undefined):
         changes = tuple(
             Change(c.label, c.window, None, Verdict.UNAVAILABLE) for c in period.comparisons
         )
+        if isinstance(value, Undefined):
+            return MetricResult(spec, None, changes, undefined=value.reason)
         return MetricResult(spec, None, changes, unavailable=value.reason)
     changes_list = []
     for comparison in period.comparisons:
-        baseline = _metric_value(spec, comparison.window, facts)
-        if isinstance(baseline, Unavailable):
+        baseline = value_in(comparison.window)
+        if isinstance(baseline, Unavailable | Undefined):
             changes_list.append(
                 Change(comparison.label, comparison.window, None, Verdict.UNAVAILABLE)
             )
             continue
-        verdict, ratio, good = judge(value, baseline, th, higher_is_better=spec.higher_is_better)
-        changes_list.append(
-            Change(comparison.label, comparison.window, baseline, verdict, ratio, good)
-        )
-    return MetricResult(spec, value, tuple(changes_list), trend=_trend(spec, period, facts))
+        changes_list.append(compare(spec, comparison.label, comparison.window, value, baseline, th))
+    trend = build_trend(period, lambda window: _trend_value(value_in(window)))
+    return MetricResult(spec, value, tuple(changes_list), trend=trend)
 
 
-def _trend(spec: MetricSpec, period: ReportPeriod, facts: Facts) -> Trend | None:
-    """The metric per day and per charted span, counted exactly as its headline figure."""
+def _trend_value(value: Number | Unavailable | Undefined) -> Number | None:
+    """A trend point's figure; None leaves the whole trend out (never a 0 drawn for a gap)."""
+    return None if isinstance(value, Unavailable | Undefined) else value
 
-    def value_of(window: Window) -> int | None:
-        uniques = facts.uniques
-        untallied = not isinstance(uniques, Unavailable) and window not in uniques.users
-        if spec.measure is Measure.UNIQUE and untallied:  # a source that tallied no day windows
-            return None
-        value = _metric_value(spec, window, facts)
-        return None if isinstance(value, Unavailable) else value
 
-    return build_trend(period, value_of)
+def _formula_metric(
+    spec: MetricSpec, period: ReportPeriod, results: Mapping[str, MetricResult], th: Thresholds
+) -> MetricResult:
+    """A formula of other metrics' figures, window by window; 'n/a' on a division by zero."""
+    formula = spec.formula
+    if formula is None:
+        raise ValueError(f"metric {spec.key!r} has no formula")
+    windows = [period.current, *(c.window for c in period.comparisons)]
+    inputs: dict[Window, dict[str, float | None]] = {w: {} for w in windows}
+    missing: list[str] = []
+    for key in formula.keys:
+        used = results[key]
+        if used.unavailable:
+            missing.append(f"{used.spec.label} is unavailable ({used.unavailable})")
+        inputs[period.current][key] = used.value
+        for change in used.changes:
+            inputs[change.window][key] = change.baseline
+    scale = 100.0 if spec.unit.kind is UnitKind.PERCENT else 1.0
+
+    def value_in(window: Window) -> Number | Unavailable | Undefined:
+        if missing:
+            return Unavailable("; ".join(missing))
+        if window not in inputs:  # a trend day: a formula is judged on whole windows only
+            return Unavailable("a formula has no per-day trend")
+        value = evaluate(formula, inputs[window])
+        if value is None:
+            return Undefined(f"n/a: {formula.text} divides by zero")
+        return value * scale
+
+    return _judged(spec, period, value_in, th)
+
+
+def _breakdown(
+    spec: MetricSpec, period: ReportPeriod, figures: Figures, th: Thresholds
+) -> tuple[BreakdownRow, ...]:
+    """The current window's top values of the breakdown property, each against the reference."""
+    if spec.breakdown is None:
+        return ()
+    reference = period.comparisons[0] if period.comparisons else None
+    before = dict(figures.values[(spec.key, reference.window)].breakdown) if reference else {}
+    rows = []
+    for label, value in figures.values[(spec.key, period.current)].breakdown:
+        baseline = before.get(label, 0)
+        change = None
+        if reference is not None and value is not None and baseline is not None:
+            change = compare(spec, reference.label, reference.window, value, baseline, th)
+        rows.append(BreakdownRow(label, value, change))
+    return tuple(rows)
+
+
+def _month_to_date(
+    spec: MetricSpec, period: ReportPeriod, facts: Facts, th: Thresholds
+) -> MonthToDate | None:
+    """For a daily report: the month so far against the same days of last month."""
+    if not spec.month_to_date or period.kind is not PeriodKind.DAILY:
+        return None
+    now, before = month_to_date(period.current.end)
+    value = _metric_value(spec, now.window, facts)
+    baseline = _metric_value(spec, before.window, facts)
+    if isinstance(value, Unavailable | Undefined) or isinstance(baseline, Unavailable | Undefined):
+        return MonthToDate(None, Change(before.label, before.window, None, Verdict.UNAVAILABLE))
+    return MonthToDate(value, compare(spec, before.label, before.window, value, baseline, th))
+
+
+def _data_quality(config: MetricsConfig, period: ReportPeriod, facts: Facts) -> list[str]:
+    """One line per sum or average that skipped values: how many, of how many, never as 0."""
+    if not isinstance(facts.figures, Figures):
+        return []
+    lines = []
+    for spec in config.metrics:
+        if spec.value_property is None:
+            continue
+        figure = facts.figures.values[(spec.key, period.current)]
+        if figure.skipped:
+            events = " or ".join(spec.events)
+            lines.append(
+                f"{spec.label}: {figure.skipped:,} of {figure.matched + figure.skipped:,} "
+                f"{events} events had no numeric {spec.value_property}; "
+                "they were skipped, not counted as 0"
+            )
+    return lines
 
 
 def _reported_events(counts: DailyCounts) -> list[str]:
@@ -280,12 +475,18 @@ def _insights(
         for m in metrics
         if m.value is not None and m.changes and m.changes[0].verdict in (Verdict.UP, Verdict.DOWN)
     ]
-    notable.sort(key=lambda mc: -abs(mc[1].ratio or 0.0))
+    notable.sort(key=lambda mc: -abs(mc[1].ratio or (mc[1].points or 0.0) / 100))
     for metric, change in notable[:2]:
         direction = "rose" if change.verdict is Verdict.UP else "fell"
+        unit = metric.spec.unit
+        size = (
+            format_points(change.points)
+            if change.points is not None
+            else f"{abs(change.ratio or 0):.0%}"
+        )
+        before, after = (format_value(v or 0, unit) for v in (change.baseline, metric.value))
         lines.append(
-            f"{metric.spec.label} {direction} {abs(change.ratio or 0):.0%} "
-            f"{change.label} ({change.baseline:,} to {metric.value:,})."
+            f"{metric.spec.label} {direction} {size} {change.label} ({before} to {after})."
         )
     in_line = [m for m in metrics if m.changes and m.changes[0].verdict is Verdict.IN_LINE]
     if in_line and len(in_line) == len([m for m in metrics if m.value is not None]):
@@ -319,10 +520,19 @@ def build_report(
     timezone: str,
     project_url: str,
     notes: tuple[str, ...] = (),
+    title: str = "",
 ) -> Report:
     """The report for `period` from gathered `facts`: every figure exact or marked unavailable."""
     th = config.thresholds
-    metrics = tuple(_metric(spec, period, facts, th) for spec in config.metrics)
+    results = {
+        spec.key: _metric(spec, period, facts, th)
+        for spec in config.computed
+        if spec.measure is not Measure.FORMULA
+    }
+    for spec in config.computed:
+        if spec.measure is Measure.FORMULA:
+            results[spec.key] = _formula_metric(spec, period, results, th)
+    metrics = tuple(results[spec.key] for spec in config.metrics)
     reference = period.comparisons[0]
     withheld = facts.counts if isinstance(facts.counts, Unavailable) else facts.all_events
     if withheld is not None or isinstance(facts.counts, Unavailable):
@@ -346,7 +556,8 @@ def build_report(
         metrics=metrics,
         top_events=top,
         movers=movers,
-        warnings=warnings,
+        warnings=warnings + tuple(_data_quality(config, period, facts)),
         insights=insights,
         notes=notes + extra,
+        title=title,
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from shared.report.figures import Number
 from shared.schedule.periods import ReportPeriod, Window
 
 # Slack's data_visualization block takes at most 20 points per series (shared.render.charts
@@ -24,7 +25,7 @@ class Point:
     """One plotted figure: the metric's value over one day or span of days."""
 
     window: Window
-    value: int
+    value: Number
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +85,11 @@ def trend_windows(period: ReportPeriod) -> tuple[Window, ...]:
     return tuple(dict.fromkeys((*days, *points, *reference)))
 
 
-def build_trend(period: ReportPeriod, value_of: Callable[[Window], int | None]) -> Trend | None:
+def build_trend(period: ReportPeriod, value_of: Callable[[Window], Number | None]) -> Trend | None:
     """The trend from `value_of` (a window's figure, None if unavailable); None if any is."""
     points_w, reference_w = chart_windows(period)
     days_w = tuple(Window(d, d) for d in period.current.dates())
-    values: dict[Window, int] = {}
+    values: dict[Window, Number] = {}
     for window in dict.fromkeys((*days_w, *points_w, *reference_w)):
         value = value_of(window)
         if value is None:

@@ -132,6 +132,17 @@ def report_period(kind: PeriodKind, today: date) -> ReportPeriod:
     raise ValueError("a custom period needs explicit dates: use custom_period()")
 
 
+def month_to_date(day: date) -> tuple[Comparison, Comparison]:
+    """This month from the 1st to `day`, and the same days of last month (cut at its end)."""
+    now = Window(day.replace(day=1), day)
+    previous = _previous_month(day)
+    last = min(previous.start.replace(day=1) + timedelta(days=day.day - 1), previous.end)
+    return (
+        Comparison(f"{now.start:%B} to date", now),
+        Comparison(f"vs same days of {previous.start:%B}", Window(previous.start, last)),
+    )
+
+
 def custom_period(start: date, end: date) -> ReportPeriod:
     """A caller-chosen window, compared with the window of equal length just before it."""
     current = Window(start, end)

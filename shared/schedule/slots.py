@@ -1,4 +1,5 @@
-"""When a scheduled report is due: 9:00 local all year, every other week, quiet days; pure."""
+"""When a scheduled report is due: 9:00 local all year, every other week, monthly on the 1st,
+quiet days; pure."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from shared.schedule.periods import PeriodKind, ReportPeriod, report_period
 # The timers fire every 15 minutes in UTC (function.json): a fire is a report slot only if its
 # intended time is within this much after the slot's local time.
 SLOT_TOLERANCE = timedelta(minutes=15)
-# How far back to look for a slot: longer than the bi-weekly cycle.
+# How far back to look for a slot: longer than the bi-weekly cycle (monthly: than a month).
 _LOOKBACK_DAYS = 15
+_MONTHLY_LOOKBACK_DAYS = 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ def is_report_day(kind: PeriodKind, day: date, rules: ScheduleRules) -> bool:
     if kind is PeriodKind.BIWEEKLY:
         # Counted from an anchor Monday, never ISO week parity (53-week years break parity).
         return day.weekday() == 0 and (day - rules.biweekly_anchor).days % 14 == 0
+    if kind is PeriodKind.MONTHLY:  # on the 1st, covering the previous calendar month
+        return day.day == 1
     raise ValueError(f"{kind} reports are not scheduled")
 
 
@@ -65,7 +69,7 @@ def slot_at(day: date, rules: ScheduleRules) -> datetime:
 def latest_slot(kind: PeriodKind, at: datetime, rules: ScheduleRules) -> datetime | None:
     """The most recent slot of `kind` at or before the aware time `at`."""
     local_day = at.astimezone(rules.timezone).date()
-    for back in range(_LOOKBACK_DAYS + 1):
+    for back in range(_lookback(kind) + 1):
         day = local_day - timedelta(days=back)
         if is_report_day(kind, day, rules) and slot_at(day, rules) <= at:
             return slot_at(day, rules)
@@ -91,12 +95,16 @@ def decide(
     at = (now if past_due or scheduled_for is None else scheduled_for).astimezone(UTC)
     slot = latest_slot(kind, at, rules)
     if slot is None:
-        return Skip(f"no {kind} report day in the last {_LOOKBACK_DAYS} days")
+        return Skip(f"no {kind} report day in the last {_lookback(kind)} days")
     if not past_due and at - slot >= SLOT_TOLERANCE:
         return Skip(f"not a {kind} report slot ({at.astimezone(rules.timezone):%a %H:%M %Z})")
     local = slot.astimezone(rules.timezone)
     period = report_period(kind, local.date())
     return Run(period, local, _skipped_notes(kind, local.date(), rules))
+
+
+def _lookback(kind: PeriodKind) -> int:
+    return _MONTHLY_LOOKBACK_DAYS if kind is PeriodKind.MONTHLY else _LOOKBACK_DAYS
 
 
 def _skipped_notes(kind: PeriodKind, day: date, rules: ScheduleRules) -> tuple[str, ...]:

@@ -229,7 +229,7 @@ class MixpanelClient:
                 h for d in days_between(from_date, to_date) for h in hours_of_day(d, timezone)
             ]
             counts = {name: dict.fromkeys(buckets, 0) for name in events}
-            for event, _user, when in _export_events(response, self._scrub):
+            for event, _user, when, _props in _export_events(response, self._scrub):
                 local = datetime.fromtimestamp(when, timezone)
                 bucket = LocalHour(local.date(), local.hour)
                 per_hour = counts.get(event)
@@ -254,7 +254,7 @@ class MixpanelClient:
 
         def read(response: requests.Response) -> UniqueCounts:
             tally = new_tally()  # a retried export starts from nothing
-            for line in _export_events(response, self._scrub):
+            for line in _export_events(response, self._scrub, tally.wanted_properties):
                 tally.add(*line)
             return tally.result()
 
@@ -455,9 +455,13 @@ def _parse_hourly(
 
 
 def _export_events(
-    response: requests.Response, scrub: Callable[[str], str]
-) -> Iterator[tuple[str, str, float]]:
-    """(event, distinct_id, time) for each JSONL line, parsed as it streams in."""
+    response: requests.Response, scrub: Callable[[str], str], keep: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str, float, dict[str, Any] | None]]:
+    """(event, distinct_id, time, properties) for each JSONL line, parsed as it streams in.
+
+    Properties are passed on only when `keep` names some (the metrics' filters, sums and
+    breakdowns read them); the whole dict, so a misspelt name can be told from a missing one.
+    """
     for raw in response.iter_lines(chunk_size=EXPORT_CHUNK_BYTES):
         if not raw:
             continue
@@ -484,4 +488,9 @@ def _export_events(
                 status=200,
                 body=scrub(raw[:2000].decode("utf-8", "replace")),
             )
-        yield event, str(distinct_id) if distinct_id is not None else "", float(when)
+        yield (
+            event,
+            str(distinct_id) if distinct_id is not None else "",
+            float(when),
+            props if keep and isinstance(props, dict) else None,
+        )

@@ -6,6 +6,7 @@ import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from shared.schedule.periods import Window
@@ -16,6 +17,18 @@ def is_automatic(event: str) -> bool:
     return event.startswith("$")
 
 
+class EventAccumulator(Protocol):
+    """More figures from the same stream (shared/report/figures.py): fed each in-range event."""
+
+    wanted_properties: frozenset[str]
+
+    def add(
+        self, day: date, event: str, distinct_id: str, properties: Mapping[str, Any] | None
+    ) -> None: ...
+
+    def result(self) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class UniqueCounts:
     """Distinct users per window and group, plus every event name seen in the raw data."""
@@ -23,6 +36,7 @@ class UniqueCounts:
     users: Mapping[Window, Mapping[str, int]]
     seen_events: frozenset[str]
     lines: int
+    figures: Any = None  # the accumulator's result, when one was attached
 
 
 class UniqueTally:
@@ -39,7 +53,10 @@ class UniqueTally:
         *,
         timezone: ZoneInfo,
         qualifying: Callable[[str], bool],
+        figures: EventAccumulator | None = None,
     ) -> None:
+        self._figures = figures
+        self.wanted_properties = figures.wanted_properties if figures else frozenset[str]()
         self._windows = tuple(dict.fromkeys(windows))
         self._groups = dict(groups)
         self._qualifying = qualifying
@@ -72,12 +89,20 @@ class UniqueTally:
             self._member_cache[event] = cached
         return cached
 
-    def add(self, event: str, distinct_id: str, timestamp: float) -> None:
+    def add(
+        self,
+        event: str,
+        distinct_id: str,
+        timestamp: float,
+        properties: Mapping[str, Any] | None = None,
+    ) -> None:
         """Count one raw event; events outside every window are ignored."""
         self._lines += 1
         index = bisect.bisect_right(self._bounds, timestamp) - 1
         if index < 0 or index >= len(self._days) - 1:
             return
+        if self._figures is not None:
+            self._figures.add(self._days[index], event, distinct_id, properties)
         windows = self._windows_of_day[index]
         if not windows:
             return
@@ -99,6 +124,7 @@ class UniqueTally:
             },
             seen_events=frozenset(self._seen),
             lines=self._lines,
+            figures=self._figures.result() if self._figures else None,
         )
 
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from shared.errors import InvalidRequest
 from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
+from shared.web.report_param import report_choice
 
 
 class OutputFormat(StrEnum):
@@ -33,6 +34,7 @@ ALLOWED_PARAMETERS = (
     "dry_run",
     "idempotency_key",
     "code",
+    "report",
 )
 MAX_BODY_BYTES = 64 * 1024
 MAX_VALUE_CHARS = 64 * 1024
@@ -79,6 +81,7 @@ class CustomRequest:
     format: OutputFormat
     dry_run: bool
     idempotency_key: str | None
+    report: str | None = None  # a [[report]] of the metrics file: its metrics and destination
 
 
 class _JsonObject(list[tuple[str, object]]):
@@ -95,7 +98,12 @@ Value = str | bool | list[str]
 
 
 def parse_custom_request(
-    method: str, params: Mapping[str, str], body: bytes, *, today: date
+    method: str,
+    params: Mapping[str, str],
+    body: bytes,
+    *,
+    today: date,
+    reports: Mapping[str, PeriodKind] = MappingProxyType({}),
 ) -> CustomRequest:
     """The request the caller meant; raises InvalidRequest (shared.errors) on the first broken rule.
 
@@ -120,7 +128,7 @@ def parse_custom_request(
     else:
         pairs = _body_pairs(body)
     values = _merge(params, pairs)
-    return _decide(values, today)
+    return _decide(values, today, reports)
 
 
 def _shown(name: str) -> str:
@@ -245,9 +253,12 @@ def _check_text(name: str, text: str) -> None:
         raise InvalidRequest(name, f"{name} must be valid Unicode text (no lone surrogates)")
 
 
-def _decide(values: Mapping[str, Value], today: date) -> CustomRequest:
+def _decide(
+    values: Mapping[str, Value], today: date, reports: Mapping[str, PeriodKind]
+) -> CustomRequest:
     """The CustomRequest for well-typed values; the rules are checked in a fixed order."""
-    period = _period(values, today)
+    report = report_choice(values, reports)
+    period = _period(values, today, reports[report] if report else PeriodKind.DAILY)
     send_slack = _boolean(values, "send_slack", default=True)
     dry_run = _boolean(values, "dry_run", default=False)
     events = _events(values.get("events"))
@@ -273,6 +284,7 @@ def _decide(values: Mapping[str, Value], today: date) -> CustomRequest:
         format=output,
         dry_run=dry_run,
         idempotency_key=key if isinstance(key, str) else None,
+        report=report,
     )
 
 
@@ -294,7 +306,7 @@ def _choice(values: Mapping[str, Value], name: str, choices: Mapping[str, T], de
     return choices[word]
 
 
-def _period(values: Mapping[str, Value], today: date) -> ReportPeriod:
+def _period(values: Mapping[str, Value], today: date, default: PeriodKind) -> ReportPeriod:
     has_range = "from_date" in values or "to_date" in values
     if "period" in values and has_range:
         raise InvalidRequest(
@@ -303,7 +315,7 @@ def _period(values: Mapping[str, Value], today: date) -> ReportPeriod:
             code="conflicting_parameters",
         )
     if not has_range:
-        return report_period(_choice(values, "period", PERIODS, PeriodKind.DAILY), today)
+        return report_period(_choice(values, "period", PERIODS, default), today)
     if "from_date" not in values:
         raise InvalidRequest(
             "from_date", "from_date is required when to_date is given", code="missing_parameter"

@@ -23,12 +23,14 @@ from shared.errors import (
     MixpanelUnavailable,
     SlackError,
     UnknownEventsError,
+    UnknownPropertiesError,
 )
 from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.report.generator import Report
 from shared.web.custom_request import CustomRequest, OutputFormat, parse_custom_request
+from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
 JSON = "application/json"
@@ -107,14 +109,15 @@ def _handle(
     with app.session:
         today = now.astimezone(app.settings.timezone).date()
         try:
-            request = parse_custom_request(method, params, body, today=today)
+            reports = {r.name: r.cadence for r in app.ctx.config.reports}
+            request = parse_custom_request(method, params, body, today=today, reports=reports)
         except InvalidRequest as exc:
             if exc.code == "method_not_allowed":
                 result = error_result(405, exc.code, exc.message, exc.field)
                 return replace(result, headers={**result.headers, "Allow": "GET, POST"})
             return error_result(400, exc.code, exc.message, exc.field)
         if request.dry_run:
-            return _json(200, _plan(request))
+            return _json(200, {**_plan(request), **plan_costs(app, request, today)})
         return _report(app, request, now)
 
 
@@ -122,17 +125,26 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
     ctx = app.ctx
     if request.events is not None:
         ctx = replace(ctx, config=ctx.config.with_events(request.events))
+    if request.report is not None:
+        ctx = app.report_context(next(r for r in ctx.config.reports if r.name == request.report))
     try:
         report = produce_report(
             request.period,
             ctx,
             mixpanel=app.mixpanel(),
             now=now,
-            events_field="events" if request.events else "metrics file",
+            events_field="events"
+            if request.events
+            else f"{ctx.config.source}: report {request.report!r}"
+            if request.report
+            else "metrics file",
         )
     except UnknownEventsError as exc:
         if exc.where == "events":
             return error_result(400, "unknown_event", str(exc), "events")
+        log.error("CustomReport: %s", exc)
+        return error_result(500, "server_misconfigured", str(exc))
+    except UnknownPropertiesError as exc:
         log.error("CustomReport: %s", exc)
         return error_result(500, "server_misconfigured", str(exc))
     except MixpanelRateLimited as exc:
@@ -186,7 +198,7 @@ def _post(
     app: App, request: CustomRequest, report: Report, message: Any, now: datetime
 ) -> dict[str, Any]:
     """Post once; with an idempotency key, a repeat of the same request posts nothing."""
-    slack = app.slack()
+    slack = app.slack(request.report)
     if request.idempotency_key is None:
         slack.post(message)
         return {"posted": True, "error": None}

@@ -524,7 +524,7 @@ def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case
     assert metric_figures(report) == expected
     if case.utc_days_differ:  # the case has teeth: counting UTC days would get both kinds wrong
         in_utc = Recount(events).metrics(case.config, period)
-        for measure in Measure:
+        for measure in (Measure.TOTAL, Measure.UNIQUE):
             chosen = [i for i, spec in enumerate(case.config.metrics) if spec.measure is measure]
             assert [in_utc[i] for i in chosen] != [expected[i] for i in chosen]
 

@@ -395,11 +395,46 @@ def test_is_report_day(kind: PeriodKind, day: date, expected: bool) -> None:
     assert is_report_day(kind, day, MON_FRI) is expected
 
 
-@pytest.mark.parametrize("kind", [PeriodKind.MONTHLY, PeriodKind.CUSTOM], ids=str)
-def test_only_daily_weekly_and_biweekly_reports_are_scheduled(kind: PeriodKind) -> None:
-    """Monthly and custom reports have no timer: deciding one is an error."""
-    with pytest.raises(ValueError, match=f"^{kind} reports are not scheduled$"):
-        fire(kind, utc(2026, 11, 2, 9))
+def test_custom_reports_are_not_scheduled() -> None:
+    """Custom reports have no timer: deciding one is an error."""
+    with pytest.raises(ValueError, match=r"^custom reports are not scheduled$"):
+        fire(PeriodKind.CUSTOM, utc(2026, 11, 2, 9))
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [(date(2026, 12, 1), True), (date(2026, 12, 2), False), (date(2027, 1, 1), True)],
+    ids=["1-dec", "2-dec", "1-jan"],
+)
+def test_a_monthly_report_day_is_the_first_of_the_month(day: date, expected: bool) -> None:
+    """Monthly reports post on the 1st, whatever the weekday."""
+    assert is_report_day(PeriodKind.MONTHLY, day, RULES) is expected
+
+
+def test_a_monthly_report_posts_on_the_first_at_the_report_hour_for_the_previous_month() -> None:
+    """09:00 London on Tue 1 Dec 2026 posts November; 09:15 and 2 Dec do not post."""
+    decision = fire(PeriodKind.MONTHLY, utc(2026, 12, 1, 9))
+    assert isinstance(decision, Run)
+    assert decision.period == report_period(PeriodKind.MONTHLY, date(2026, 12, 1))
+    assert (decision.period.current.start, decision.period.current.end) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
+    assert isinstance(fire(PeriodKind.MONTHLY, utc(2026, 12, 1, 9, 15)), Skip)
+    assert isinstance(fire(PeriodKind.MONTHLY, utc(2026, 12, 2, 9)), Skip)
+
+
+def test_a_past_due_monthly_fire_weeks_later_still_finds_the_first() -> None:
+    """A replay on 20 Dec (past due) posts the slot of 1 Dec: the lookback spans a month."""
+    decision = decide(
+        PeriodKind.MONTHLY,
+        scheduled_for=None,
+        now=utc(2026, 12, 20, 15),
+        past_due=True,
+        rules=RULES,
+    )
+    assert isinstance(decision, Run)
+    assert decision.period.current.start == date(2026, 11, 1)
 
 
 # ---------------------------------------------------------------------------- DST hours

@@ -204,6 +204,7 @@ def test_post_documents_code_in_the_query_and_the_rest_in_the_body() -> None:
         ("idempotency_key", [f"1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters",
                              "only applies when send_slack is true"]),
         ("code", ["Functions host", "never echoed"]),
+        ("report", ["[[report]]", "cadence", "unknown_report", "did-you-mean", "events"]),
     ],
     ids=list(ALLOWED_PARAMETERS),
 )  # fmt: skip
@@ -313,8 +314,9 @@ def test_the_report_schema_is_strict() -> None:
         lambda r: r.update(period="yearly"),
         lambda r: r["window"].update(from_date="2026-02-30"),
         lambda r: r["window"].update(days=0),
-        lambda r: r["metrics"][0].update(value=-1),
-        lambda r: r["metrics"][0].update(value=1.5),
+        # a sum, an average or a formula may be negative or fractional: only numbers pass
+        lambda r: r["metrics"][0].update(value="12"),
+        lambda r: r["metrics"][0].update(unit=None),
         lambda r: r["metrics"][0]["comparisons"][0].update(verdict="sideways"),
         lambda r: r["metrics"][0]["comparisons"][0].pop("good"),
         lambda r: r["notable_changes"][0].update(previous=None),

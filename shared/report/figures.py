@@ -1,0 +1,256 @@
+"""Filtered counts, property sums and averages and breakdowns from raw events; pure, streaming.
+
+Fed one raw export event at a time (already deduplicated by the source), by local day. Sums
+are kept as exact decimals of the values' JSON text, so the order of events never changes a
+figure. A missing or non-numeric value is skipped and counted, never taken as 0.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from shared.report.filters import matches_all
+from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
+from shared.schedule.periods import Window
+
+NOT_SET = "(not set)"
+OTHER = "other"
+Number = int | float
+
+
+def breakdown_label(value: object) -> str:
+    """How a property value is listed in a breakdown ('(not set)' when the event lacks it)."""
+    if value is None:
+        return NOT_SET
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def exact(value: object) -> Decimal | None:
+    """The exact decimal a JSON number reads as; None for anything that is not a finite number."""
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return None
+
+
+def as_number(value: Decimal) -> Number:
+    """A decimal as an int when whole, else the nearest float."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@dataclass(slots=True)
+class _Cell:
+    """Running figures for one metric, window (and breakdown value)."""
+
+    events: int = 0
+    users: set[str] = field(default_factory=set)
+    total: Decimal = Decimal(0)
+    values: int = 0
+    skipped: int = 0
+
+    def merge(self, other: _Cell) -> None:
+        self.events += other.events
+        self.users |= other.users
+        self.total += other.total
+        self.values += other.values
+        self.skipped += other.skipped
+
+    def value(self, measure: Measure) -> Number | None:
+        if measure is Measure.TOTAL:
+            return self.events
+        if measure is Measure.UNIQUE:
+            return len(self.users)
+        if measure is Measure.SUM:
+            return as_number(self.total)
+        return None if self.values == 0 else float(self.total / self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One metric over one window: its value, and for sums/averages how many values were read.
+
+    `value` is None only for an average of no values. `breakdown` lists (label, value) for the
+    current window's top values, then ('other', value) when any other value occurred.
+    """
+
+    value: Number | None
+    matched: int
+    skipped: int = 0
+    breakdown: tuple[tuple[str, Number | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Every export-derived figure, and what the stream showed about the metrics' events."""
+
+    values: Mapping[tuple[str, Window], Figure]
+    event_lines: Mapping[str, int]
+    property_keys: Mapping[str, frozenset[str]]
+
+
+class FigureTally:
+    """Accumulates every export-derived metric over every window (the first is the current one)."""
+
+    def __init__(
+        self,
+        specs: Iterable[MetricSpec],
+        windows: Sequence[Window],
+        *,
+        qualifying: Callable[[str], bool],
+    ) -> None:
+        self._specs = tuple(s for s in specs if s.measure is not Measure.FORMULA)
+        self._windows = tuple(dict.fromkeys(windows))
+        self._qualifying = qualifying
+        self._cells: dict[tuple[int, int], _Cell] = {}
+        self._split: dict[tuple[int, int], dict[str, _Cell]] = {}
+        self._day_windows: dict[date, tuple[int, ...]] = {}
+        self._member: dict[str, tuple[int, ...]] = {}
+        self._lines: dict[str, int] = {}
+        self._keys: dict[str, set[str]] = {}
+        self.wanted_properties = frozenset(p for s in self._specs for p in s.property_names)
+
+    def _specs_of(self, event: str) -> tuple[int, ...]:
+        found = self._member.get(event)
+        if found is None:
+            found = tuple(
+                i
+                for i, s in enumerate(self._specs)
+                if (self._qualifying(event) if s.events == (ANY_EVENT,) else event in s.events)
+            )
+            self._member[event] = found
+        return found
+
+    def _windows_of(self, day: date) -> tuple[int, ...]:
+        found = self._day_windows.get(day)
+        if found is None:
+            found = tuple(i for i, w in enumerate(self._windows) if day in w)
+            self._day_windows[day] = found
+        return found
+
+    def add(
+        self, day: date, event: str, distinct_id: str, properties: Mapping[str, Any] | None
+    ) -> None:
+        """Count one raw event of local date `day`."""
+        specs = self._specs_of(event)
+        windows = self._windows_of(day)
+        if not specs or not windows:
+            return
+        props = properties or {}
+        self._lines[event] = self._lines.get(event, 0) + 1
+        keys = self._keys.setdefault(event, set())
+        keys.update(props)
+        for s in specs:
+            spec = self._specs[s]
+            if not matches_all(spec.where, props):
+                continue
+            number: Decimal | None = None
+            if spec.value_property is not None:
+                number = exact(props.get(spec.value_property))
+            label = breakdown_label(props.get(spec.breakdown)) if spec.breakdown is not None else ""
+            for w in windows:
+                cells = [self._cell(s, w)]
+                if spec.breakdown is not None:
+                    cells.append(self._split.setdefault((s, w), {}).setdefault(label, _Cell()))
+                for cell in cells:
+                    cell.events += 1
+                    if distinct_id and spec.measure is Measure.UNIQUE:
+                        cell.users.add(distinct_id)
+                    if spec.value_property is not None:
+                        if number is None:
+                            cell.skipped += 1
+                        else:
+                            cell.total += number
+                            cell.values += 1
+
+    def _cell(self, s: int, w: int) -> _Cell:
+        cell = self._cells.get((s, w))
+        if cell is None:
+            cell = self._cells[(s, w)] = _Cell()
+        return cell
+
+    def result(self) -> Figures:
+        """The figures so far, frozen."""
+        values: dict[tuple[str, Window], Figure] = {}
+        for s, spec in enumerate(self._specs):
+            top = self._top(s, spec)
+            for w, window in enumerate(self._windows):
+                cell = self._cells.get((s, w), _Cell())
+                rows: list[tuple[str, Number | None]] = []
+                if spec.breakdown is not None:
+                    split = self._split.get((s, w), {})
+                    rows = [(label, split.get(label, _Cell()).value(spec.measure)) for label in top]
+                    rest = _Cell()
+                    for label, part in split.items():
+                        if label not in top:
+                            rest.merge(part)
+                    if any(label not in top for label in self._labels(s)):
+                        rows.append((OTHER, rest.value(spec.measure)))
+                matched = cell.values if spec.value_property else cell.events
+                values[(spec.key, window)] = Figure(
+                    cell.value(spec.measure), matched, cell.skipped, tuple(rows)
+                )
+        return Figures(
+            values,
+            dict(self._lines),
+            {event: frozenset(keys) for event, keys in self._keys.items()},
+        )
+
+    def _labels(self, s: int) -> set[str]:
+        return {label for w in range(len(self._windows)) for label in self._split.get((s, w), {})}
+
+    def _top(self, s: int, spec: MetricSpec) -> tuple[str, ...]:
+        """The current window's top values by the metric's own figure, ties by label."""
+        if spec.breakdown is None:
+            return ()
+        split = self._split.get((s, 0), {})
+        ranked = sorted(
+            ((label, cell.value(spec.measure)) for label, cell in split.items()),
+            key=lambda lv: (-(lv[1] or 0), lv[0]),
+        )
+        return tuple(label for label, _ in ranked[: spec.top])
+
+
+def unknown_properties(
+    specs: Iterable[MetricSpec], figures: Figures, *, where: str
+) -> tuple[list[str], list[str]]:
+    """(problems, notes): each property a metric reads that none of its events carried.
+
+    Checked against the property names the export actually showed on the metric's events, with
+    the closest of them suggested; a metric whose events did not occur cannot be checked (note).
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    for spec in specs:
+        names = spec.property_names
+        if not names:
+            continue
+        events = [e for e in spec.events if e != ANY_EVENT] or sorted(figures.event_lines)
+        lines = sum(figures.event_lines.get(e, 0) for e in events)
+        if not lines:
+            notes.append(
+                f"{spec.label}: no {' or '.join(events) or 'qualifying'} events in these "
+                f"windows, so its property names ({', '.join(names)}) could not be checked"
+            )
+            continue
+        keys = sorted({k for e in events for k in figures.property_keys.get(e, ())})
+        for name in names:
+            if name in keys:
+                continue
+            close = difflib.get_close_matches(name, keys, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            problems.append(
+                f"{where}: metric {spec.key!r}: property {name!r} is on none of its "
+                f"{lines:,} {' or '.join(events)} events{hint}"
+            )
+    return problems, notes

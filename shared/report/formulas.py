@@ -1,0 +1,82 @@
+"""Formulas over other metrics' figures (+ - * / and numbers); pure, never raises on 0."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """A parsed formula such as 'users_onboarded / new_signups'; `keys` are the metrics used."""
+
+    text: str
+    keys: tuple[str, ...]
+    tree: ast.expr
+
+
+class FormulaError(ValueError):
+    """The formula text is not one of the allowed forms."""
+
+
+def parse_formula(text: str) -> Formula:
+    """The formula in `text`; raises FormulaError naming what is not allowed."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise FormulaError(f"cannot read formula {text!r}") from None
+    keys: list[str] = []
+
+    def check(node: ast.expr) -> None:
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            check(node.left)
+            check(node.right)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            check(node.operand)
+        elif isinstance(node, ast.Name):
+            keys.append(node.id)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
+            pass
+        else:
+            raise FormulaError(
+                f"formula {text!r} may only use metric keys, numbers, + - * / and parentheses"
+            )
+
+    check(tree)
+    if not keys:
+        raise FormulaError(f"formula {text!r} names no metric")
+    return Formula(text.strip(), tuple(dict.fromkeys(keys)), tree)
+
+
+def evaluate(formula: Formula, values: Mapping[str, float | None]) -> float | None:
+    """The formula's value; None when an input is missing or a division is by zero."""
+
+    def value(node: ast.expr) -> float | None:
+        if isinstance(node, ast.Name):
+            return values.get(node.id)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp):
+            inner = value(node.operand)
+            return None if inner is None else -inner
+        if not isinstance(node, ast.BinOp):  # parse_formula allows nothing else
+            return None
+        left, right = value(node.left), value(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        return None if right == 0 else left / right
+
+    return value(formula.tree)

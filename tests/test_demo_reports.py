@@ -1,0 +1,56 @@
+"""`make demo ARGS=--reports`: every metric kind on the bundled sample, each report previewed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devtools import demo
+from devtools.slack_standin import slack_rejection
+from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
+
+SMALL = ["--days", "40", "--users", "600"]
+
+
+@pytest.fixture
+def clean_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No .env, no real settings, no destinations in the environment."""
+    monkeypatch.chdir(tmp_path)
+    PROCESS_NAMES_CACHE.clear()
+    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "SLACK_WEBHOOK_URL", "METRICS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_the_reports_demo_shows_every_metric_kind_in_its_unit(clean_dir, capsys):
+    """Growth (daily), exec (weekly) and exec monthly: filters, sums, a rate, a breakdown."""
+    assert demo.main(["--reports", *SMALL]) == 0
+    out = capsys.readouterr().out
+    for words in (
+        "Growth daily report",
+        "Exec weekly report",
+        "Exec monthly report",
+        "iOS signups",  # a filter
+        "Signups by country (top country values",  # a breakdown
+        "month to date:",
+        "Basket value scanned",  # a sum in GBP
+        "Average basket",
+        " pts ",  # a rate's change in points
+        "were skipped, not counted as 0",  # the data-quality note of a sum
+    ):
+        assert words in out, words
+    assert "£" in out
+    assert "%" in out
+    for name in ("growth", "exec", "exec-monthly"):
+        payload = json.loads((clean_dir / "out" / f"slack-message-{name}.json").read_text())
+        assert slack_rejection(payload) is None
+
+
+def test_the_demo_refuses_an_unknown_report_name(clean_dir, capsys):
+    """--report names one of the file's reports."""
+    assert demo.main(["--reports", "--report", "sales", *SMALL]) == 1
+    assert "'sales' is not defined; configured: growth, exec, exec-monthly" in (
+        capsys.readouterr().err
+    )
