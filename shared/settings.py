@@ -95,6 +95,8 @@ class Settings:
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
+    # An on-demand report identical to one posted less than this long ago is not posted again.
+    custom_repost_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -192,6 +194,12 @@ class Settings:
             ),
             report_budget_seconds=optional(
                 "REPORT_BUDGET_SECONDS", _positive, 120.0, "must be a positive number of seconds"
+            ),
+            custom_repost_seconds=optional(
+                "CUSTOM_REPOST_SECONDS",
+                _seconds,
+                300,
+                "must be a whole number of seconds from 0 (never suppress) to 86400",
             ),
         )
         if problems:
@@ -300,3 +308,10 @@ def _table_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,62}", value):
         raise ValueError(value)
     return value
+
+
+def _seconds(value: str) -> int:
+    seconds = int(value)
+    if not 0 <= seconds <= 86400:
+        raise ValueError(value)
+    return seconds
