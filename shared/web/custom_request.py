@@ -36,6 +36,8 @@ ALLOWED_PARAMETERS = (
     "idempotency_key",
     "code",
 )
+# The JSON body takes every parameter but the function key (openapi.yaml CustomReportBody).
+BODY_PARAMETERS = tuple(name for name in ALLOWED_PARAMETERS if name != "code")
 MAX_BODY_BYTES = 64 * 1024
 MAX_VALUE_CHARS = 64 * 1024
 # A query-string value must fit in a URL the Azure front end carries (4 KiB in all, and
@@ -267,18 +269,18 @@ def _merge(params: Mapping[str, str], pairs: list[tuple[str, object]]) -> dict[s
             f"allowed: {', '.join(ALLOWED_PARAMETERS)}",
             code="unknown_parameter",
         )
-    if FUNCTION_KEY_PARAMETER in body:
-        raise InvalidRequest(
-            FUNCTION_KEY_PARAMETER,
-            "code is the function key: send it in the query string or the x-functions-key "
-            "header, never in the body",
-        )
     both = sorted(set(params) & set(body))
     if both:
         raise InvalidRequest(
             both[0],
             f"{both[0]} is given both in the query string and the body; give it once",
             code="duplicate_parameter",
+        )
+    if FUNCTION_KEY_PARAMETER in body:
+        raise InvalidRequest(
+            FUNCTION_KEY_PARAMETER,
+            "code is the function key: send it in the query string or the x-functions-key "
+            "header, never in the body",
         )
     values: dict[str, Value] = {}
     for name in ALLOWED_PARAMETERS:
