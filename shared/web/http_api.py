@@ -238,7 +238,7 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
     names = list(exc.suggestions)
     parts = []
     for name in names[:MAX_SHOWN_EVENTS]:
-        close = exc.suggestions[name][:MAX_SHOWN_EVENTS]
+        close = exc.suggestions[name]
         hint = f" (did you mean {shown_names(close)}?)" if close else ""
         parts.append(f"{shown_names([name])}{hint}")
     more = len(names) - MAX_SHOWN_EVENTS
