@@ -84,6 +84,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(line) > MAX_REQUEST_LINE:
             self.requestline = ""
             self.request_version = "HTTP/1.0"
+            self._discard_head(line)
             self._send_error_json(
                 414, "uri_too_long", f"the URL must be at most {MAX_URL_BYTES} bytes"
             )
@@ -103,6 +104,20 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.flush()
+
+    def _discard_head(self, line: bytes) -> None:
+        """Read the rest of an over-long request head, so the 414 is not lost to a reset."""
+        budget = 4 * MAX_BODY
+        try:
+            while line and not line.endswith(b"\n") and budget > 0:
+                line = self.rfile.readline(65536)
+                budget -= len(line)
+            for _ in range(100):  # header lines, up to the empty one
+                line = self.rfile.readline(65536)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+        except (TimeoutError, OSError):
+            return
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (bad request line, too many headers) as JSON too."""

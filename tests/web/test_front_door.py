@@ -49,7 +49,7 @@ def exchange(port: int, raw: bytes, *, timeout: float = 20) -> tuple[int, dict[s
     """Send `raw` bytes, read the whole answer: status, headers (lower-case), body."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(raw)
-        sock.shutdown(socket.SHUT_WR)
+        sock.shutdown(socket.SHUT_WR)  # the whole request is sent: read the answer
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
