@@ -30,6 +30,7 @@ from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.report.generator import Report
 from shared.web.custom_request import (
+    MAX_SHOWN_NAMES,
     CustomRequest,
     OutputFormat,
     parse_custom_request,
@@ -164,7 +165,7 @@ def _handle(
 
 
 def method_not_allowed(message: str) -> HttpResult:
-    """405 with Allow, for any method but GET and POST (the dev server answers with it too)."""
+    """405 with Allow, for any method but GET and POST (HEAD, OPTIONS, TRACE and any token)."""
     result = error_result(405, "method_not_allowed", message)
     return replace(result, headers={**result.headers, "Allow": ALLOW})
 
@@ -237,16 +238,13 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
     """The unknown names, at most a few and each clipped, then "and N more"; bounded."""
     names = list(exc.suggestions)
     parts = []
-    for name in names[:MAX_SHOWN_EVENTS]:
+    for name in names[:MAX_SHOWN_NAMES]:
         close = exc.suggestions[name]
         hint = f" (did you mean {shown_names(close)}?)" if close else ""
         parts.append(f"{shown_names([name])}{hint}")
-    more = len(names) - MAX_SHOWN_EVENTS
+    more = len(names) - MAX_SHOWN_NAMES
     tail = f"; and {more} more" if more > 0 else ""
     return f"unknown Mixpanel event in {exc.where}: " + "; ".join(parts) + tail
-
-
-MAX_SHOWN_EVENTS = 3
 
 
 def _ledger(app: App) -> DeliveryLedger:

@@ -227,7 +227,7 @@ def hostile_value_cases(draw: st.DrawFn) -> Case:
     # Mostly dry runs: a hostile value that happens to be valid then costs no report.
     if draw(st.sampled_from([True, True, True, True, False])) or "idempotency_key" in names:
         # idempotency_key is kept to dry runs: the stand-in stack has no AzureWebJobsStorage, so
-        # a real post with one is rightly a 500 (test_an_idempotency_key_without_storage_...).
+        # a real post with one is rightly a 503 (test_an_idempotency_key_without_storage_...).
         names.discard("dry_run")
         values["dry_run"] = "true"
     for name in sorted(names):
