@@ -8,6 +8,7 @@ rules, tested through the real CustomReport.main() (and, for item 2, the dev ser
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,18 +16,21 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import azure.functions as func
+import jsonschema
 import pytest
 
 import CustomReport
 from devtools.serve import MAX_URL_BYTES, make_server
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
 from shared.errors import UnknownEventsError
+from shared.render.slack_message import render_message, render_text
 from shared.schedule.periods import PeriodKind, report_period
 from shared.web.custom_request import MAX_QUERY_VALUE_CHARS
 from shared.web.http_api import unknown_events_message
 from shared.web.ondemand import post_on_demand
 from tests.e2e import Stack
 from tests.openapi_check import validate_against_openapi
+from tests.render.test_slack_message import golden_report
 
 ROUTE = "/api/CustomReport"
 
@@ -408,3 +412,59 @@ def test_item_10_the_interval_holds_in_the_table_ledger(
     reports = {record.key.report for record in ledger.history()}
     assert any(report.startswith("ondemand:") for report in reports)
     assert "custom:again-1" in reports
+
+
+# -- 9. the contract is as strict as the rules --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        {"period": "yearly"},
+        {"format": "xml"},
+        {"send_slack": "maybe"},
+        {"dry_run": "2"},
+        {"period": "weekly", "from_date": "2026-11-01", "to_date": "2026-11-14"},
+        {"from_date": "2026-11-01"},
+        {"from_date": "1969-12-31", "to_date": "1970-01-02"},
+        {"from_date": "2026-02-30", "to_date": "2026-03-01"},
+        {"events": "Sign Up,,Receipt Uploaded"},
+        {"events": "Sign Up\n"},
+        {"events": "x" * 256},
+        {"idempotency_key": "k", "send_slack": "no"},
+        {"code": "k"},
+    ],
+    ids=repr,
+)
+def test_item_9_what_the_rules_refuse_the_contract_refuses(instance: dict[str, str]):
+    """A contract-driven client cannot build these: both schemas refuse them, as the parser does."""
+    for kind in ("CustomReportQuery", "CustomReportBody"):
+        with pytest.raises(jsonschema.ValidationError):
+            validate_against_openapi(kind, instance)
+
+
+def test_item_9_the_contract_examples_are_valid():
+    """The POST examples and a typical GET fit the schemas."""
+    validate_against_openapi("CustomReportQuery", {"period": " Weekly ", "send_slack": "NO"})
+    validate_against_openapi(
+        "CustomReportBody",
+        {"from_date": "2026-11-01", "to_date": "2026-11-14", "events": ["Sign Up"],
+         "send_slack": False},
+    )  # fmt: skip
+    validate_against_openapi(
+        "CustomReportBody", {"period": "weekly", "idempotency_key": "weekly-2026-W47"}
+    )
+
+
+# -- 11. one number rule per message ------------------------------------------------------------
+
+
+def test_item_11_no_message_mixes_abbreviated_and_exact_counts():
+    """Slack blocks, fallback text and preview: every count exact, never '12.3K' or '1.2M'."""
+    report = golden_report()
+    texts = [render_text(report), json.dumps(render_message(report).payload(), ensure_ascii=False)]
+    for text in texts:
+        assert re.search(r"\d(\.\d)?[KM]\b", text) is None, text
+        assert "12,345" in text  # App Opened, the golden report's count over 10,000
+        figures = text.replace("2026", "").replace("/project/12345", "")
+        assert re.search(r"\b\d{5,}\b", figures) is None  # commas from 10,000 up
