@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -267,6 +268,10 @@ def _start_storage() -> Any:
         return None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="make serve", description=__doc__)
@@ -298,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         print("Serving the bundled sample project; Slack posts go to a loopback stand-in.")
+    server = make_server(args.port)  # first: a busy port must not leave Azurite behind
     storage = None
     if not os.environ.get(STORAGE_SETTING) and not args.no_storage:
         storage = _start_storage()
@@ -306,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"Delivery ledger: Azurite on 127.0.0.1:{storage.port} (stopped with the server)."
             )
-    server = make_server(args.port)
     print(f"CustomReport: http://localhost:{args.port}{ROUTE}  (Ctrl-C to stop)", flush=True)
+    # SIGTERM (and SIGINT, even where a shell ignored it) stop the server the way Ctrl-C does,
+    # so the finally block below always stops Azurite and the stand-ins.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 import CustomReport
+from devtools import serve
 from devtools.serve import MAX_URL_BYTES, make_server
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
 from shared.errors import UnknownEventsError
@@ -237,6 +238,20 @@ def test_item_6_the_contract_example_works_with_the_ledger_storage(
     assert json.loads(first[2])["slack"] == {"posted": True, "error": None}
     assert json.loads(second[2])["slack"]["duplicate"] is True
     assert len(stack.slack.posts) == 1
+
+
+@pytest.mark.azurite
+def test_item_6_make_serve_brings_its_own_ledger_storage():
+    """`make serve` without AzureWebJobsStorage starts Azurite, and the ledger works on it."""
+    storage = serve._start_storage()
+    assert storage is not None, "Azurite is installed by make setup"
+    try:
+        ledger = TableDeliveryLedger(storage.connection_string, table_name="serveledger")
+        poster = Poster()
+        assert on_demand(ledger, poster, T0, key="serve-1").posted
+        assert on_demand(ledger, poster, T0, key="serve-1").duplicate
+    finally:
+        storage.stop()
 
 
 # (without storage: tests/web/test_custom_report_fuzz.py::test_an_idempotency_key_without_...)
