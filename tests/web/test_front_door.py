@@ -23,9 +23,10 @@ import CustomReport
 from devtools import serve
 from devtools.serve import MAX_URL_BYTES, make_server
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
-from shared.errors import UnknownEventsError
+from shared.errors import ConfigError, UnknownEventsError
 from shared.render.slack_message import render_message, render_text
 from shared.schedule.periods import PeriodKind, report_period
+from shared.settings import Settings
 from shared.web.custom_request import MAX_QUERY_VALUE_CHARS
 from shared.web.http_api import unknown_events_message
 from shared.web.ondemand import post_on_demand
@@ -483,3 +484,11 @@ def test_item_11_no_message_mixes_abbreviated_and_exact_counts():
         assert "12,345" in text  # App Opened, the golden report's count over 10,000
         figures = text.replace("2026", "").replace("/project/12345", "")
         assert re.search(r"\b\d{5,}\b", figures) is None  # commas from 10,000 up
+
+
+@pytest.mark.parametrize("value", ["-1", "86401", "5m", "1.5"])
+def test_item_10_the_interval_setting_is_checked_by_name(stack: Stack, value: str):
+    """A malformed CUSTOM_REPOST_SECONDS is a settings error naming it, never a silent default."""
+    with pytest.raises(ConfigError, match="CUSTOM_REPOST_SECONDS must be a whole number"):
+        Settings.from_env({**stack.env, "CUSTOM_REPOST_SECONDS": value})
+    assert Settings.from_env(stack.env).custom_repost_seconds == 300
