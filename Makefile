@@ -52,7 +52,7 @@ unit: $(STAMP) $(AZURITE) browser
 		echo "no test files exist yet"; exit 0; fi; exit $$rc
 
 ## Serve /api/CustomReport on localhost:7071 through the real main(), without Core Tools.
-serve: $(STAMP)
+serve: $(STAMP) $(AZURITE)
 	$(BIN)/python -m devtools.serve $(ARGS)
 
 ## Requests, wall time, import time and export memory, against a baseline in the same run.

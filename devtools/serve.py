@@ -3,17 +3,27 @@
 A thin development adapter: it turns each HTTP request into an azure.functions.HttpRequest,
 calls CustomReport.main and writes its HttpResponse back. With no real settings in .env it
 serves the bundled sample project and a loopback Slack stand-in, so the README's curl examples
-work anywhere.
+work anywhere. Without AzureWebJobsStorage it starts Azurite (installed by `make setup`) for
+the delivery ledger, so `idempotency_key` and the re-post interval work as deployed.
+
+The HTTP framing is answered here, as the Azure front end would, and always as JSON in the
+documented error shape: every method token reaches main() (which answers 405 with Allow),
+HEAD included; a URL over MAX_URL_BYTES is 414; a body is read by Content-Length or decoded
+from Transfer-Encoding: chunked, never ignored; a malformed Content-Length or chunk is 400.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -29,23 +39,109 @@ from shared.clock import utc_now
 
 ROUTE = "/api/CustomReport"
 MAX_BODY = 1024 * 1024
+# Azure Functions documents a 4 KiB limit on the URL; over it the front end answers 414.
+MAX_URL_BYTES = 4096
+# Request line = method, target and version: room for any method token besides the URL.
+MAX_REQUEST_LINE = MAX_URL_BYTES + 128
+# A client that stops sending mid-body is answered (or dropped) after this, never waited on.
+READ_TIMEOUT_SECONDS = 10
+_DIGITS = frozenset("0123456789")
+STORAGE_SETTING = "AzureWebJobsStorage"
+
+
+class FramingError(Exception):
+    """The request's HTTP framing is broken: answered with `status` before main() runs."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The documented error shape (openapi.yaml Error), field null: the request as a whole."""
+    return json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Every method goes to CustomReport.main (which answers 405 itself)."""
+    """Every method token goes to CustomReport.main (which answers 405 itself)."""
+
+    timeout = READ_TIMEOUT_SECONDS
+    server_version = "make-serve"
+    sys_version = ""
+
+    def handle_one_request(self) -> None:
+        """BaseHTTPRequestHandler's loop, without its 501 for unknown methods or 414 crash."""
+        # Attributes log_message reads, set before anything can fail.
+        self.command, self.path, self.request_version = "", "", "HTTP/0.9"
+        try:
+            line = self.rfile.readline(MAX_REQUEST_LINE + 1)
+        except TimeoutError:
+            self.close_connection = True
+            return
+        if not line:
+            self.close_connection = True
+            return
+        self.raw_requestline = line
+        if len(line) > MAX_REQUEST_LINE:
+            self.requestline = ""
+            self.request_version = "HTTP/1.0"
+            self._discard_head(line)
+            self._send_error_json(
+                414, "uri_too_long", f"the URL must be at most {MAX_URL_BYTES} bytes"
+            )
+            self.close_connection = True
+            return
+        if not self.parse_request():  # it has answered (through send_error)
+            return
+        if len(self.path.encode("latin-1", "replace")) > MAX_URL_BYTES:
+            self._send_error_json(
+                414, "uri_too_long", f"the URL must be at most {MAX_URL_BYTES} bytes"
+            )
+            self.close_connection = True
+            return
+        try:
+            self._dispatch()
+        except TimeoutError:
+            self.close_connection = True
+            return
+        self.wfile.flush()
+
+    def _discard_head(self, line: bytes) -> None:
+        """Read the rest of an over-long request head, so the 414 is not lost to a reset."""
+        budget = 4 * MAX_BODY
+        try:
+            while line and not line.endswith(b"\n") and budget > 0:
+                line = self.rfile.readline(65536)
+                budget -= len(line)
+            for _ in range(100):  # header lines, up to the empty one
+                line = self.rfile.readline(65536)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+        except (TimeoutError, OSError):
+            return
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, too many headers) as JSON too."""
+        names = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large"}
+        self._send_error_json(code, names.get(code, "bad_request"), message or "bad request")
+        self.close_connection = True
+
+    def _send_error_json(self, status: int, code: str, message: str) -> None:
+        self._send(status, error_body(code, message))
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
         if parts.path.rstrip("/").lower() != ROUTE.lower():
-            self._send(
-                404,
-                b'{"error": {"code": "not_found", "message": "only '
-                + ROUTE.encode()
-                + b' is served", "field": null}}',
-            )
+            self._send(404, error_body("not_found", f"only {ROUTE} is served"))
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(length, MAX_BODY + 1))
+        try:
+            body = self._read_body()
+        except FramingError as exc:
+            self._send(exc.status, error_body(exc.code, exc.message))
+            self.close_connection = True
+            return
         request = func.HttpRequest(
             method=self.command,
             url=f"http://localhost{self.path}",
@@ -61,6 +157,43 @@ class Handler(BaseHTTPRequestHandler):
             dict(response.headers),
         )
 
+    def _read_body(self) -> bytes:
+        """The body by Content-Length or chunked encoding (at most MAX_BODY + 1 bytes kept)."""
+        encodings = self.headers.get_all("Transfer-Encoding") or []
+        lengths = self.headers.get_all("Content-Length") or []
+        if encodings:
+            if lengths:
+                raise FramingError(
+                    400, "bad_request", "give either Content-Length or Transfer-Encoding, not both"
+                )
+            tokens = [t.strip().lower() for value in encodings for t in value.split(",")]
+            if tokens != ["chunked"]:
+                raise FramingError(
+                    400, "bad_request", "Transfer-Encoding must be chunked (and only chunked)"
+                )
+            try:
+                return read_chunked(self.rfile.readline, self.rfile.read, limit=MAX_BODY)
+            except TimeoutError:
+                raise FramingError(400, "bad_request", "the chunked body never ended") from None
+        if not lengths:
+            return b""
+        if (
+            len(set(lengths)) != 1
+            or not lengths[0].strip()
+            or not set(lengths[0].strip()) <= _DIGITS
+        ):
+            raise FramingError(400, "bad_request", "Content-Length must be one decimal number")
+        length = int(lengths[0].strip())
+        try:
+            body = self.rfile.read(min(length, MAX_BODY + 1))
+        except TimeoutError:
+            body = b""
+        if len(body) < min(length, MAX_BODY + 1):
+            raise FramingError(400, "bad_request", "the body is shorter than its Content-Length")
+        if length > MAX_BODY + 1:
+            self.close_connection = True  # the rest is never read
+        return body
+
     def _send(
         self,
         status: int,
@@ -74,13 +207,71 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             if name.lower() not in {"content-type", "content-length"}:
                 self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch  # noqa: N815 - http.server names
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
-        sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {args[1]}\n")
+        """One line per answer; safe before the request line is parsed."""
+        path = urlsplit(getattr(self, "path", "") or "").path[:200]
+        status = args[1] if len(args) > 1 else "-"
+        method = (getattr(self, "command", "") or "-")[:20]
+        sys.stderr.write(f"{method} {path or '-'} -> {status}\n")
+
+
+def read_chunked(
+    readline: Callable[[int], bytes], read: Callable[[int], bytes], *, limit: int
+) -> bytes:
+    """A chunked body (RFC 9112 section 7.1), decoded; kept up to `limit` + 1 bytes."""
+    body = bytearray()
+    while True:
+        line = readline(1026)
+        if not line.endswith(b"\n") or len(line) > 1024:
+            raise FramingError(400, "bad_request", "malformed chunk size line")
+        size_text = line.split(b";", 1)[0].strip()
+        if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+            raise FramingError(400, "bad_request", "malformed chunk size line")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit + 1:
+            raise FramingError(400, "body_too_large", f"body must be at most {limit} bytes")
+        chunk = read(size)
+        if len(chunk) != size or read(2) != b"\r\n":
+            raise FramingError(400, "bad_request", "a chunk is shorter than its size")
+        body += chunk
+    while True:  # trailer fields, up to the empty line
+        line = readline(1026)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            raise FramingError(400, "bad_request", "malformed chunked trailer")
+
+
+def make_server(port: int = 0) -> ThreadingHTTPServer:
+    """The dev server on 127.0.0.1:`port` (0 = any free port), not yet serving."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def _start_storage() -> Any:
+    """Azurite for the delivery ledger, or None (with a note) when it is not installed."""
+    try:
+        from tests.azurite import AzuriteError, start_azurite_table
+    except ImportError:
+        return None
+    try:
+        return start_azurite_table()
+    except AzuriteError as exc:
+        print(f"No delivery ledger storage ({exc}); idempotency_key will answer 503.")
+        return None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def smtp_env(address: str) -> dict[str, str]:
@@ -100,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make serve", description=__doc__)
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--sample", action="store_true", help="force the bundled sample")
+    parser.add_argument("--no-storage", action="store_true", help="do not start Azurite")
     args = parser.parse_args(argv)
     os.environ.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
     standins: list[MixpanelStandIn | SlackStandIn | SmtpStandIn] = []
@@ -128,8 +320,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("Serving the bundled sample project; Slack posts go to a loopback stand-in.")
         print(f"Emails go to a loopback SMTP server at {smtp.address}, kept in out/mail/.")
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = make_server(args.port)  # first: a busy port must not leave Azurite behind
+    storage = None
+    if not os.environ.get(STORAGE_SETTING) and not args.no_storage:
+        storage = _start_storage()
+        if storage is not None:
+            os.environ[STORAGE_SETTING] = storage.connection_string
+            print(
+                f"Delivery ledger: Azurite on 127.0.0.1:{storage.port} (stopped with the server)."
+            )
     print(f"CustomReport: http://localhost:{args.port}{ROUTE}  (Ctrl-C to stop)", flush=True)
+    # SIGTERM (and SIGINT, even where a shell ignored it) stop the server the way Ctrl-C does,
+    # so the finally block below always stops Azurite and the stand-ins.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -138,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
         for standin in standins:
             standin.stop()
+        if storage is not None:
+            storage.stop()
     return 0
 
 

@@ -116,6 +116,8 @@ class Settings:
     alerts_file: Path = DEFAULT_ALERTS_FILE
     tracking_watch: tuple[str, ...] | None = None  # None: every event; (): off
     alert_source: str = "query"  # where AlertCheck reads hourly counts: query or export
+    # An on-demand report identical to one posted less than this long ago is not posted again.
+    custom_repost_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -242,6 +244,12 @@ class Settings:
             ),
             alert_source=optional(
                 "ALERT_SOURCE", _alert_source, "query", "must be query or export"
+            ),
+            custom_repost_seconds=optional(
+                "CUSTOM_REPOST_SECONDS",
+                _seconds,
+                300,
+                "must be a whole number of seconds from 0 (never suppress) to 86400",
             ),
         )
         if problems:
@@ -380,3 +388,10 @@ def _alert_source(value: str) -> str:
     if lowered not in {"query", "export"}:
         raise ValueError(value)
     return lowered
+
+
+def _seconds(value: str) -> int:
+    seconds = int(value)
+    if not 0 <= seconds <= 86400:
+        raise ValueError(value)
+    return seconds

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.delivery.ledger import InMemoryLedger
+from shared.web import http_api
 from tests.azurite import AzuriteError, AzuriteTable, start_azurite_table
 
 # Loopback Mixpanel and Slack stand-ins for end-to-end tests (fixtures `stack`, `sample_events`)
@@ -36,3 +38,13 @@ def azurite_connection_string() -> Iterator[str]:
 def ledger_table_name() -> str:
     """A fresh table name per test, so tests sharing one Azurite never see each other's rows."""
     return f"ledger{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_local_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CustomReport's in-process ledger (no AzureWebJobsStorage) starts empty in every test.
+
+    A new Slack stand-in may reuse an old one's port, and so its destination fingerprint: an
+    identical report posted by an earlier test must not fold into this test's post.
+    """
+    monkeypatch.setattr(http_api, "LOCAL_LEDGER", InMemoryLedger())

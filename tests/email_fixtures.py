@@ -25,7 +25,7 @@ SMTP_PASSWORD = "SMTPPASSWORD-e2e-5d3a"  # recognisable: tests/test_secrets.py s
 SMTP_USERNAME = "reports@acme.test"
 SENDER = "Acme Reports <reports@acme.test>"
 RECIPIENTS = "Ána Lima <ana@example.com>, 東京 チーム <tokyo@example.com>, bo@example.com"
-# Figures as the renderers write them: 1,234 / 12.3K / 1.2M / 23% / 09:00 / 2026 ...
+# Figures as the renderers write them: 1,234 / 12,345 / 23% / 09:00 / 2026 ...
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?[KM%]?")
 
 

@@ -73,6 +73,7 @@ def test_post_with_a_json_body_is_answered_like_get(stack: Stack):
         url="/api/CustomReport",
         params={"code": "k"},
         body=json.dumps({"period": "daily", "send_slack": False}).encode(),
+        headers={"Content-Type": "application/json"},
     )
     response = CustomReport.main(request)
     assert response.status_code == 200

@@ -344,6 +344,7 @@ def test_custom_report_failures_carry_no_secret(stack: Stack, outlets: Outlets, 
         url="/api/CustomReport",
         params={"code": FUNCTION_KEY, **fault.params},
         body=fault.body,
+        headers={"Content-Type": "application/json"},
     )
     try:
         response = CustomReport.main(request)

@@ -57,16 +57,13 @@ _LINKABLE = re.compile(r"https?://[^\s<>|]+")
 
 
 def human_number(n: int) -> str:
-    """'1,234' below 10,000; '12.3K' below a million; '1.2M' above (half up, no '.0')."""
-    sign = "-" if n < 0 else ""
-    a = abs(n)
-    if a < 10_000:
-        return f"{sign}{a:,}"
-    tenths, unit = (a + 50) // 100, "K"
-    if tenths >= 10_000:  # 999,950 and up would read '1000K'
-        tenths, unit = (a + 50_000) // 100_000, "M"
-    whole, decimal = divmod(tenths, 10)
-    return f"{sign}{whole:,}{f'.{decimal}' if decimal else ''}{unit}"
+    """A count, exact with thousands separators: '29,843', never '29.8K'.
+
+    The one number rule of every message (Slack blocks, fallback text, text preview): counts
+    are exact, as the insights the report model writes are, so no message mixes '29.8K' with
+    '29,843'; changes are whole percents (`percent`).
+    """
+    return f"{n:,}"
 
 
 def unit_value(value: float, unit: Unit = COUNT) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
+from urllib.parse import parse_qsl
 
 from shared.errors import InvalidRequest
 from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
@@ -36,8 +38,19 @@ ALLOWED_PARAMETERS = (
     "code",
     "report",
 )
+# The JSON body takes every parameter but the function key (openapi.yaml CustomReportBody).
+BODY_PARAMETERS = tuple(name for name in ALLOWED_PARAMETERS if name != "code")
 MAX_BODY_BYTES = 64 * 1024
 MAX_VALUE_CHARS = 64 * 1024
+# A query-string value must fit in a URL the Azure front end carries (4 KiB in all, and
+# query strings over 2 KiB are refused there); longer event lists go in a POST body.
+MAX_QUERY_VALUE_CHARS = 512
+# The one media type a POST body may have (parameters such as charset=utf-8 are allowed).
+JSON_MEDIA_TYPE = "application/json"
+# The function key: the Functions host checks it; the function neither checks nor echoes it.
+FUNCTION_KEY_PARAMETER = "code"
+# How many caller-supplied names one error message lists before "and N more".
+MAX_SHOWN_NAMES = 3
 MAX_EVENTS = 200
 MAX_EVENT_NAME_CHARS = 255
 MAX_SPAN_DAYS = 366
@@ -104,10 +117,15 @@ def parse_custom_request(
     *,
     today: date,
     reports: Mapping[str, PeriodKind] = MappingProxyType({}),
+    query_string: str | None = None,
+    content_type: str | None = JSON_MEDIA_TYPE,
 ) -> CustomRequest:
     """The request the caller meant; raises InvalidRequest (shared.errors) on the first broken rule.
 
-    `today` is the local date in the app's timezone; `params` is the query string.
+    `today` is the local date in the app's timezone; `params` is the query string as the host
+    folded it into a mapping, and `query_string` the raw one from the request URL (when known),
+    in which a repeated name is still visible. `content_type` is the Content-Type header (None
+    when absent); it matters only for a POST with a body.
     """
     # ASCII only: str.upper() turns 'po\u017ft' (long s) into 'POST'.
     verb = method.upper() if method.isascii() else method
@@ -126,9 +144,59 @@ def parse_custom_request(
             )
         pairs: list[tuple[str, object]] = []
     else:
+        if body:
+            _check_content_type(content_type)
         pairs = _body_pairs(body)
+    if query_string:
+        _check_repeats(query_string)
     values = _merge(params, pairs)
     return _decide(values, today, reports)
+
+
+def repeated_names(query_string: str) -> list[str]:
+    """The names given more than once in a raw query string, in order of first appearance."""
+    counts = Counter(name for name, _ in parse_qsl(query_string, keep_blank_values=True))
+    return [name for name, count in counts.items() if count > 1]
+
+
+def _check_repeats(query_string: str) -> None:
+    repeated = repeated_names(query_string)
+    if repeated:
+        raise InvalidRequest(
+            _safe_field(repeated[0]),
+            f"{_noun(repeated)} {shown_names(repeated)} "
+            f"{'is' if len(repeated) == 1 else 'are'} given more than once in the query "
+            "string; give each parameter once",
+            code="duplicate_parameter",
+        )
+
+
+def _check_content_type(content_type: str | None) -> None:
+    """A POST body is JSON, and says so: Content-Type application/json (charset utf-8 if any)."""
+    media, _, rest = (content_type or "").partition(";")
+    charset = ""
+    for part in rest.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if media.strip().lower() != JSON_MEDIA_TYPE or charset not in ("", "utf-8"):
+        raise InvalidRequest(
+            "body",
+            f"a POST body must be sent with Content-Type: {JSON_MEDIA_TYPE} "
+            "(charset utf-8, if given)",
+            code="unsupported_media_type",
+        )
+
+
+def _noun(names: list[str]) -> str:
+    return "parameter" if len(names) == 1 else "parameters"
+
+
+def shown_names(names: list[str]) -> str:
+    """At most MAX_SHOWN_NAMES caller-supplied names, each clipped, then "and N more"."""
+    listed = ", ".join(_shown(name) for name in names[:MAX_SHOWN_NAMES])
+    more = len(names) - MAX_SHOWN_NAMES
+    return f"{listed} and {more} more" if more > 0 else listed
 
 
 def _shown(name: str) -> str:
@@ -201,7 +269,8 @@ def _merge(params: Mapping[str, str], pairs: list[tuple[str, object]]) -> dict[s
     if unknown:
         raise InvalidRequest(
             _safe_field(unknown[0]),
-            f"unknown parameter {_shown(unknown[0])}; allowed: {', '.join(ALLOWED_PARAMETERS)}",
+            f"unknown {_noun(unknown)} {shown_names(unknown)}; "
+            f"allowed: {', '.join(ALLOWED_PARAMETERS)}",
             code="unknown_parameter",
         )
     both = sorted(set(params) & set(body))
@@ -211,11 +280,26 @@ def _merge(params: Mapping[str, str], pairs: list[tuple[str, object]]) -> dict[s
             f"{both[0]} is given both in the query string and the body; give it once",
             code="duplicate_parameter",
         )
-    raw: dict[str, object] = {**params, **body}
+    if FUNCTION_KEY_PARAMETER in body:
+        raise InvalidRequest(
+            FUNCTION_KEY_PARAMETER,
+            "code is the function key: send it in the query string or the x-functions-key "
+            "header, never in the body",
+        )
     values: dict[str, Value] = {}
     for name in ALLOWED_PARAMETERS:
-        if name in raw:
-            values[name] = _typed(name, raw[name])
+        if name == FUNCTION_KEY_PARAMETER:
+            continue  # the host's business: neither checked nor kept here
+        if name in params:
+            if len(params[name]) > MAX_QUERY_VALUE_CHARS:
+                raise InvalidRequest(
+                    name,
+                    f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters in the query "
+                    "string; send longer values in a POST body",
+                )
+            values[name] = _typed(name, params[name])
+        elif name in body:
+            values[name] = _typed(name, body[name])
     return values
 
 

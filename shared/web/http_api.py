@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.app import App
 from shared.clock import utc_now
-from shared.delivery.ledger import DeliveryKey
+from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.errors import (
     ConfigError,
     InvalidRequest,
@@ -29,11 +30,22 @@ from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.report.generator import Report
-from shared.web.custom_request import CustomRequest, OutputFormat, parse_custom_request
+from shared.web.custom_request import (
+    MAX_SHOWN_NAMES,
+    CustomRequest,
+    OutputFormat,
+    parse_custom_request,
+    shown_names,
+)
+from shared.web.ondemand import post_on_demand
 from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
 JSON = "application/json"
+ALLOW = "GET, POST"
+# Without AzureWebJobsStorage (only ever local: the Azure host requires it), on-demand posts
+# are claimed in this process's memory, so the re-post interval holds within one process.
+LOCAL_LEDGER = InMemoryLedger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,19 @@ def error_result(
     return _json(status, {"error": error, **(extra or {})}, headers)
 
 
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """What the HTTP layer knows beyond method, params and body: the raw query and Content-Type."""
+
+    query_string: str | None = None
+    content_type: str | None = JSON
+
+
+def query_of(url: str) -> str | None:
+    """The raw query string of a request URL (None without one): repeats are visible in it."""
+    return urlsplit(url).query or None
+
+
 def handle_custom_report(
     method: str,
     params: Mapping[str, str],
@@ -80,10 +105,11 @@ def handle_custom_report(
     *,
     environ: Mapping[str, str],
     now: datetime | None = None,
+    raw: RawRequest | None = None,
 ) -> HttpResult:
     """Answer one /api/CustomReport request; never raises."""
     try:
-        return _handle(method, params, body, environ=environ, now=now or utc_now())
+        return _handle(method, params, body, environ=environ, now=now or utc_now(), raw=raw)
     except Exception:  # a bug must still answer in the documented shape, without internals
         log.exception("CustomReport failed unexpectedly")
         return error_result(500, "internal_error", "internal error; see the function logs")
@@ -96,7 +122,9 @@ def _handle(
     *,
     environ: Mapping[str, str],
     now: datetime,
+    raw: RawRequest | None,
 ) -> HttpResult:
+    raw = raw or RawRequest()
     try:
         app = App.from_environ(environ)
     except ConfigError as exc:
@@ -110,15 +138,40 @@ def _handle(
         today = now.astimezone(app.settings.timezone).date()
         try:
             reports = {r.name: r.cadence for r in app.ctx.config.reports}
-            request = parse_custom_request(method, params, body, today=today, reports=reports)
+            request = parse_custom_request(
+                method,
+                params,
+                body,
+                today=today,
+                reports=reports,
+                query_string=raw.query_string,
+                content_type=raw.content_type,
+            )
         except InvalidRequest as exc:
             if exc.code == "method_not_allowed":
-                result = error_result(405, exc.code, exc.message, exc.field)
-                return replace(result, headers={**result.headers, "Allow": "GET, POST"})
+                return method_not_allowed(exc.message)
+            if exc.code == "unsupported_media_type":
+                return error_result(415, exc.code, exc.message, exc.field)
             return error_result(400, exc.code, exc.message, exc.field)
         if request.dry_run:
             return _json(200, {**_plan(request), **plan_costs(app, request, today)})
+        if request.send_slack and request.idempotency_key and not app.settings.storage_connection:
+            return error_result(
+                503,
+                "storage_unavailable",
+                "idempotency_key needs the delivery ledger's storage (AzureWebJobsStorage), "
+                "which this deployment does not have; send the request without "
+                "idempotency_key, or give the app its storage",
+                "idempotency_key",
+                side="storage",
+            )
         return _report(app, request, now)
+
+
+def method_not_allowed(message: str) -> HttpResult:
+    """405 with Allow, for any method but GET and POST (HEAD, OPTIONS, TRACE and any token)."""
+    result = error_result(405, "method_not_allowed", message)
+    return replace(result, headers={**result.headers, "Allow": ALLOW})
 
 
 def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
@@ -141,7 +194,7 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         )
     except UnknownEventsError as exc:
         if exc.where == "events":
-            return error_result(400, "unknown_event", str(exc), "events")
+            return error_result(400, "unknown_event", unknown_events_message(exc), "events")
         log.error("CustomReport: %s", exc)
         return error_result(500, "server_misconfigured", str(exc))
     except UnknownPropertiesError as exc:
@@ -194,34 +247,39 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
     return _json(200, {"report": report_to_json(report), "slack": slack})
 
 
+def unknown_events_message(exc: UnknownEventsError) -> str:
+    """The unknown names, at most a few and each clipped, then "and N more"; bounded."""
+    names = list(exc.suggestions)
+    parts = []
+    for name in names[:MAX_SHOWN_NAMES]:
+        close = exc.suggestions[name]
+        hint = f" (did you mean {shown_names(close)}?)" if close else ""
+        parts.append(f"{shown_names([name])}{hint}")
+    more = len(names) - MAX_SHOWN_NAMES
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"unknown Mixpanel event in {exc.where}: " + "; ".join(parts) + tail
+
+
+def _ledger(app: App) -> DeliveryLedger:
+    return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
+
+
 def _post(
     app: App, request: CustomRequest, report: Report, message: Any, now: datetime
 ) -> dict[str, Any]:
-    """Post once; with an idempotency key, a repeat of the same request posts nothing."""
-    slack = app.slack(request.report)
-    if request.idempotency_key is None:
-        slack.post(message)
-        return {"posted": True, "error": None}
-    window = report.period.current
-    ledger = app.ledger()
-    claim = ledger.claim(
-        DeliveryKey(
-            f"custom:{request.idempotency_key}", window.start, window.end, slack.destination
-        ),
+    """Post through the ledger: a repeat within CUSTOM_REPOST_SECONDS or of a key posts nothing."""
+    outcome = post_on_demand(
+        _ledger(app),
+        app.slack(request.report),
+        message,
+        period=report.period,
+        events=request.events,
+        idempotency_key=request.idempotency_key,
+        repost_seconds=app.settings.custom_repost_seconds,
+        report_name=request.report,
         now=now,
     )
-    if claim is None:
-        return {"posted": False, "error": None, "duplicate": True}
-    try:
-        slack.post(message)
-    except SlackError as exc:
-        if exc.maybe_posted:
-            ledger.mark_sent(claim, now=now, detail=f"uncertain: {exc}")
-        else:
-            ledger.mark_failed(claim, now=now, detail=str(exc))
-        raise
-    ledger.mark_sent(claim, now=now, detail=f"custom {window.label()}")
-    return {"posted": True, "error": None}
+    return outcome.as_json()
 
 
 def _plan(request: CustomRequest) -> dict[str, Any]:

@@ -261,42 +261,19 @@ def test_payload_is_a_fresh_copy_each_time() -> None:
         (999, "999"),
         (1234, "1,234"),
         (9999, "9,999"),
-        (10_000, "10K"),
-        (12_345, "12.3K"),
-        (12_350, "12.4K"),
-        (50_000, "50K"),
-        (999_949, "999.9K"),
-        (999_950, "1M"),
-        (999_999, "1M"),
-        (1_000_000, "1M"),
-        (1_234_567, "1.2M"),
-        (1_250_000, "1.3M"),
-        (2_345_678_901, "2,345.7M"),
+        (10_000, "10,000"),
+        (29_843, "29,843"),
+        (999_999, "999,999"),
+        (1_234_567, "1,234,567"),
+        (2_345_678_901, "2,345,678,901"),
         (-1500, "-1,500"),
-        (-12_345, "-12.3K"),
+        (-12_345, "-12,345"),
     ],
-    ids=[
-        "zero",
-        "999",
-        "thousands-comma",
-        "last-plain",
-        "first-K-drops-.0",
-        "one-decimal",
-        "half-rounds-up",
-        "round-K",
-        "last-K",
-        "rounds-to-1M-not-1000K",
-        "999999",
-        "one-million",
-        "one-decimal-M",
-        "half-up-M",
-        "billions-stay-M",
-        "negative-plain",
-        "negative-K",
-    ],
-)
-def test_human_number_reads_at_a_glance(n: int, expected: str) -> None:
-    """Below 10,000 with commas; K below a million, M above, one decimal without '.0'."""
+    ids=["zero", "999", "thousands-comma", "last-four-digits", "ten-thousand", "no-29.8K",
+         "no-1M", "millions", "billions", "negative", "negative-large"],
+)  # fmt: skip
+def test_human_number_is_exact_with_thousands_separators(n: int, expected: str) -> None:
+    """One number rule per message: every count exact, with commas, never abbreviated."""
     assert human_number(n) == expected
 
 
@@ -587,8 +564,8 @@ def test_metrics_fill_sections_of_at_most_10_fields(metrics: int, layout: list[o
         (
             54_321,
             weekly_change(12_000, Verdict.UP, 3.5268, good=True),
-            "*54.3K* :large_green_circle: ▲ 353% vs previous week (12K)",
-            "54.3K  🟢 ▲ 353% vs previous week (12K)",
+            "*54,321* :large_green_circle: ▲ 353% vs previous week (12,000)",
+            "54,321  🟢 ▲ 353% vs previous week (12,000)",
         ),
     ],
     ids=[
@@ -724,7 +701,7 @@ def test_the_daily_report_shows_both_comparisons() -> None:
         ),
         (
             Mover(NASTY, 12_345, 1000, Verdict.UP, 11.345),
-            "▲ &lt;!channel&gt; &amp; &lt;b&gt; *12.3K* (was 1,000, +1,134%)",
+            "▲ &lt;!channel&gt; &amp; &lt;b&gt; *12,345* (was 1,000, +1,134%)",
         ),
     ],
     ids=["up", "down", "new", "dropped-to-zero-flagged", "escaped-name"],
@@ -745,7 +722,7 @@ def test_top_events_are_numbered_with_counts_and_previous_counts() -> None:
     bodies = [s["text"]["text"] for s in sections(render_message(report).payload()) if "text" in s]
     assert bodies[0] == (
         "*Top events* (vs previous week)\n"
-        "1. App Opened *12.3K* (was 11.9K)\n"
+        "1. App Opened *12,345* (was 11,900)\n"
         "2. &lt;!channel&gt; &amp; &lt;b&gt; *64*"
     )
 
@@ -863,7 +840,7 @@ def test_the_preview_of_a_weekly_report_reads_as_plain_text() -> None:
         "                          ▁▁▁▁▁▁▁\n"
         "\n"
         "Top events (vs previous week)\n"
-        "1. App Opened 12.3K (was 11.9K)\n"
+        "1. App Opened 12,345 (was 11,900)\n"
         "2. Email Sent 1,234 (was 800)\n"
         "3. Sign Up 89 (was 85)\n"
         "4. <!channel> & <b> Promo 64 (was 0)\n"

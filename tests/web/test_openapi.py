@@ -10,6 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -21,10 +23,13 @@ from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, rep
 from shared.settings import DEFAULT_METRICS_FILE
 from shared.sources.uniques import UniqueCounts
 from shared.web.custom_request import (
-    ALLOWED_PARAMETERS,
+    BODY_PARAMETERS,
     MAX_EVENT_NAME_CHARS,
     MAX_EVENTS,
     MAX_IDEMPOTENCY_KEY_CHARS,
+    MAX_QUERY_VALUE_CHARS,
+    MAX_SHOWN_CHARS,
+    MAX_SHOWN_NAMES,
     MAX_SPAN_DAYS,
     MAX_VALUE_CHARS,
     CustomRequest,
@@ -148,11 +153,11 @@ def test_the_validator_would_notice_a_broken_document() -> None:
 
 
 def test_get_and_post_are_the_only_operations() -> None:
-    """The endpoint documents GET and POST, each with 200, 400, 405, 429, 502 and 503."""
+    """The endpoint documents GET and POST, each with every status either can answer."""
     operations = load_openapi()["paths"][PATH]
     assert set(operations) == {"get", "post"}
     for operation in operations.values():
-        assert {"200", "400", "401", "405", "429", "500", "502", "503"} == set(
+        assert {"200", "400", "401", "405", "414", "415", "429", "500", "502", "503"} == set(
             operation["responses"]
         )
 
@@ -168,81 +173,209 @@ def test_the_function_key_goes_in_the_code_query_or_the_x_functions_key_header()
     assert spec["security"] == [{name: []} for name in schemes]
 
 
-def test_get_documents_exactly_the_allowed_parameters() -> None:
-    """Every parameter parse_custom_request allows is a GET query parameter, and no other."""
+def test_each_parameter_is_declared_once() -> None:
+    """GET: one exploded query object of every allowed name but `code` (a security scheme)."""
     spec = load_openapi()
-    refs = spec["paths"][PATH]["get"]["parameters"]
-    params = [spec["components"]["parameters"][r["$ref"].rsplit("/", 1)[1]] for r in refs]
-    assert tuple(p["name"] for p in params) == ALLOWED_PARAMETERS
-    assert all(p["in"] == "query" and not p["required"] for p in params)
+    get = spec["paths"][PATH]["get"]
+    assert get["parameters"] == [{"$ref": "#/components/parameters/query"}]
+    query = spec["components"]["parameters"]["query"]
+    assert (query["in"], query["style"], query["explode"], query["required"]) == (
+        "query",
+        "form",
+        True,
+        False,
+    )
+    assert tuple(schema("CustomReportQuery")["properties"]) == BODY_PARAMETERS
+    assert "code" not in json.dumps(schema("CustomReportQuery")["properties"])
 
 
-def test_post_documents_code_in_the_query_and_the_rest_in_the_body() -> None:
-    """The POST body schema has exactly the allowed names and refuses others."""
+def test_post_takes_the_parameters_in_a_json_body_and_the_key_never() -> None:
+    """The POST body schema has exactly the allowed names but `code`, and refuses others."""
     spec = load_openapi()
     post = spec["paths"][PATH]["post"]
-    assert post["parameters"] == [{"$ref": "#/components/parameters/code"}]
+    assert "parameters" not in post
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/CustomReportBody"}
-    assert tuple(schema("CustomReportBody")["properties"]) == ALLOWED_PARAMETERS
-    assert schema("CustomReportBody")["additionalProperties"] is False
+    assert tuple(schema("CustomReportBody")["properties"]) == BODY_PARAMETERS
+    for name in ("CustomReportBody", "CustomReportQuery"):
+        assert schema(name)["additionalProperties"] is False
 
 
 @pytest.mark.parametrize(
-    ("parameter", "needles"),
+    ("where", "needles"),
     [
-        ("period", ["daily", "weekly", "biweekly", "monthly", "previous calendar month",
+        ("Period", ["daily", "weekly", "biweekly", "monthly", "previous calendar month",
                     "Case-insensitive", "cannot be combined"]),
-        ("from_date", ["YYYY-MM-DD", "not a real calendar date", "1970-01-01", "to_date"]),
-        ("to_date", ["on or after from_date", "yesterday", f"at most {MAX_SPAN_DAYS} days"]),
-        ("events", ["comma-separated", "trimmed", "Duplicates", "at least one event",
-                    f"longer than {MAX_EVENT_NAME_CHARS} characters", "Cc", "U+2028",
-                    f"at most {MAX_EVENTS}", "<!channel>"]),
-        ("send_slack", ["true, false, 1, 0, yes, no", "Default true", "invalid_boolean"]),
-        ("format", ["json", "text", "blocks", "Default"]),
-        ("dry_run", ["without calling Mixpanel", "Default false"]),
-        ("idempotency_key", [f"1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters",
-                             "only applies when send_slack is true"]),
-        ("code", ["Functions host", "never echoed"]),
-        ("report", ["[[report]]", "cadence", "unknown_report", "did-you-mean", "events"]),
+        ("FromDate", ["YYYY-MM-DD", "not a real calendar date", "1970-01-01", "to_date"]),
+        ("ToDate", ["on or after from_date", "yesterday", f"at most {MAX_SPAN_DAYS} days"]),
+        ("EventList", ["comma-separated", "trimmed", "Duplicates", "at least one event",
+                       f"longer than {MAX_EVENT_NAME_CHARS} characters", "Cc", "U+2028",
+                       f"at most {MAX_EVENTS}", "<!channel>"]),
+        ("BooleanWord", ["true, false, 1, 0, yes, no", "invalid_boolean"]),
+        ("Format", ["json", "text", "blocks", "Default"]),
+        ("IdempotencyKey", [f"1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters",
+                            "only applies when send_slack is true", "storage_unavailable",
+                            "CUSTOM_REPOST_SECONDS"]),
+        ("CrossFieldRules", ["not both", "both dates or neither", "idempotency_key"]),
+        ("ReportName", ["[[report]]", "cadence", "unknown_report", "did-you-mean", "events"]),
     ],
-    ids=list(ALLOWED_PARAMETERS),
 )  # fmt: skip
-def test_each_parameter_description_states_its_rules(parameter: str, needles: list[str]) -> None:
-    """The rules live in the parameter descriptions, with the limits the code enforces."""
-    description = load_openapi()["components"]["parameters"][parameter]["description"]
-    flat = " ".join(description.split())
+def test_each_schema_description_states_its_rules(where: str, needles: list[str]) -> None:
+    """The rules live in the schema descriptions, with the limits the code enforces."""
+    flat = " ".join(schema(where)["description"].split())
     for needle in needles:
         assert needle in flat, needle
 
 
+def test_the_info_says_what_is_echoed_and_what_cannot_be_expressed() -> None:
+    """Echoed names are clipped and bounded; the rules OpenAPI cannot express are listed."""
+    info = " ".join(load_openapi()["info"]["description"].split())
+    for needle in [
+        f"clipped to {MAX_SHOWN_CHARS} characters",
+        f"at most {MAX_SHOWN_NAMES} are listed",
+        "and N more",
+        "No other parameter value is ever echoed",
+        "yesterday or earlier",
+        "at most 366 days",
+        "at most 200 distinct events",
+        "CUSTOM_REPOST_SECONDS",
+        f"at most {MAX_QUERY_VALUE_CHARS} characters",
+        "4096 bytes",
+    ]:
+        assert needle in info, needle
+
+
 def test_the_spec_limits_are_the_code_limits() -> None:
     """maxLength and patterns in the spec equal the constants in shared.web.custom_request."""
-    params = load_openapi()["components"]["parameters"]
-    key = params["idempotency_key"]["schema"]
+    key = schema("IdempotencyKey")
     assert key["maxLength"] == MAX_IDEMPOTENCY_KEY_CHARS
     assert key["pattern"] == f"^[A-Za-z0-9._:-]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}$"
+    query = schema("CustomReportQuery")["properties"]
     for name in ("period", "events", "send_slack", "format", "dry_run"):
-        assert params[name]["schema"]["maxLength"] == MAX_VALUE_CHARS
+        assert query[name]["maxLength"] == MAX_QUERY_VALUE_CHARS
     assert f"{MAX_VALUE_CHARS} characters" in load_openapi()["info"]["description"]
 
 
 def test_every_error_code_the_parser_uses_is_in_the_table() -> None:
     """Each code in the rejection table is documented in the info description."""
     described = load_openapi()["info"]["description"]
-    for code in {row[5] for row in REJECTIONS}:
+    for code in {row[5] for row in REJECTIONS} | {
+        "unsupported_media_type",
+        "uri_too_long",
+        "storage_unavailable",
+        "bad_request",
+    }:
         assert f"`{code}`" in described, code
 
 
+def spec_accepts(name: str, value: str) -> bool:
+    """Whether the spec's pattern takes `value`, read as ECMA does (`$` only at the very end)."""
+    pattern = schema(name)["pattern"].removesuffix("$") + r"\Z"
+    return re.search(pattern, value) is not None
+
+
+def parser_accepts(name: str, value: str) -> bool:
+    try:
+        parse_custom_request("GET", {name: value}, b"", today=TODAY)
+    except InvalidRequest as error:
+        return error.code == "conflicting_parameters"  # idempotency_key needs send_slack
+    return True
+
+
+WORD_CHARS = st.sampled_from(
+    [*"daiwkbmonthlyjsxfru10 YESNOTRUEDAILY", "\t", "\n", "\x1c", "\x85", "\xa0",
+    "\u2003", "\u2028", "\u3000", "\ufeff", "\u212a", "\x00", "\x0b"]
+)  # fmt: skip
+EVENT_CHARS = st.sampled_from(
+    [*"ab ,", "\t", "\n", "\x1f", "\x7f", "\x85", "\xa0", "\u2003", "\u2028", "\u3000",
+    "\ufeff", "<", "\u00e9"]
+)  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("name", "value"),
-    [("idempotency_key", "k" * 128), ("idempotency_key", "a.b_c:d-e"), ("from_date", "2026-11-01")],
-    ids=["key at the limit", "key punctuation", "date"],
+    ("name", "where"),
+    [("period", "Period"), ("format", "Format"), ("send_slack", "BooleanWord"),
+     ("dry_run", "BooleanWord")],
+)  # fmt: skip
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=st.one_of(st.text(WORD_CHARS, max_size=12), st.sampled_from(
+    ["weekly", " Weekly\t", "MONTHLY\u3000", "\u2028daily", "true\n", "YES", "0", "Text",
+     "blocks\x1c", "\ufeffweekly", "\u212aelvin", "week ly"])))  # fmt: skip
+def test_the_keyword_patterns_accept_exactly_what_the_parser_accepts(
+    name: str, where: str, value: str
+) -> None:
+    """A word the spec's pattern takes is a word the parser takes, and no other."""
+    assert spec_accepts(where, value) == parser_accepts(name, value), repr(value)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(value=st.one_of(
+    st.text(EVENT_CHARS, max_size=12),
+    st.builds(lambda n, pad: pad + "e" * n + pad, st.integers(250, 260), st.sampled_from(
+        ["", " ", "\u3000"])),
+))  # fmt: skip
+def test_the_events_pattern_accepts_exactly_what_the_name_rules_accept(value: str) -> None:
+    """events: empty names, control characters and long names, as the parser sees them."""
+    try:
+        parse_custom_request("POST", {}, json.dumps({"events": value}).encode(), today=TODAY)
+        accepted = True
+    except InvalidRequest:
+        accepted = False
+    assert spec_accepts("EventList", value) == accepted, repr(value)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=st.text(EVENT_CHARS, max_size=10))
+def test_the_event_name_pattern_is_one_list_item(value: str) -> None:
+    """A JSON list item may contain commas; otherwise the rules of one name."""
+    try:
+        parse_custom_request("POST", {}, json.dumps({"events": [value]}).encode(), today=TODAY)
+        accepted = True
+    except InvalidRequest:
+        accepted = False
+    assert spec_accepts("EventName", value) == accepted, repr(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("2026-11-01", True), ("1970-01-01", True), ("1969-12-31", False), ("0999-01-01", False),
+     ("2026-1-01", False), ("9999-12-31", True)],
+)  # fmt: skip
+def test_the_date_pattern_starts_at_the_epoch(value: str, ok: bool) -> None:
+    """The pattern refuses years before 1970, as the parser does (format: date does the rest)."""
+    assert spec_accepts("FromDate", value) is ok
+    assert spec_accepts("ToDate", value) is ok
+
+
+@pytest.mark.parametrize(
+    ("instance", "ok"),
+    [
+        ({}, True),
+        ({"period": "weekly"}, True),
+        ({"from_date": "2026-11-01", "to_date": "2026-11-14"}, True),
+        ({"period": "weekly", "from_date": "2026-11-01", "to_date": "2026-11-14"}, False),
+        ({"from_date": "2026-11-01"}, False),
+        ({"to_date": "2026-11-14"}, False),
+        ({"idempotency_key": "k"}, True),
+        ({"idempotency_key": "k", "send_slack": "yes"}, True),
+        ({"idempotency_key": "k", "send_slack": "false"}, False),
+        ({"idempotency_key": "k", "send_slack": False}, False),
+        ({"idempotency_key": "k", "send_slack": True}, True),
+        ({"code": "k"}, False),
+    ],
 )
-def test_spec_patterns_accept_what_the_parser_accepts(name: str, value: str) -> None:
-    """The spec's patterns match valid values (ECMA regexes read the same in Python here)."""
-    pattern = load_openapi()["components"]["parameters"][name]["schema"]["pattern"]
-    assert re.fullmatch(pattern.strip("^$"), value)
+def test_the_cross_field_rules_are_in_the_schemas(instance: dict[str, Any], ok: bool) -> None:
+    """A period or a range, both dates or neither, a key only when posting: in both schemas."""
+    assert invalid("CustomReportBody", instance) is not ok
+    # The function key is a security scheme, not a query property; parse takes it anywhere.
+    if all(isinstance(v, str) for v in instance.values()) and "code" not in instance:
+        assert invalid("CustomReportQuery", instance) is not ok
+        parsed = True
+        try:
+            parse_custom_request("GET", instance, b"", today=TODAY)
+        except InvalidRequest:
+            parsed = False
+        assert parsed is ok
 
 
 # --- the Report schema -----------------------------------------------------------------------
