@@ -45,6 +45,8 @@ class Facts:
     # Set when the counts may lack some of the window's events (only the metrics' own events
     # are certain): top events, movers and warnings are then withheld rather than wrong.
     all_events: Unavailable | None = None
+    # Where the numbers came from: "query", "export" or "mixed" (shared/sources/README section).
+    source: str = "query"
 
 
 class Verdict(StrEnum):
@@ -78,6 +80,7 @@ class MetricResult:
     value: int | None
     changes: tuple[Change, ...]
     unavailable: str | None = None
+    method: str | None = None  # how a unique figure was counted ("export", "/events unit=week")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,7 @@ class Report:
     warnings: tuple[str, ...]
     insights: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    source: str = "query"  # where the numbers came from: query, export or mixed
 
     @property
     def unavailable(self) -> tuple[str, ...]:
@@ -153,16 +157,22 @@ def _metric_value(spec: MetricSpec, window: Window, facts: Facts) -> int | Unava
         return sum(window_total(facts.counts, e, window) for e in spec.events)
     if isinstance(facts.uniques, Unavailable):
         return facts.uniques
+    reason = facts.uniques.missing.get((window, spec.key))
+    if reason is not None:
+        return Unavailable(reason)
     return facts.uniques.users[window][spec.key]
 
 
 def _metric(spec: MetricSpec, period: ReportPeriod, facts: Facts, th: Thresholds) -> MetricResult:
+    method = None
+    if spec.measure is Measure.UNIQUE and not isinstance(facts.uniques, Unavailable):
+        method = facts.uniques.methods.get(spec.key)
     value = _metric_value(spec, period.current, facts)
     if isinstance(value, Unavailable):
         changes = tuple(
             Change(c.label, c.window, None, Verdict.UNAVAILABLE) for c in period.comparisons
         )
-        return MetricResult(spec, None, changes, unavailable=value.reason)
+        return MetricResult(spec, None, changes, unavailable=value.reason, method=method)
     changes_list = []
     for comparison in period.comparisons:
         baseline = _metric_value(spec, comparison.window, facts)
@@ -175,7 +185,7 @@ def _metric(spec: MetricSpec, period: ReportPeriod, facts: Facts, th: Thresholds
         changes_list.append(
             Change(comparison.label, comparison.window, baseline, verdict, ratio, good)
         )
-    return MetricResult(spec, value, tuple(changes_list))
+    return MetricResult(spec, value, tuple(changes_list), method=method)
 
 
 def _reported_events(counts: DailyCounts) -> list[str]:
@@ -329,4 +339,5 @@ def build_report(
         warnings=warnings,
         insights=insights,
         notes=notes + extra,
+        source=facts.source,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,10 @@ class UniqueCounts:
     users: Mapping[Window, Mapping[str, int]]
     seen_events: frozenset[str]
     lines: int
+    # Figures no exact source could give: (window, group) -> a one-line reason (never a 0).
+    missing: Mapping[tuple[Window, str], str] = field(default_factory=dict)
+    # How each group's figures were counted ("export", "/events unit=week", ...).
+    methods: Mapping[str, str] = field(default_factory=dict)
 
 
 class UniqueTally:
@@ -78,6 +82,10 @@ class UniqueTally:
         index = bisect.bisect_right(self._bounds, timestamp) - 1
         if index < 0 or index >= len(self._days) - 1:
             return
+        self.add_at(index, event, distinct_id)
+
+    def add_at(self, index: int, event: str, distinct_id: str) -> None:
+        """Count one event already placed on local day `index` (0 = the first window day)."""
         windows = self._windows_of_day[index]
         if not windows:
             return
@@ -89,6 +97,14 @@ class UniqueTally:
             sets = self._sets[w]
             for name in groups:
                 sets[name].add(distinct_id)
+
+    def merge(self, other: UniqueTally) -> None:
+        """Fold in a tally over the same windows and groups that read other events."""
+        for mine, theirs in zip(self._sets, other._sets, strict=True):
+            for name, ids in theirs.items():
+                mine[name] |= ids
+        self._seen |= other._seen
+        self._lines += other._lines
 
     def result(self) -> UniqueCounts:
         """The counts so far, frozen."""

@@ -1,0 +1,247 @@
+"""Raw export lines to Mixpanel's deduplicated events, and the reducer they feed; pure, no I/O.
+
+- The decoder reads only the fields a figure needs (event, time, distinct_id, $insert_id and the
+  properties an accumulator asks for) with msgspec, which skips every other field unparsed.
+- Deduplication is Mixpanel's rule (reference/event-deduplication.mdx): lines with the same
+  event, distinct_id, time and $insert_id are one event; a line without $insert_id is its own.
+  Duplicates share their time, so they always fall into the same fetched day range: the set of
+  seen keys lives as long as one range, not the whole export.
+- The reducer turns each deduplicated event into its local-day index once, then hands it to the
+  per-event daily totals, the distinct-user tally and any pluggable accumulators.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from shared.schedule.periods import Window
+from shared.sources.uniques import UniqueCounts, UniqueTally
+
+# One raw event as the reducer sees it: (event, distinct_id, time, $insert_id, kept properties).
+Record = tuple[str, str, float, str, Mapping[str, Any]]
+NO_PROPERTIES: Mapping[str, Any] = {}
+
+
+class BadExportLine(ValueError):
+    """An export line that is not a complete event; carries the offending line."""
+
+    def __init__(self, why: str, line: bytes) -> None:
+        super().__init__(why)
+        self.why = why
+        self.line = line
+
+
+class _Core(msgspec.Struct):
+    time: float
+    distinct_id: str | int | None = None
+    insert_id: str | None = msgspec.field(name="$insert_id", default=None)
+
+
+class _Line(msgspec.Struct):
+    event: str
+    properties: _Core
+
+
+def _as_id(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+class LineDecoder:
+    """Decodes JSONL export bytes into Records, keeping only the properties it is told to keep."""
+
+    def __init__(self, keep: Iterable[str] = ()) -> None:
+        self.keep = tuple(dict.fromkeys(k for k in keep if k not in _RESERVED))
+        line_type: type[msgspec.Struct] = _Line
+        if self.keep:
+            # Attribute names are positional (p0, p1...): property names need not be identifiers.
+            props = msgspec.defstruct(
+                "_KeptProperties",
+                [
+                    ("time", float),
+                    ("distinct_id", str | int | None, None),
+                    ("insert_id", str | None, msgspec.field(name="$insert_id", default=None)),
+                    *(
+                        (f"p{i}", Any, msgspec.field(name=name, default=None))
+                        for i, name in enumerate(self.keep)
+                    ),
+                ],
+            )
+            line_type = msgspec.defstruct("_KeptLine", [("event", str), ("properties", props)])
+        self._decoder = msgspec.json.Decoder(line_type)
+        self._attrs = tuple(f"p{i}" for i in range(len(self.keep)))
+
+    def decode(self, chunk: bytes) -> list[Record]:
+        """Every complete line of `chunk` (newline-separated JSON objects) as a Record."""
+        try:
+            lines: list[Any] = self._decoder.decode_lines(chunk)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return self._one_by_one(chunk)
+        return [self._record(line) for line in lines]
+
+    def _one_by_one(self, chunk: bytes) -> list[Record]:
+        """Find and name the bad line (only after a batch failed to decode)."""
+        records = []
+        for raw in chunk.splitlines():
+            if not raw.strip():
+                continue
+            try:
+                line = self._decoder.decode(raw)
+            except msgspec.ValidationError as exc:
+                raise BadExportLine(f"an export line has a malformed field ({exc})", raw) from None
+            except msgspec.DecodeError:
+                raise BadExportLine(
+                    "an export line is not a complete event (truncated?)", raw
+                ) from None
+            records.append(self._record(line))
+        return records
+
+    def _record(self, line: Any) -> Record:
+        props = line.properties
+        kept = (
+            {name: getattr(props, a) for name, a in zip(self.keep, self._attrs, strict=True)}
+            if self._attrs
+            else NO_PROPERTIES
+        )
+        return (line.event, _as_id(props.distinct_id), props.time, props.insert_id or "", kept)
+
+
+_RESERVED = frozenset({"time", "distinct_id", "$insert_id"})
+
+
+class Deduplicator:
+    """Mixpanel's dedup rule over one fetched range: True the first time an event is seen."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str, float, str]] = set()
+        self.duplicates = 0
+
+    def first(self, event: str, distinct_id: str, when: float, insert_id: str) -> bool:
+        """Whether this line counts: always without $insert_id, once per identical key."""
+        if not insert_id:
+            return True
+        key = (event, distinct_id, when, insert_id)
+        if key in self._seen:
+            self.duplicates += 1
+            return False
+        self._seen.add(key)
+        return True
+
+
+class EventAccumulator(Protocol):
+    """A figure fed by each deduplicated event of the export (issue #13's metric kinds).
+
+    `day` is the index of the event's local day in the reducer's `days`; `properties` holds the
+    property names the accumulator listed in `wanted_properties` (None when absent).
+    """
+
+    @property
+    def wanted_properties(self) -> frozenset[str]: ...
+
+    def add(self, day: int, distinct_id: str, event: str, properties: Mapping[str, Any]) -> None:
+        """Take one event."""
+
+    def merge(self, other: Any) -> None:
+        """Fold in another accumulator of the same kind, fed from another day range."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTally:
+    """What one export yielded: daily totals, distinct users, and how many lines it took."""
+
+    counts: Mapping[str, Mapping[date, int]]
+    uniques: UniqueCounts
+    lines: int
+    duplicates: int
+    accumulators: tuple[EventAccumulator, ...] = ()
+
+
+def local_day_bounds(first: date, last: date, timezone: ZoneInfo) -> list[float]:
+    """Epoch second at which each local day from `first` to `last + 1` starts (DST-exact)."""
+    days = (last - first).days + 2
+    return [
+        datetime.combine(first + timedelta(days=i), time(0), tzinfo=timezone).timestamp()
+        for i in range(days)
+    ]
+
+
+class ExportReducer:
+    """Folds deduplicated events into per-local-day totals, unique users and accumulators.
+
+    One per fetched day range (a retried range starts a fresh one), so the dedup keys live only
+    as long as their range; `merge` combines the ranges' reducers.
+    """
+
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        groups: Mapping[str, frozenset[str] | None],
+        *,
+        timezone: ZoneInfo,
+        qualifying: Callable[[str], bool],
+        accumulators: Sequence[EventAccumulator] = (),
+    ) -> None:
+        self._first = min(w.start for w in windows)
+        last = max(w.end for w in windows)
+        self._ndays = (last - self._first).days + 1
+        self._bounds = local_day_bounds(self._first, last, timezone)
+        self._tally = UniqueTally(windows, groups, timezone=timezone, qualifying=qualifying)
+        self._counts: dict[str, list[int]] = {}
+        self._dedup = Deduplicator()
+        self._accumulators = tuple(accumulators)
+        self.lines = 0
+        self.used_ranges = 1
+
+    def add_all(self, records: Iterable[Record]) -> None:
+        """Count every record of a decoded batch (duplicates once, out-of-span ones never)."""
+        bounds, ndays, counts, first = self._bounds, self._ndays, self._counts, self._dedup.first
+        tally, accumulators = self._tally, self._accumulators
+        for event, distinct_id, when, insert_id, props in records:
+            self.lines += 1
+            if not first(event, distinct_id, when, insert_id):
+                continue
+            index = bisect.bisect_right(bounds, when) - 1
+            if index < 0 or index >= ndays:
+                continue
+            per_day = counts.get(event)
+            if per_day is None:
+                per_day = counts[event] = [0] * ndays
+            per_day[index] += 1
+            tally.add_at(index, event, distinct_id)
+            for accumulator in accumulators:
+                accumulator.add(index, distinct_id, event, props)
+
+    def merge(self, other: ExportReducer) -> None:
+        """Fold in a reducer over the same windows that read another day range."""
+        for event, days in other._counts.items():
+            mine = self._counts.setdefault(event, [0] * self._ndays)
+            for i, n in enumerate(days):
+                mine[i] += n
+        self._tally.merge(other._tally)
+        for mine_acc, theirs in zip(self._accumulators, other._accumulators, strict=True):
+            mine_acc.merge(theirs)
+        self.lines += other.lines
+        self._dedup.duplicates += other._dedup.duplicates
+        self.used_ranges += other.used_ranges
+
+    def result(self, names: Iterable[str] = ()) -> ExportTally:
+        """The totals per event and local day (zeros for `names` never seen), users, lines."""
+        days = [self._first + timedelta(days=i) for i in range(self._ndays)]
+        counts = {
+            event: dict(zip(days, per_day, strict=True)) for event, per_day in self._counts.items()
+        }
+        for name in names:
+            counts.setdefault(name, dict.fromkeys(days, 0))
+        return ExportTally(
+            counts=counts,
+            uniques=self._tally.result(),
+            lines=self.lines,
+            duplicates=self._dedup.duplicates,
+            accumulators=self._accumulators,
+        )

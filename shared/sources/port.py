@@ -1,0 +1,32 @@
+"""The data-source port: the questions the report pipeline asks Mixpanel (or a fake)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Protocol
+
+from shared.schedule.periods import Window
+from shared.sources.uniques import UniqueCounts, UniqueTally
+
+
+class EventSource(Protocol):
+    """Where the numbers come from (MixpanelClient, or a fake in tests).
+
+    A source that can also stream the raw export and ask for server-side aggregation
+    (shared/sources/gathering.py `ExportSource`) can serve every MIXPANEL_SOURCE mode; one
+    with only these three questions serves query mode.
+    """
+
+    def event_names(self, *, limit: int = ...) -> list[str]: ...
+
+    def daily_counts(self, events: Sequence[str], window: Window) -> dict[str, dict[date, int]]: ...
+
+    def unique_users(
+        self,
+        new_tally: Callable[[], UniqueTally],
+        *,
+        from_date: date,
+        to_date: date,
+        events: Sequence[str] | None = ...,
+    ) -> UniqueCounts: ...
