@@ -21,6 +21,7 @@ from shared.report.metrics import MetricsConfig, load_metrics
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import Settings
+from shared.sources.gathering import SourceMode, SourcePolicy
 
 if TYPE_CHECKING:
     import requests
@@ -89,6 +90,12 @@ def context(settings: Settings, config: MetricsConfig) -> ReportContext:
         project_url=settings.project_url,
         active_user_events=settings.active_user_events,
         export_in_utc=settings.export_in_utc,
+        sources=SourcePolicy(
+            mode=SourceMode(settings.mixpanel_source),
+            export_max_events=settings.export_max_events,
+            week_start=settings.week_start,
+            insights_reports=settings.insights_reports,
+        ),
     )
 
 

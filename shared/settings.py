@@ -19,6 +19,10 @@ DEFAULT_METRICS_FILE = Path(__file__).with_name("metrics.toml")
 # A Monday in the past; bi-weekly reports post on it and every 14 days from it.
 DEFAULT_BIWEEKLY_ANCHOR = date(2026, 1, 5)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SOURCES = ("auto", "query", "export")
+# How many raw export lines a report may stream (README "Data sources": what fits the report's
+# time budget at the parse rate `make bench` measures, with a margin).
+DEFAULT_EXPORT_MAX_EVENTS = 9_000_000
 
 T = TypeVar("T")
 
@@ -95,6 +99,10 @@ class Settings:
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
+    mixpanel_source: str = "auto"
+    export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS
+    week_start: int = 0
+    insights_reports: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -192,6 +200,27 @@ class Settings:
             ),
             report_budget_seconds=optional(
                 "REPORT_BUDGET_SECONDS", _positive, 120.0, "must be a positive number of seconds"
+            ),
+            mixpanel_source=optional(
+                "MIXPANEL_SOURCE", _source, "auto", "must be one of auto, query, export"
+            ),
+            export_max_events=optional(
+                "EXPORT_MAX_EVENTS",
+                _count,
+                DEFAULT_EXPORT_MAX_EVENTS,
+                "must be a whole number of events, 1 or more",
+            ),
+            week_start=optional(
+                "MIXPANEL_WEEK_START",
+                lambda v: WEEKDAYS.index(v.lower()[:3]) if len(v) >= 3 else WEEKDAYS.index(v),
+                0,
+                "must be the project's first weekday, like mon or sun",
+            ),
+            insights_reports=optional(
+                "MIXPANEL_INSIGHTS_REPORTS",
+                _bookmarks,
+                (),
+                "must list metric_key:bookmark_id pairs separated by commas",
             ),
         )
         if problems:
@@ -300,3 +329,27 @@ def _table_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,62}", value):
         raise ValueError(value)
     return value
+
+
+def _source(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in SOURCES:
+        raise ValueError(value)
+    return lowered
+
+
+def _count(value: str) -> int:
+    number = int(value.replace("_", ""))
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def _bookmarks(value: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in value.split(","):
+        key, sep, bookmark = part.strip().partition(":")
+        if not sep or not key.strip() or not bookmark.strip().isdigit():
+            raise ValueError(value)
+        pairs.append((key.strip(), bookmark.strip()))
+    return tuple(pairs)

@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -27,6 +28,42 @@ from shared.sources.uniques import UniqueCounts, UniqueTally
 # One raw event as the reducer sees it: (event, distinct_id, time, $insert_id, kept properties).
 Record = tuple[str, str, float, str, Mapping[str, Any]]
 NO_PROPERTIES: Mapping[str, Any] = {}
+
+
+S = TypeVar("S", bound="RecordSink")
+
+
+class RecordSink(Protocol):
+    """Takes decoded export records batch by batch (an ExportReducer)."""
+
+    def add_all(self, records: list[Record]) -> None: ...
+
+
+class LineBudget:
+    """How many export lines a report may still read, shared by concurrent day ranges."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def remaining(self) -> int:
+        """Lines still allowed."""
+        with self._lock:
+            return max(self.limit - self._used, 0)
+
+    @property
+    def used(self) -> int:
+        """Lines read so far."""
+        with self._lock:
+            return self._used
+
+    def take(self, lines: int) -> bool:
+        """Count `lines` just read; False once the total passes the limit."""
+        with self._lock:
+            self._used += lines
+            return self._used <= self.limit
 
 
 class BadExportLine(ValueError):

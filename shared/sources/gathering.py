@@ -34,14 +34,16 @@ from shared.errors import (
 )
 from shared.report.generator import Facts, Unavailable
 from shared.schedule.periods import ReportPeriod
+from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
 from shared.sources.export_stream import (
     EventAccumulator,
     ExportReducer,
     ExportTally,
+    LineBudget,
     LineDecoder,
+    S,
 )
-from shared.sources.mixpanel_client import InsightsAnswer, LineBudget, S
-from shared.sources.port import EventSource
+from shared.sources.port import EventSource, InsightsAnswer
 from shared.sources.server_side import EXPORT_METHOD, server_side_uniques
 from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
 
@@ -49,11 +51,6 @@ log = logging.getLogger("analytics_reporter")
 T = TypeVar("T")
 NAMES_WINDOW_DAYS = 31  # /events/names answers for the last 31 days
 
-# Measured by `make bench` (README, "Data sources"): the export reducer takes about 300k
-# lines a second on one core; a report has REPORT_BUDGET_SECONDS=120, of which about half is
-# left for streaming after the other requests, retries and a cold start. 60 s x 300k = 18M
-# lines; the default keeps a 2x margin for slower instances and gzip-inflated transfer.
-DEFAULT_EXPORT_MAX_EVENTS = 9_000_000
 # Day ranges fetched at once per report: 4 of the Export API's 60 an hour leave room for the
 # hour's other reports (and its 100-at-once and 3-a-second limits are far away).
 DEFAULT_EXPORT_PARALLEL = 4

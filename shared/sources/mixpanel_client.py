@@ -7,11 +7,10 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -29,7 +28,8 @@ from shared.errors import (
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
-from shared.sources.export_stream import BadExportLine, LineDecoder, Record
+from shared.sources.export_stream import BadExportLine, LineBudget, LineDecoder, RecordSink, S
+from shared.sources.port import InsightsAnswer
 from shared.sources.uniques import UniqueCounts, UniqueTally
 
 # Mixpanel allows 5 concurrent queries per project; the client never asks for more.
@@ -43,42 +43,6 @@ DEFAULT_POLICY = RetryPolicy()
 EXPORT_MIN_INTERVAL_SECONDS = 1 / 3
 MAX_EXPORT_LIMIT = 100_000  # the export's own `limit` parameter tops out here
 T = TypeVar("T")
-S = TypeVar("S", bound="RecordSink")
-
-
-class RecordSink(Protocol):
-    """Takes decoded export records batch by batch (an ExportReducer)."""
-
-    def add_all(self, records: list[Record]) -> None: ...
-
-
-class LineBudget:
-    """How many export lines a report may still read, shared by concurrent day ranges."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._used = 0
-        self._lock = threading.Lock()
-
-    @property
-    def remaining(self) -> int:
-        """Lines still allowed."""
-        with self._lock:
-            return max(self.limit - self._used, 0)
-
-    @property
-    def used(self) -> int:
-        """Lines read so far."""
-        with self._lock:
-            return self._used
-
-    def take(self, lines: int) -> bool:
-        """Count `lines` just read; False once the total passes the limit."""
-        with self._lock:
-            self._used += lines
-            return self._used <= self.limit
-
-
 _TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
@@ -536,15 +500,6 @@ def _parse_buckets(
                 raise bad(f"no count for event {name!r} in bucket {key}")
         result[name] = dict(buckets)
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class InsightsAnswer:
-    """A saved Insights report: the local dates it covers and metric -> bucket -> value."""
-
-    from_date: date
-    to_date: date
-    series: Mapping[str, Mapping[str, int]]
 
 
 def _parse_insights(body: Any, scrub: Callable[[str], str]) -> InsightsAnswer:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -30,3 +31,12 @@ class EventSource(Protocol):
         to_date: date,
         events: Sequence[str] | None = ...,
     ) -> UniqueCounts: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InsightsAnswer:
+    """A saved Insights report: the local dates it covers and metric -> bucket -> value."""
+
+    from_date: date
+    to_date: date
+    series: Mapping[str, Mapping[str, int]]

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from shared.errors import MixpanelError
 from shared.schedule.periods import Window
-from shared.sources.mixpanel_client import InsightsAnswer
+from shared.sources.port import InsightsAnswer
 from shared.sources.uniques import UniqueCounts
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
