@@ -35,3 +35,13 @@ def azurite_connection_string() -> Iterator[str]:
 def ledger_table_name() -> str:
     """A fresh table name per test, so tests sharing one Azurite never see each other's rows."""
     return f"ledger{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_query_api_memory() -> Iterator[None]:
+    """Each test starts believing every project has the Query API (stand-in ports get reused)."""
+    from shared.sources.gathering import PROCESS_QUERY_API_MEMORY
+
+    PROCESS_QUERY_API_MEMORY.clear()
+    yield
+    PROCESS_QUERY_API_MEMORY.clear()

@@ -3,6 +3,11 @@
 Each case serves hand-placed raw events through the loopback Mixpanel stand-in, reads them with
 the real MixpanelClient over HTTP, builds the report with produce_report, and recounts every
 figure straight from the events by local calendar day: datetime.fromtimestamp(t, tz).date().
+
+The raw events hold duplicates (same event, distinct_id, time and $insert_id: one event to
+Mixpanel) and events without $insert_id (never merged), and every case runs against every data
+source: the Query API, the raw export alone, and a Free plan that refuses the Query API (402 or
+403) where `auto` must find the export by itself. Same data, same figures, by construction.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from shared.report.generator import Report, Verdict
 from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
 from shared.settings import DEFAULT_METRICS_FILE, Secret
+from shared.sources.gathering import SourceMode, SourcePolicy
 from shared.sources.mixpanel_client import MixpanelClient
 
 LONDON = ZoneInfo("Europe/London")
@@ -176,10 +182,32 @@ def clock_change(tz: ZoneInfo, day: date) -> list[Edge]:
 
 
 def raw_events(rows: list[Edge]) -> list[RawEvent]:
-    return [
-        RawEvent(name, user, int(at.timestamp()), f"e{n}")
-        for n, (name, user, at) in enumerate(rows)
-    ]
+    """One event per row, each sent as Mixpanel clients do: some twice, some without an id.
+
+    Every 5th event is sent twice (an exact duplicate line: one event); every 9th has no
+    $insert_id and is sent twice, so it is two events (nothing may merge them).
+    """
+    events: list[RawEvent] = []
+    for n, (name, user, at) in enumerate(rows):
+        event = RawEvent(name, user, int(at.timestamp()), "" if n % 9 == 4 else f"e{n}")
+        events.append(event)
+        if n % 5 == 2 or n % 9 == 4:
+            events.append(event)
+    return events
+
+
+def deduplicated(events: list[RawEvent]) -> list[RawEvent]:
+    """Mixpanel's rule, spelled out: same event, distinct_id, time and $insert_id = one event."""
+    kept: list[RawEvent] = []
+    for event in events:
+        if event.insert_id and any(
+            (k.name, k.distinct_id, k.time, k.insert_id)
+            == (event.name, event.distinct_id, event.time, event.insert_id)
+            for k in kept[-3:]  # duplicates sit next to their original in raw_events
+        ):
+            continue
+        kept.append(event)
+    return kept
 
 
 # -- the brute-force reference -----------------------------------------------------------------
@@ -190,7 +218,8 @@ class Recount:
 
     def __init__(self, events: list[RawEvent], tz: tzinfo = UTC) -> None:
         self.rows = [
-            (e.name, e.distinct_id, datetime.fromtimestamp(e.time, tz).date()) for e in events
+            (e.name, e.distinct_id, datetime.fromtimestamp(e.time, tz).date())
+            for e in deduplicated(events)
         ]
 
     def total(self, names: Collection[str], window: Window) -> int:
@@ -251,6 +280,7 @@ def served(
     *,
     export_in_utc: bool = True,
     session: requests.Session | None = None,
+    query_api_status: int | None = None,
 ) -> Iterator[tuple[MixpanelStandIn, MixpanelClient]]:
     """The stand-in serving `events` (its today fixed) and the real client pointed at it."""
     stand = MixpanelStandIn(
@@ -261,6 +291,7 @@ def served(
         timezone=tz.key,
         today=today,
         export_in_utc=export_in_utc,
+        query_api_status=query_api_status,
     )
     origin = stand.start()
     try:
@@ -287,6 +318,7 @@ def context(
     *,
     export_in_utc: bool = True,
     active_user_events: tuple[str, ...] | None = None,
+    sources: SourcePolicy | None = None,
 ) -> ReportContext:
     return ReportContext(
         config,
@@ -295,6 +327,7 @@ def context(
         f"https://eu.mixpanel.com/project/{PROJECT_ID}",
         active_user_events=active_user_events,
         export_in_utc=export_in_utc,
+        sources=sources or SourcePolicy(),
     )
 
 
@@ -497,24 +530,71 @@ CASES = [
 ]
 
 
+# -- the data sources ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A way of reading the project: the mode asked for, the plan, and what it must cost."""
+
+    mode: SourceMode
+    query_api_status: int | None  # the plan refuses every Query API endpoint with this status
+    requests: dict[str, int]
+    reported_as: str
+
+    @property
+    def policy(self) -> SourcePolicy:
+        return SourcePolicy(mode=self.mode)
+
+
+SOURCES = [
+    pytest.param(
+        Source(SourceMode.QUERY, None, {NAMES_PATH: 1, EVENTS_PATH: 1, EXPORT_PATH: 1}, "mixed"),
+        id="query-api",
+    ),
+    # The export alone: the most recent day first (the size probe), then the other days.
+    pytest.param(Source(SourceMode.EXPORT, None, {EXPORT_PATH: 2}, "export"), id="export"),
+    pytest.param(
+        Source(SourceMode.AUTO, 402, {NAMES_PATH: 1, EXPORT_PATH: 2}, "export"),
+        id="auto-on-a-free-plan-402",
+    ),
+    # A 403 could be wrong credentials: one tiny export request shows they are right.
+    pytest.param(
+        Source(SourceMode.AUTO, 403, {NAMES_PATH: 1, EXPORT_PATH: 3}, "export"),
+        id="auto-on-a-free-plan-403",
+    ),
+]
+
+
 # -- the promise, case by case -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("case", CASES)
-def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case) -> None:
+def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(
+    case: Case, source: Source
+) -> None:
     """Metrics, baselines, top events, movers, warnings and JSON match the brute-force recount."""
     period, events = case.period, case.events()
-    with served(events, case.tz, case.today, export_in_utc=case.export_in_utc) as (stand, client):
+    with served(
+        events,
+        case.tz,
+        case.today,
+        export_in_utc=case.export_in_utc,
+        query_api_status=source.query_api_status,
+    ) as (stand, client):
         report = produce_report(
             period,
-            context(case.tz, case.config, export_in_utc=case.export_in_utc),
+            context(case.tz, case.config, export_in_utc=case.export_in_utc, sources=source.policy),
             mixpanel=client,
             now=morning(case.tz, case.today),
         )
     recount = Recount(events, case.tz)
+    assert len(deduplicated(events)) < len(events)  # the raw lines hold duplicates
     assert period.current == Window(*case.window)
     assert [c.window for c in period.comparisons] == [Window(*b) for b in case.baselines]
-    assert paths(stand) == {NAMES_PATH: 1, EXPORT_PATH: 1, EVENTS_PATH: 1}  # 3 requests in all
+    assert paths(stand) == source.requests
+    assert report.source == source.reported_as
 
     expected = recount.metrics(case.config, period)
     assert report.unavailable == ()
@@ -546,6 +626,10 @@ def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case
         assert f"Busiest day: {busiest:%A %d %b} ({events_that_day:,} events)." in report.insights
 
     body = report_to_json(report)
+    assert body["source"] == source.reported_as
+    assert [m["method"] for m in body["metrics"]] == [
+        "export" if spec.measure is Measure.UNIQUE else None for spec in case.config.metrics
+    ]
     assert body["timezone"] == case.tz.key
     assert body["window"] == {
         "from_date": case.window[0].isoformat(),
@@ -742,7 +826,9 @@ def test_an_event_seen_only_early_in_a_month_is_a_top_event() -> None:
             MONTHLY.period, context(LONDON), mixpanel=client, now=morning(LONDON, MONTHLY.today)
         )
     top = Recount(events, LONDON).top_events(MONTHLY.period, METRICS.thresholds.top_events)
-    assert ("Referral Completed", 40, 0) in top
+    assert [(n, before) for n, _, before in top if n == "Referral Completed"] == [
+        ("Referral Completed", 0)
+    ]
     assert [(e.name, e.count, e.baseline) for e in report.top_events or ()] == top
 
 
