@@ -344,7 +344,8 @@ def gather_export(
     except ExportTooLarge as exc:
         why = _too_large(exc)
         reason = Unavailable(
-            f"{why}; totals need the Query API or a larger EXPORT_MAX_EVENTS"
+            f"{why}, and this plan has no Query API to count it server-side; "
+            "raise EXPORT_MAX_EVENTS"
             if not query_api
             else f"{why}; MIXPANEL_SOURCE=auto or query takes totals from the Query API"
         )

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from devtools.mixpanel_standin import MixpanelStandIn
+from devtools.mixpanel_standin import MixpanelStandIn, SavedReport
 from devtools.sample_data import RawEvent
 from shared.pipeline import ReportContext, produce_report
 from shared.render.report_json import report_to_json
@@ -281,6 +281,8 @@ def served(
     export_in_utc: bool = True,
     session: requests.Session | None = None,
     query_api_status: int | None = None,
+    first_weekday: int = 0,
+    saved_reports: dict[str, SavedReport] | None = None,
 ) -> Iterator[tuple[MixpanelStandIn, MixpanelClient]]:
     """The stand-in serving `events` (its today fixed) and the real client pointed at it."""
     stand = MixpanelStandIn(
@@ -292,6 +294,8 @@ def served(
         today=today,
         export_in_utc=export_in_utc,
         query_api_status=query_api_status,
+        first_weekday=first_weekday,
+        saved_reports=saved_reports,
     )
     origin = stand.start()
     try:
@@ -866,3 +870,122 @@ def test_with_active_user_events_set_an_event_seen_only_early_in_a_month_is_a_to
     assert report.metrics[0].value == recount.users({"App Opened"}, MONTHLY.period.current)
     top = recount.top_events(MONTHLY.period, METRICS.thresholds.top_events)
     assert [(e.name, e.count, e.baseline) for e in report.top_events or ()] == top
+
+
+# -- an export too large to stream -------------------------------------------------------------
+
+TINY = 50  # EXPORT_MAX_EVENTS far below any case's events
+# With a per-event unique metric: the one kind Mixpanel's /events buckets can answer.
+GUARDED = MetricsConfig(
+    (
+        *METRICS.metrics,
+        MetricSpec("uploaders", "Uploaders", ":receipt:", ("Receipt Uploaded",), Measure.UNIQUE),
+    ),
+    METRICS.thresholds,
+)
+
+
+def too_large(reason: str | None) -> bool:
+    return reason is not None and "too large to stream" in reason and "EXPORT_MAX_EVENTS" in reason
+
+
+@pytest.mark.parametrize(
+    ("mode", "plan_refuses"),
+    [(SourceMode.QUERY, None), (SourceMode.EXPORT, None), (SourceMode.AUTO, 402)],
+    ids=["query", "export", "auto-on-a-free-plan"],
+)
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(CASES[0].values[0], id="london-weekly"),
+        pytest.param(CASES[7].values[0], id="london-daily"),
+        pytest.param(CASES[12].values[0], id="london-monthly"),
+        pytest.param(CASES[14].values[0], id="london-biweekly"),
+    ],
+)
+def test_with_a_tiny_export_max_no_export_is_larger_and_every_figure_is_exact_or_unavailable(
+    case: Case, mode: SourceMode, plan_refuses: int | None
+) -> None:
+    """Over EXPORT_MAX_EVENTS: Mixpanel's own buckets where they fit the window, else a reason."""
+    events = case.events()
+    policy = SourcePolicy(mode=mode, export_max_events=TINY)
+    with served(events, case.tz, case.today, query_api_status=plan_refuses) as (stand, client):
+        report = produce_report(
+            case.period,
+            context(case.tz, GUARDED, sources=policy),
+            mixpanel=client,
+            now=morning(case.tz, case.today),
+        )
+    exports = [r for r in stand.requests if r.path == EXPORT_PATH]
+    assert all(int(r.query["limit"]) <= TINY + 1 for r in exports)
+    # Query mode knows the size from the /events totals (when the names list covers the span:
+    # else it starts the export, within the limit); the others probe one day, within the limit.
+    names_cover = case.period.span.start >= case.today - timedelta(days=29)
+    assert len(exports) == (0 if mode is SourceMode.QUERY and names_cover else 1)
+
+    recount = Recount(events, case.tz)
+    expected = {
+        key: (value, baselines) for key, value, baselines in recount.metrics(GUARDED, case.period)
+    }
+    aligned = case.period.kind in (PeriodKind.WEEKLY, PeriodKind.DAILY, PeriodKind.MONTHLY)
+    has_query_api = plan_refuses is None
+    for metric in report.metrics:
+        value, baselines = expected[metric.spec.key]
+        figures = [metric.value, *(c.baseline for c in metric.changes)]
+        if metric.spec.measure is Measure.TOTAL and mode is SourceMode.QUERY:
+            assert figures == [value, *baselines]
+        elif metric.spec.key == "uploaders" and aligned and has_query_api:
+            assert figures == [value, *baselines]  # /events type=unique, one bucket per window
+            assert metric.method is not None and metric.method.startswith("/events type=unique")
+        else:  # a total without the Query API, a union of events, an unaligned window
+            assert figures == [None] * len(figures)
+            assert too_large(metric.unavailable), metric.unavailable
+            if not has_query_api:
+                assert "this plan has no Query API" in (metric.unavailable or "")
+    answered = mode is SourceMode.QUERY or (aligned and has_query_api)
+    assert report.source == ("query" if answered else "export")
+    assert report_to_json(report)["source"] == report.source
+
+
+def test_a_saved_insights_report_answers_active_users_for_exactly_its_window() -> None:
+    """A bar-chart report over the window gives active users; its baseline says how to get it."""
+    case = weekly(LONDON, date(2026, 11, 23))
+    week = case.period.current
+    events = case.events()
+    saved = {"901": SavedReport(week.start, week.end)}
+    policy = SourcePolicy(
+        mode=SourceMode.QUERY, export_max_events=TINY, insights_reports=(("active_users", "901"),)
+    )
+    with served(events, LONDON, case.today, saved_reports=saved) as (stand, client):
+        report = produce_report(
+            case.period,
+            context(LONDON, sources=policy),
+            mixpanel=client,
+            now=morning(LONDON, case.today),
+        )
+    active = report.metrics[0]
+    recount = Recount(events, LONDON)
+    assert (active.value, active.method) == (recount.users(None, week), "insights report 901")
+    assert active.changes[0].baseline is None
+    assert active.changes[0].verdict is Verdict.UNAVAILABLE
+    assert [r.path for r in stand.requests].count("/api/query/insights") == 1
+    assert EXPORT_PATH not in paths(stand)
+
+
+def test_weeks_that_start_on_another_day_than_the_projects_are_not_taken_from_week_buckets() -> (
+    None
+):
+    """A Sunday-start project's buckets do not match a Monday week: unavailable, and it says why."""
+    case = weekly(LONDON, date(2026, 11, 23))
+    policy = SourcePolicy(mode=SourceMode.QUERY, export_max_events=TINY)
+    with served(case.events(), LONDON, case.today, first_weekday=6) as (_, client):
+        report = produce_report(
+            case.period,
+            context(LONDON, GUARDED, sources=policy),
+            mixpanel=client,
+            now=morning(LONDON, case.today),
+        )
+    uploaders = next(m for m in report.metrics if m.spec.key == "uploaders")
+    assert (uploaders.value, uploaders.changes[0].baseline) == (None, None)
+    assert uploaders.unavailable is not None
+    assert "do not match 16 Nov - 22 Nov 2026; set MIXPANEL_WEEK_START" in uploaders.unavailable
