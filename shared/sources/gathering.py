@@ -74,6 +74,7 @@ class SourcePolicy:
     week_start: int = 0  # the project's first weekday, 0 = Monday (Mixpanel's week buckets)
     insights_reports: tuple[tuple[str, str], ...] = ()  # (metric key, saved report bookmark id)
     export_parallel: int = DEFAULT_EXPORT_PARALLEL
+    range_events: int = RANGE_EVENTS  # about this many events per fetched day range
 
 
 class QueryApiMemory:
@@ -235,6 +236,8 @@ def gather_query(
         export_filter = sorted(narrowed | chosen)
 
     names = _attempt(lambda: query(lambda: frozenset(mixpanel.event_names())))
+    if isinstance(names, MixpanelAuthError):
+        raise names  # wrong credentials: nothing else would be answered either
     counts: dict[str, dict[date, int]] | MixpanelError | None = None
     named = set(request.named_events)
     if names_cover_span and not isinstance(names, MixpanelError):
@@ -391,7 +394,7 @@ def read_export(
     """The export over the request's span, reduced; never more than EXPORT_MAX_EVENTS lines.
 
     `estimate` is the span's event count when known (the /events totals); otherwise, with
-    `probe`, the most recent day is read first, allowed only its share of the limit. Then the
+    `probe`, the report's last day is read first, allowed only its share of the limit. Then the
     other days are fetched in up to `policy.export_parallel` concurrent ranges. Either way the
     stream is dropped as soon as it passes the limit.
     """
@@ -424,23 +427,25 @@ def read_export(
 
     done: list[ExportReducer] = []
     todo = days
-    if estimate is None and probe and len(days) > 1:  # the latest day, within its share
-        share = max(limit // len(days), 1)
-        probe_day = days[-1]
+    if estimate is None and probe and len(days) > 1:
+        # The probe: the report's last day (with the widened UTC day after it, which alone
+        # is partial), within its share of the limit; the estimate scales it to every day.
+        tail = [d for d in days if d >= min(request.period.span.end, days[-1])]
+        share = max(limit * len(tail) // len(days), 1)
         try:
-            first = fetch(probe_day, probe_day, LineBudget(share))
+            first = fetch(tail[0], tail[-1], LineBudget(share))
         except ExportTooLarge:
             raise ExportTooLarge(
-                f"more than {share:,} events on {probe_day} alone, so more than "
+                f"more than {share:,} events from {tail[0]} to {tail[-1]} alone, so more than "
                 f"EXPORT_MAX_EVENTS={limit:,} over {len(days)} days",
                 endpoint="/export",
             ) from None
         budget.take(first.lines)
         done.append(first)
-        todo = days[:-1]
-        estimate = first.lines * len(days)
+        todo = days[: len(days) - len(tail)]
+        estimate = math.ceil(first.lines * len(days) / len(tail))
     if todo:
-        wanted = 1 if estimate is None else math.ceil(estimate / RANGE_EVENTS)
+        wanted = 1 if estimate is None else math.ceil(estimate / policy.range_events)
         parts = max(1, min(policy.export_parallel, len(todo), wanted))
         ranges = _split(todo, parts)
         with ThreadPoolExecutor(max_workers=len(ranges)) as pool:

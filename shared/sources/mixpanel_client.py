@@ -390,7 +390,8 @@ class MixpanelClient:
             )
         if status == 402:
             return MixpanelPlanError(
-                "this Mixpanel plan does not include this API",
+                "this Mixpanel plan does not include this API "
+                "(MIXPANEL_SOURCE=auto or export reads the raw export instead)",
                 endpoint=endpoint,
                 status=status,
                 body=body,
