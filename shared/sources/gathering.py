@@ -51,9 +51,11 @@ log = logging.getLogger("analytics_reporter")
 T = TypeVar("T")
 NAMES_WINDOW_DAYS = 31  # /events/names answers for the last 31 days
 
-# Day ranges fetched at once per report: 4 of the Export API's 60 an hour leave room for the
-# hour's other reports (and its 100-at-once and 3-a-second limits are far away).
+# Day ranges fetched at once per report, and in all: at most 1 probe + 8 of the Export API's
+# 60 queries an hour leave room for the hour's other reports (its 100-at-once and 3-a-second
+# limits are far away). More, smaller ranges keep fewer dedup keys in memory at once.
 DEFAULT_EXPORT_PARALLEL = 4
+DEFAULT_EXPORT_MAX_RANGES = 8
 RANGE_EVENTS = 500_000  # below this many events a range is not worth splitting
 
 
@@ -74,6 +76,7 @@ class SourcePolicy:
     week_start: int = 0  # the project's first weekday, 0 = Monday (Mixpanel's week buckets)
     insights_reports: tuple[tuple[str, str], ...] = ()  # (metric key, saved report bookmark id)
     export_parallel: int = DEFAULT_EXPORT_PARALLEL
+    export_max_ranges: int = DEFAULT_EXPORT_MAX_RANGES
     range_events: int = RANGE_EVENTS  # about this many events per fetched day range
 
 
@@ -421,9 +424,11 @@ def read_export(
         )
 
     def fetch(first: date, last: date, allowance: LineBudget) -> ExportReducer:
-        return mixpanel.export_records(
+        reducer = mixpanel.export_records(
             fresh, from_date=first, to_date=last, decoder=decoder, events=events, budget=allowance
         )
+        reducer.finish_range()
+        return reducer
 
     done: list[ExportReducer] = []
     todo = days
@@ -431,7 +436,9 @@ def read_export(
         # The probe: the report's last day (with the widened UTC day after it, which alone
         # is partial), within its share of the limit; the estimate scales it to every day.
         tail = [d for d in days if d >= min(request.period.span.end, days[-1])]
-        share = max(limit * len(tail) // len(days), 1)
+        # Today (UTC) is partial: only whole days set the share and the estimate.
+        whole = sum(1 for d in tail if d < request.now.astimezone(ZoneInfo("UTC")).date()) or 1
+        share = max(limit * whole // len(days), 1)
         try:
             first = fetch(tail[0], tail[-1], LineBudget(share))
         except ExportTooLarge:
@@ -443,12 +450,13 @@ def read_export(
         budget.take(first.lines)
         done.append(first)
         todo = days[: len(days) - len(tail)]
-        estimate = math.ceil(first.lines * len(days) / len(tail))
+        estimate = math.ceil(first.lines * len(days) / whole)
     if todo:
         wanted = 1 if estimate is None else math.ceil(estimate / policy.range_events)
-        parts = max(1, min(policy.export_parallel, len(todo), wanted))
+        parts = max(1, min(policy.export_max_ranges, len(todo), wanted))
         ranges = _split(todo, parts)
-        with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        # Dedup keys live while their range is read: fewer at once, less memory.
+        with ThreadPoolExecutor(max_workers=min(len(ranges), policy.export_parallel)) as pool:
             done.extend(pool.map(lambda r: fetch(r[0], r[-1], budget), ranges))
     merged = done[0]
     for other in done[1:]:

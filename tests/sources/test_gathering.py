@@ -151,7 +151,9 @@ def test_export_mode_fetches_contiguous_day_ranges_at_once_and_gets_the_same_fig
     with project() as (stand, client):
         whole = figures(client, ctx(SourceMode.EXPORT))
         before = len(stand.requests)
-        split = figures(client, ctx(SourceMode.EXPORT, export_parallel=3, range_events=2))
+        split = figures(
+            client, ctx(SourceMode.EXPORT, export_parallel=2, export_max_ranges=3, range_events=2)
+        )
         exports = [r for r in stand.requests[before:] if r.path == EXPORT]
     assert split == whole == [(10, 10), (7, 7)]
     assert len(exports) == 4  # the probe day, then three ranges
