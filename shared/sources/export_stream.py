@@ -234,28 +234,46 @@ class ExportReducer:
         self._tally = UniqueTally(windows, groups, timezone=timezone, qualifying=qualifying)
         self._counts: dict[str, list[int]] = {}
         self._dedup = Deduplicator()
+        self._targets: dict[str, tuple[tuple[set[str], ...], ...]] = {}
         self._accumulators = tuple(accumulators)
         self.lines = 0
         self.used_ranges = 1
 
     def add_all(self, records: Iterable[Record]) -> None:
-        """Count every record of a decoded batch (duplicates once, out-of-span ones never)."""
-        bounds, ndays, counts, first = self._bounds, self._ndays, self._counts, self._dedup.first
-        tally, accumulators = self._tally, self._accumulators
+        """Count every record of a decoded batch (duplicates once, out-of-span ones never).
+
+        The hot loop of a large export: the dedup rule and the tally are inlined on purpose
+        (Deduplicator.first and UniqueTally.add_at state the same rules one event at a time).
+        """
+        bounds, ndays, counts, targets = self._bounds, self._ndays, self._counts, self._targets
+        first_second, end_second = bounds[0], bounds[-1]
+        seen = self._dedup._seen
+        remember = seen.add
+        accumulators = self._accumulators
+        lines = duplicates = 0
         for event, distinct_id, when, insert_id, props in records:
-            self.lines += 1
-            if not first(event, distinct_id, when, insert_id):
+            lines += 1
+            if insert_id:
+                key = f"{insert_id}\0{when!r}\0{len(event)}\0{event}\0{distinct_id}"
+                if key in seen:
+                    duplicates += 1
+                    continue
+                remember(key)
+            if when < first_second or when >= end_second:
                 continue
             index = bisect.bisect_right(bounds, when) - 1
-            if index < 0 or index >= ndays:
-                continue
             per_day = counts.get(event)
             if per_day is None:
                 per_day = counts[event] = [0] * ndays
+                targets[event] = self._tally.targets(event)
             per_day[index] += 1
-            tally.add_at(index, event, distinct_id)
+            if distinct_id:
+                for users in targets[event][index]:
+                    users.add(distinct_id)
             for accumulator in accumulators:
                 accumulator.add(index, distinct_id, event, props)
+        self.lines += lines
+        self._dedup.duplicates += duplicates
 
     def finish_range(self) -> None:
         """The range is read whole: its dedup keys can meet no more duplicates, free them."""
@@ -284,9 +302,13 @@ class ExportReducer:
         }
         for name in names:
             counts.setdefault(name, dict.fromkeys(days, 0))
+        in_windows = self._tally.window_days()
+        seen = frozenset(
+            event for event, per_day in self._counts.items() if any(per_day[i] for i in in_windows)
+        )
         return ExportTally(
             counts=counts,
-            uniques=self._tally.result(),
+            uniques=self._tally.result(seen, self.lines),
             lines=self.lines,
             duplicates=self._dedup.duplicates,
             accumulators=self._accumulators,

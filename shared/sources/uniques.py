@@ -98,6 +98,18 @@ class UniqueTally:
             for name in groups:
                 sets[name].add(distinct_id)
 
+    def targets(self, event: str) -> tuple[tuple[set[str], ...], ...]:
+        """Per local-day index, the user sets an `event` on that day adds its user to."""
+        groups = self._groups_of(event)
+        return tuple(
+            tuple(self._sets[w][name] for w in windows for name in groups)
+            for windows in self._windows_of_day
+        )
+
+    def window_days(self) -> tuple[int, ...]:
+        """The local-day indices that fall in some window."""
+        return tuple(i for i, windows in enumerate(self._windows_of_day) if windows)
+
     def merge(self, other: UniqueTally) -> None:
         """Fold in a tally over the same windows and groups that read other events."""
         for mine, theirs in zip(self._sets, other._sets, strict=True):
@@ -106,15 +118,15 @@ class UniqueTally:
         self._seen |= other._seen
         self._lines += other._lines
 
-    def result(self) -> UniqueCounts:
-        """The counts so far, frozen."""
+    def result(self, seen: frozenset[str] | None = None, lines: int | None = None) -> UniqueCounts:
+        """The counts so far, frozen (`seen` and `lines` when the caller kept them itself)."""
         return UniqueCounts(
             users={
                 w: {name: len(ids) for name, ids in self._sets[i].items()}
                 for i, w in enumerate(self._windows)
             },
-            seen_events=frozenset(self._seen),
-            lines=self._lines,
+            seen_events=frozenset(self._seen) if seen is None else seen,
+            lines=self._lines if lines is None else lines,
         )
 
 
