@@ -227,6 +227,8 @@ def child(origin: str, mode: str, max_events: int) -> None:
         )
     )
     idle = peak_rss_mib()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     utc = ZoneInfo("UTC")
     today = datetime.now(utc).date()
     ctx = ReportContext(
@@ -252,11 +254,13 @@ def child(origin: str, mode: str, max_events: int) -> None:
             report_period(PeriodKind.WEEKLY, today), ctx, mixpanel=client, now=datetime.now(utc)
         )
     wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     peak = peak_rss_mib()
     print(
         json.dumps(
             {
                 "wall": wall,
+                "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
                 "peak_mib": peak,
                 "idle_mib": idle,
                 "source": report.source,
@@ -344,7 +348,7 @@ def bench_sources(*, decoder_lines: int, sizes: tuple[int, ...], max_events: int
         f"{max_events:,}: auto streams up to {threshold:,} events a day"
     )
     print(
-        f"{'events/day':>11} {'mode':>7} {'wall s':>8} {'peak MiB':>9} {'query':>6} "
+        f"{'events/day':>11} {'mode':>7} {'wall s':>8} {'cpu s':>6} {'peak MiB':>9} {'query':>6} "
         f"{'export':>7} {'source':>7}  unique figures from"
     )
     for per_day in (*sizes, int(threshold * 0.95)):
@@ -355,7 +359,7 @@ def bench_sources(*, decoder_lines: int, sizes: tuple[int, ...], max_events: int
             methods = ", ".join(sorted(set(r["methods"]))) or "-"
             gaps = f" ({r['unavailable']} figures unavailable)" if r["unavailable"] else ""
             print(
-                f"{per_day:>11,} {mode:>7} {r['wall']:>8.2f} {r['peak_mib']:>9.0f} "
+                f"{per_day:>11,} {mode:>7} {r['wall']:>8.2f} {r['cpu']:>6.1f} {r['peak_mib']:>9.0f} "
                 f"{r['query']:>6} {r['export']:>7} {r['source']:>7}  {methods}{gaps}"
             )
 

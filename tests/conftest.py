@@ -45,3 +45,13 @@ def _fresh_query_api_memory() -> Iterator[None]:
     PROCESS_QUERY_API_MEMORY.clear()
     yield
     PROCESS_QUERY_API_MEMORY.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_export_sizes() -> Iterator[None]:
+    """Each test sizes its stand-in's export afresh (no size remembered from another test)."""
+    from shared.sources.gathering import PROCESS_EXPORT_SIZES
+
+    PROCESS_EXPORT_SIZES.clear()
+    yield
+    PROCESS_EXPORT_SIZES.clear()

@@ -147,7 +147,7 @@ def test_forced_query_mode_on_a_free_plan_says_why_totals_are_unavailable() -> N
 
 
 def test_export_mode_fetches_contiguous_day_ranges_at_once_and_gets_the_same_figures() -> None:
-    """Ranges cover each export day once, at most export_parallel at a time, same numbers."""
+    """The first report probes its last day; the next knows the size: ranges only, same numbers."""
     with project() as (stand, client):
         whole = figures(client, ctx(SourceMode.EXPORT))
         before = len(stand.requests)
@@ -156,7 +156,8 @@ def test_export_mode_fetches_contiguous_day_ranges_at_once_and_gets_the_same_fig
         )
         exports = [r for r in stand.requests[before:] if r.path == EXPORT]
     assert split == whole == [(10, 10), (7, 7)]
-    assert len(exports) == 4  # the probe day, then three ranges
+    assert before == 2  # the probe (the report's last day and the UTC day after), the rest
+    assert len(exports) == 3  # three ranges, no probe: the previous export told the size
     ranges = sorted(
         (date.fromisoformat(r.query["from_date"]), date.fromisoformat(r.query["to_date"]))
         for r in exports
