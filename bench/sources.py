@@ -359,8 +359,9 @@ def bench_sources(*, decoder_lines: int, sizes: tuple[int, ...], max_events: int
             methods = ", ".join(sorted(set(r["methods"]))) or "-"
             gaps = f" ({r['unavailable']} figures unavailable)" if r["unavailable"] else ""
             print(
-                f"{per_day:>11,} {mode:>7} {r['wall']:>8.2f} {r['cpu']:>6.1f} {r['peak_mib']:>9.0f} "
-                f"{r['query']:>6} {r['export']:>7} {r['source']:>7}  {methods}{gaps}"
+                f"{per_day:>11,} {mode:>7} {r['wall']:>8.2f} {r['cpu']:>6.1f} "
+                f"{r['peak_mib']:>9.0f} {r['query']:>6} {r['export']:>7} {r['source']:>7}  "
+                f"{methods}{gaps}"
             )
 
 
