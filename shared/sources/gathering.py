@@ -290,8 +290,14 @@ def gather_query(
                 )
                 estimate = sum(sum(days.values()) for days in counted.values())
             try:
+                # Without totals to size it (a span older than the names list), probe first.
                 tally = read_export(
-                    request, mixpanel, policy, events=export_filter, estimate=estimate
+                    request,
+                    mixpanel,
+                    policy,
+                    events=export_filter,
+                    estimate=estimate,
+                    probe=not names_cover_span,
                 )
                 uniques = _with_method(tally.uniques, EXPORT_METHOD)
             except ExportTooLarge as exc:
