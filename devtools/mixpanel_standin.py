@@ -565,12 +565,16 @@ class MixpanelStandIn(LoopbackService):
                 users |= ids
             day += timedelta(days=1)
 
-        def stamp(day: date) -> str:
-            return datetime.combine(day, datetime.min.time(), self.tz).isoformat()
+        def stamp(day: date, last_moment: bool) -> str:
+            at = datetime.max.time().replace(microsecond=999000) if last_moment else None
+            return datetime.combine(day, at or datetime.min.time(), self.tz).isoformat()
 
-        body = {
+        body = {  # shaped like query.openapi.yaml's /insights example (local offsets)
             "computed_at": datetime.now(UTC).isoformat(),
-            "date_range": {"from_date": stamp(saved.from_date), "to_date": stamp(saved.to_date)},
+            "date_range": {
+                "from_date": stamp(saved.from_date, last_moment=False),
+                "to_date": stamp(saved.to_date, last_moment=True),
+            },
             "headers": ["$event"],
             "series": {saved.name: {"all": len(users)}},
         }
