@@ -212,7 +212,7 @@ class Settings:
             ),
             week_start=optional(
                 "MIXPANEL_WEEK_START",
-                lambda v: WEEKDAYS.index(v.lower()[:3]) if len(v) >= 3 else WEEKDAYS.index(v),
+                _weekday,
                 0,
                 "must be the project's first weekday, like mon or sun",
             ),
@@ -353,3 +353,11 @@ def _bookmarks(value: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(value)
         pairs.append((key.strip(), bookmark.strip()))
     return tuple(pairs)
+
+
+def _weekday(value: str) -> int:
+    lowered = value.lower()
+    names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    if lowered in names:
+        return names.index(lowered)
+    return WEEKDAYS.index(lowered)
