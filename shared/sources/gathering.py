@@ -251,7 +251,7 @@ def gather_query(
                 detect
                 and exc.status == 403
                 and isinstance(mixpanel, ExportSource)
-                and mixpanel.export_accepts_credentials(request.export_days()[-1])
+                and mixpanel.export_accepts_credentials(request.period.span.end)
             ):
                 raise _NoQueryApi from None
             raise
