@@ -226,7 +226,12 @@ def gather_facts(
 
 
 def gather_query(
-    request: GatherRequest, mixpanel: EventSource, policy: SourcePolicy, *, detect: bool
+    request: GatherRequest,
+    mixpanel: EventSource,
+    policy: SourcePolicy,
+    *,
+    detect: bool,
+    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
 ) -> Facts:
     """Names, then every total in one /events call, then the export for unique users.
 
@@ -267,54 +272,10 @@ def gather_query(
         narrowed = {e for members in groups.values() if members for e in members}
         export_filter = sorted(narrowed | chosen)
 
-    names = _attempt(lambda: query(lambda: frozenset(mixpanel.event_names())))
-    if isinstance(names, MixpanelAuthError):
-        raise names  # wrong credentials: nothing else would be answered either
-    counts: dict[str, dict[date, int]] | MixpanelError | None = None
-    named = set(request.named_events)
-    if names_cover_span and not isinstance(names, MixpanelError):
-        everything = sorted(named | names)
-        counts = _attempt(lambda: query(lambda: mixpanel.daily_counts(everything, span)))
-
-    need_export = bool(groups) or not names_cover_span
-    uniques: UniqueCounts | MixpanelError = UniqueCounts({}, frozenset(), 0)
-    server_side = False
-    if need_export:
-        if isinstance(mixpanel, ExportSource):
-            estimate = None
-            if isinstance(counts, dict):
-                counted = (
-                    counts
-                    if export_filter is None
-                    else {e: counts.get(e, {}) for e in export_filter}
-                )
-                estimate = sum(sum(days.values()) for days in counted.values())
-            try:
-                # Without totals to size it (a span older than the names list), probe first.
-                tally = read_export(
-                    request,
-                    mixpanel,
-                    policy,
-                    events=export_filter,
-                    estimate=estimate,
-                    probe=not names_cover_span,
-                )
-                uniques = _with_method(tally.uniques, EXPORT_METHOD)
-            except ExportTooLarge as exc:
-                server_side = True
-                uniques = server_side_uniques(
-                    period.windows,
-                    groups,
-                    why=_too_large(exc),
-                    query=mixpanel,
-                    week_start=policy.week_start,
-                    insights=policy.insights_reports,
-                )
-            except MixpanelError as exc:
-                log.warning("Mixpanel request failed: %s", exc)
-                uniques = exc
-        else:
-            uniques = _attempt(
+    def export_uniques(estimate: int | None) -> tuple[UniqueCounts | MixpanelError, bool]:
+        """Unique users from the export, or from aggregation when it is too large (True)."""
+        if not isinstance(mixpanel, ExportSource):  # a plain EventSource: its own export
+            found = _attempt(
                 lambda: mixpanel.unique_users(
                     lambda: UniqueTally(
                         period.windows,
@@ -327,8 +288,69 @@ def gather_query(
                     events=export_filter,
                 )
             )
-            if not isinstance(uniques, MixpanelError):
-                uniques = _with_method(uniques, EXPORT_METHOD)
+            return (found if isinstance(found, MixpanelError) else _with_method(found)), False
+        try:
+            # Without totals to size it (a span older than the names list), probe first.
+            tally = read_export(
+                request,
+                mixpanel,
+                policy,
+                events=export_filter,
+                estimate=estimate,
+                probe=not names_cover_span,
+                sizes=sizes,
+            )
+        except ExportTooLarge as exc:
+            aggregated = server_side_uniques(
+                period.windows,
+                groups,
+                why=_too_large(exc),
+                query=mixpanel,
+                week_start=policy.week_start,
+                insights=policy.insights_reports,
+            )
+            return aggregated, True
+        except MixpanelError as exc:
+            log.warning("Mixpanel request failed: %s", exc)
+            return exc, False
+        return _with_method(tally.uniques), False
+
+    def estimate_from(counts: dict[str, dict[date, int]]) -> int:
+        counted = counts if export_filter is None else {e: counts.get(e, {}) for e in export_filter}
+        return sum(sum(days.values()) for days in counted.values())
+
+    names = _attempt(lambda: query(lambda: frozenset(mixpanel.event_names())))
+    if isinstance(names, MixpanelAuthError):
+        raise names  # wrong credentials: nothing else would be answered either
+    counts: dict[str, dict[date, int]] | MixpanelError | None = None
+    named = set(request.named_events)
+    need_export = bool(groups) or not names_cover_span
+    uniques: UniqueCounts | MixpanelError = UniqueCounts({}, frozenset(), 0)
+    server_side = exported_early = False
+    if names_cover_span and not isinstance(names, MixpanelError):
+        everything = sorted(named | names)
+
+        def totals() -> dict[str, dict[date, int]] | MixpanelError:
+            return _attempt(lambda: query(lambda: mixpanel.daily_counts(everything, span)))
+
+        per_day = (
+            sizes.per_day(mixpanel.project_key)
+            if isinstance(mixpanel, ExportSource) and export_filter is None
+            else None
+        )
+        if need_export and per_day is not None:
+            # A warm instance knows the export's size: it need not wait for the totals.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                job = pool.submit(export_uniques, math.ceil(per_day * span.days))
+                counts = totals()
+                uniques, server_side = job.result()
+            exported_early = True
+        else:
+            counts = totals()
+    if need_export and not exported_early:
+        uniques, server_side = export_uniques(
+            estimate_from(counts) if isinstance(counts, dict) else None
+        )
     seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
     if counts is None:
         wanted = sorted(named | seen | (set() if isinstance(names, MixpanelError) else names))
@@ -524,7 +546,7 @@ def _too_large(exc: ExportTooLarge) -> str:
     return f"the raw export is too large to stream ({detail})"
 
 
-def _with_method(uniques: UniqueCounts, method: str) -> UniqueCounts:
+def _with_method(uniques: UniqueCounts, method: str = EXPORT_METHOD) -> UniqueCounts:
     names = {name for per_window in uniques.users.values() for name in per_window}
     return UniqueCounts(
         uniques.users,

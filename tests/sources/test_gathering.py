@@ -50,7 +50,11 @@ def events() -> list[RawEvent]:
 
 @contextmanager
 def project(
-    *, query_api_status: int | None = None, secret: str = SECRET, project_id: str = PROJECT_ID
+    *,
+    query_api_status: int | None = None,
+    secret: str = SECRET,
+    project_id: str = PROJECT_ID,
+    latency: float = 0.0,
 ) -> Iterator[tuple[MixpanelStandIn, MixpanelClient]]:
     stand = MixpanelStandIn(
         events(),
@@ -60,6 +64,7 @@ def project(
         timezone=LONDON.key,
         today=TODAY,
         query_api_status=query_api_status,
+        latency=latency,
     )
     origin = stand.start()
     try:
@@ -166,6 +171,17 @@ def test_export_mode_fetches_contiguous_day_ranges_at_once_and_gets_the_same_fig
     assert ranges[-1][1] == WEEKLY.span.end + timedelta(days=1)
     for (_, end), (start, _) in itertools.pairwise(ranges):
         assert start == end + timedelta(days=1)
+
+
+def test_a_warm_instance_that_knows_the_exports_size_exports_while_the_totals_come() -> None:
+    """Cold: names, totals (they size the export), export. Warm: the export runs beside them."""
+    with project(latency=0.2) as (stand, client):
+        first = figures(client, ctx(SourceMode.QUERY))
+        cold = stand.max_in_flight
+        second = figures(client, ctx(SourceMode.QUERY))
+    assert first == second == [(10, 10), (7, 7)]
+    assert paths(stand) == {NAMES: 2, EVENTS: 2, EXPORT: 2}
+    assert (cold, stand.max_in_flight) == (1, 2)
 
 
 @pytest.mark.parametrize(
