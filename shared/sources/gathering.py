@@ -304,7 +304,7 @@ def gather_query(
             aggregated = server_side_uniques(
                 period.windows,
                 groups,
-                why=_too_large(exc),
+                why=_too_large(exc, policy),
                 query=mixpanel,
                 week_start=policy.week_start,
                 insights=policy.insights_reports,
@@ -405,12 +405,11 @@ def gather_export(
     try:
         tally = read_export(request, mixpanel, policy, events=None, estimate=None, probe=True)
     except ExportTooLarge as exc:
-        why = _too_large(exc)
+        why = _too_large(exc, policy)
         reason = Unavailable(
-            f"{why}, and this plan has no Query API to count it server-side; "
-            "raise EXPORT_MAX_EVENTS"
+            f"{why}; this plan has no Query API to count it: raise EXPORT_MAX_EVENTS"
             if not query_api
-            else f"{why}; MIXPANEL_SOURCE=auto or query takes totals from the Query API"
+            else f"{why}; MIXPANEL_SOURCE=auto takes totals from the Query API"
         )
         uniques = server_side_uniques(
             request.period.windows,
@@ -469,7 +468,7 @@ def read_export(
         estimate = math.ceil(estimate * len(days) / request.period.span.days)
         if estimate > limit:
             raise ExportTooLarge(
-                f"about {estimate:,} events, more than EXPORT_MAX_EVENTS={limit:,}",
+                f"about {estimate:,} events",
                 endpoint="/export",
             )
     keep = {p for make in request.accumulators for p in make().wanted_properties}
@@ -507,8 +506,7 @@ def read_export(
             if events is None:
                 sizes.put(mixpanel.project_key, share / whole)  # at least this many a day
             raise ExportTooLarge(
-                f"more than {share:,} events from {tail[0]} to {tail[-1]} alone, so more than "
-                f"EXPORT_MAX_EVENTS={limit:,} over {len(days)} days",
+                f"more than {share:,} events on its last day alone",
                 endpoint="/export",
             ) from None
         budget.take(first.lines)
@@ -541,9 +539,9 @@ def _split(days: list[date], parts: int) -> list[list[date]]:
     return [r for r in runs if r]
 
 
-def _too_large(exc: ExportTooLarge) -> str:
+def _too_large(exc: ExportTooLarge, policy: SourcePolicy) -> str:
     detail = str(exc).split(": ", 1)[-1]
-    return f"the raw export is too large to stream ({detail})"
+    return f"the export is over EXPORT_MAX_EVENTS={policy.export_max_events:,} ({detail})"
 
 
 def _with_method(uniques: UniqueCounts, method: str = EXPORT_METHOD) -> UniqueCounts:

@@ -295,7 +295,7 @@ class MixpanelClient:
             ) from None
         if budget is not None and not budget.take(len(records)):
             raise ExportTooLarge(
-                f"more than EXPORT_MAX_EVENTS={budget.limit:,} events; not streamed further",
+                f"more than {budget.limit:,} events",
                 endpoint="/export",
             )
         sink.add_all(records)

@@ -79,8 +79,7 @@ def server_side_uniques(
         for window in windows:
             for key in groups:
                 missing[(window, key)] = (
-                    f"{why}, and this plan has no Query API to count it server-side; "
-                    "raise EXPORT_MAX_EVENTS"
+                    f"{why}; this plan has no Query API to count it: raise EXPORT_MAX_EVENTS"
                 )
         return UniqueCounts(users, frozenset(), 0, missing, {})
 
@@ -103,17 +102,16 @@ def server_side_uniques(
                     answer(window, key, got, unique_method(unit))
                     continue
                 if isinstance(got, str):
-                    missing[(window, key)] = f"{why}, and {got}"
+                    missing[(window, key)] = f"{why}; {got}"
                     continue
                 missing[(window, key)] = (
-                    f"{why}, and {window.label()} is not one of Mixpanel's day, week (from "
-                    f"{WEEKDAY_NAMES[week_start]}) or calendar-month buckets; {hint} "
-                    "or raise EXPORT_MAX_EVENTS"
+                    f"{why}; {window.label()} is not a Mixpanel day, week (from "
+                    f"{WEEKDAY_NAMES[week_start]}) or month: {hint} or raise EXPORT_MAX_EVENTS"
                 )
                 continue
             what = "users of any event" if members is None else f"users of {len(members)} events"
             missing[(window, key)] = (
-                f"{why}, and Mixpanel's /events cannot count the {what} as one set; "
+                f"{why}; /events cannot count the {what} as one set: "
                 f"{hint} or raise EXPORT_MAX_EVENTS"
             )
     return UniqueCounts(
@@ -154,7 +152,7 @@ def _bucket_answers(
                 else:
                     answers[(event, window)] = (
                         f"Mixpanel's {unit} buckets {sorted(buckets)} do not match "
-                        f"{window.label()}; set MIXPANEL_WEEK_START to the project's first "
+                        f"{window.label()}: set MIXPANEL_WEEK_START to the project's first "
                         "weekday"
                     )
     return answers
