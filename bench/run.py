@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 import requests
 
 from bench.reports_budget import bench_reports_budget
+from bench.sources import bench_sources
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import ALL_EVENTS, SAMPLE_TIMEZONE, RawEvent, sample_project
 from shared.pipeline import ReportContext, produce_report
 from shared.render.report_json import report_to_json
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, Window, report_period
-from shared.settings import DEFAULT_METRICS_FILE, Secret
+from shared.settings import DEFAULT_EXPORT_MAX_EVENTS, DEFAULT_METRICS_FILE, Secret
 from shared.sources.mixpanel_client import MixpanelClient, NamesCache
 from shared.sources.uniques import UniqueTally
 
@@ -383,19 +384,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.25)
     parser.add_argument("--import-runs", type=int, default=15)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--decoder-lines", type=int, default=300_000)
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="simulated projects, events a day (comma-separated)",
+    )
+    parser.add_argument("--only-sources", action="store_true", help="skip the other benchmarks")
     args = parser.parse_args(argv)
     print(
         f"# bench on {platform.node()}: {platform.machine()}, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{__import__('os').cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
-    bench_report(args.latency)
-    bench_resilience()
-    bench_hourly_budget()
-    bench_alert_budget()
-    bench_reports_budget(client, NamesCache)
-    bench_imports(args.import_runs)
-    bench_export(args.lines // 10, args.lines)
+    if not args.only_sources:
+        bench_report(args.latency)
+        bench_resilience()
+        bench_hourly_budget()
+        bench_alert_budget()
+        bench_reports_budget(client, NamesCache)
+        bench_imports(args.import_runs)
+        bench_export(args.lines // 10, args.lines)
+    bench_sources(
+        decoder_lines=args.decoder_lines,
+        sizes=tuple(int(n) for n in args.sizes.split(",")),
+        max_events=DEFAULT_EXPORT_MAX_EVENTS,
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""A loopback stand-in for Mixpanel's Query API (/events, /events/names) and Raw Export API."""
+"""A loopback stand-in for Mixpanel's Query API (/events, /events/names, /insights) and Raw Export
+API; modes for a plan without the Query API, duplicate export lines and the first weekday."""
 
 import argparse
 import base64
@@ -61,6 +62,31 @@ class RecordedRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class SavedReport:
+    """A saved Insights report: unique users of `events` (None = every non-$ event), one number
+    over the local days from_date..to_date (a bar chart)."""
+
+    from_date: date
+    to_date: date
+    events: tuple[str, ...] | None = None
+    name: str = "Unique users"
+
+
+def dedupe(events: Iterable[RawEvent]) -> list[RawEvent]:
+    """The events Mixpanel counts: one per (event, distinct_id, time, $insert_id); an event
+    without $insert_id is always its own."""
+    seen: set[tuple[str, str, int, str]] = set()
+    kept = []
+    for event in events:
+        key = (event.name, event.distinct_id, event.time, event.insert_id)
+        if event.insert_id and key in seen:
+            continue
+        seen.add(key)
+        kept.append(event)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
 class _Failure:
     status: int
     retry_after: str | None
@@ -95,8 +121,8 @@ def _utc_midnight(day: date) -> int:
     return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
 
 
-def _week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+def _week_start(day: date, first_weekday: int = 0) -> date:
+    return day - timedelta(days=(day.weekday() - first_weekday) % 7)
 
 
 def _month_start(day: date) -> date:
@@ -239,6 +265,10 @@ class MixpanelStandIn(LoopbackService):
         latency: float = 0.0,
         today: date | None = None,
         export_in_utc: bool = True,
+        query_api_status: int | None = None,
+        duplicate_every: int = 0,
+        first_weekday: int = 0,
+        saved_reports: dict[str, SavedReport] | None = None,
     ) -> None:
         super().__init__()
         self.username = username
@@ -248,7 +278,16 @@ class MixpanelStandIn(LoopbackService):
         self.latency = latency
         self.export_in_utc = export_in_utc
         self._today = today
-        self._index = _EventIndex(events, self.tz)
+        raw = list(events)
+        # The Query API answers from deduplicated events; the export serves every raw line.
+        self._index = _EventIndex(dedupe(raw), self.tz)
+        self._raw = _EventIndex(raw, self.tz) if len(raw) != len(self._index.events) else None
+        # Modes: a plan without the Query API (402/403 from every Query API endpoint while the
+        # export works); a copy of every Nth export line; the project's first weekday.
+        self.query_api_status = query_api_status
+        self.duplicate_every = duplicate_every
+        self.first_weekday = first_weekday
+        self.saved_reports = dict(saved_reports or {})
         self._expected_auth = f"{username}:{secret}"
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -396,11 +435,17 @@ class MixpanelStandIn(LoopbackService):
             handler = self._events
         elif path in {f"{prefix}/events/names" for prefix in QUERY_PREFIXES}:
             handler = self._names
+        elif path in {f"{prefix}/insights" for prefix in QUERY_PREFIXES}:
+            handler = self._insights
         else:
             raise _BadRequest("Invalid API endpoint", HTTPStatus.NOT_FOUND)
         if method != "GET":
             raise _BadRequest(f"{method} is not allowed here", HTTPStatus.METHOD_NOT_ALLOWED)
         self._authorize(query, authorization)
+        if self.query_api_status is not None and path != EXPORT_PATH:
+            raise _BadRequest(
+                "Your plan does not include access to the Query API", self.query_api_status
+            )
         return handler(query)
 
     def _authorize(self, query: dict[str, str], authorization: str | None) -> None:
@@ -511,7 +556,7 @@ class MixpanelStandIn(LoopbackService):
             if unit == "day":
                 start = today - timedelta(days=back)
             elif unit == "week":
-                start = _week_start(today) - timedelta(weeks=back)
+                start = _week_start(today, self.first_weekday) - timedelta(weeks=back)
             else:
                 start = _add_months(_month_start(today), -back)
         else:
@@ -522,8 +567,7 @@ class MixpanelStandIn(LoopbackService):
             raise _BadRequest(f"to_date cannot be later than today ({today.isoformat()})")
         return start, end
 
-    @staticmethod
-    def _buckets(start: date, end: date, unit: str) -> dict[str, list[date]]:
+    def _buckets(self, start: date, end: date, unit: str) -> dict[str, list[date]]:
         """Bucket key -> the local days of [start, end] in that bucket, keys in date order."""
         buckets: dict[str, list[date]] = {}
         day = start
@@ -531,12 +575,41 @@ class MixpanelStandIn(LoopbackService):
             if unit == "day":
                 key = day
             elif unit == "week":
-                key = _week_start(day)
+                key = _week_start(day, self.first_weekday)
             else:
                 key = _month_start(day)
             buckets.setdefault(key.isoformat(), []).append(day)
             day += timedelta(days=1)
         return buckets
+
+    def _insights(self, query: dict[str, str]) -> _Response:
+        bookmark = query.get("bookmark_id", "")
+        saved = self.saved_reports.get(bookmark)
+        if saved is None:
+            raise _BadRequest(f"Report {bookmark!r} not found", HTTPStatus.NOT_FOUND)
+        users: set[str] = set()
+        day = saved.from_date
+        while day <= saved.to_date:
+            for name, ids in self._index.users.get(day, {}).items():
+                if name.startswith("$") if saved.events is None else name not in saved.events:
+                    continue
+                users |= ids
+            day += timedelta(days=1)
+
+        def stamp(day: date, last_moment: bool) -> str:
+            at = datetime.max.time().replace(microsecond=999000) if last_moment else None
+            return datetime.combine(day, at or datetime.min.time(), self.tz).isoformat()
+
+        body = {  # shaped like query.openapi.yaml's /insights example (local offsets)
+            "computed_at": datetime.now(UTC).isoformat(),
+            "date_range": {
+                "from_date": stamp(saved.from_date, last_moment=False),
+                "to_date": stamp(saved.to_date, last_moment=True),
+            },
+            "headers": ["$event"],
+            "series": {saved.name: {"all": len(users)}},
+        }
+        return _Response(HTTPStatus.OK, _json(body))
 
     def _export(self, query: dict[str, str]) -> _Response:
         start, end = _parse_date(query, "from_date"), _parse_date(query, "to_date")
@@ -557,15 +630,27 @@ class MixpanelStandIn(LoopbackService):
                 _local_midnight(start, self.tz),
                 _local_midnight(end + timedelta(days=1), self.tz),
             )
-        lo, hi = self._index.slice(*bounds)
-        stream = self._export_lines(lo, hi, wanted, limit, in_ms)
+        index = self._raw or self._index
+        lo, hi = index.slice(*bounds)
+        stream = self._export_lines(index, lo, hi, wanted, limit, in_ms)
         return _Response(HTTPStatus.OK, content_type="text/plain; charset=utf-8", stream=stream)
 
     def _export_lines(
-        self, lo: int, hi: int, wanted: set[str] | None, limit: int | None, in_ms: bool
+        self,
+        index: _EventIndex,
+        lo: int,
+        hi: int,
+        wanted: set[str] | None,
+        limit: int | None,
+        in_ms: bool,
     ) -> Iterator[bytes]:
-        """JSONL in chunks of about EXPORT_CHUNK_BYTES, generated lazily from the index."""
-        events = self._index.events
+        """JSONL in chunks of about EXPORT_CHUNK_BYTES, generated lazily from the index.
+
+        With `duplicate_every` = N, every Nth line is sent twice, as Mixpanel's export does
+        with events sent twice (same event, distinct_id, time and $insert_id).
+        """
+        events = index.events
+        every = self.duplicate_every
         scale = 1000 if in_ms else 1
         quoted: dict[str, str] = {}  # few distinct names: quote each once
         buffer: list[bytes] = []
@@ -580,16 +665,21 @@ class MixpanelStandIn(LoopbackService):
             name = quoted.get(event.name)
             if name is None:
                 name = quoted[event.name] = _quote(event.name)
+            insert = f'"$insert_id":{_quote(event.insert_id)},' if event.insert_id else ""
             line = (
                 f'{{"event":{name},"properties":{{"time":{event.time * scale},'
-                f'"distinct_id":{_quote(event.distinct_id)},'
-                f'"$insert_id":{_quote(event.insert_id)},'
+                f'"distinct_id":{_quote(event.distinct_id)},{insert}'
                 f'"mp_processing_time_ms":{processed_ms}{_properties_json(event)}}}}}\n'
             )
             encoded = line.encode()
-            buffer.append(encoded)
-            size += len(encoded)
-            sent += 1
+            # Only a line with $insert_id can be a duplicate: one without is its own event.
+            copies = 2 if every and event.insert_id and position % every == every - 1 else 1
+            for _ in range(copies):
+                if limit is not None and sent >= limit:
+                    break
+                buffer.append(encoded)
+                size += len(encoded)
+                sent += 1
             if size >= EXPORT_CHUNK_BYTES:
                 yield b"".join(buffer)
                 buffer, size = [], 0

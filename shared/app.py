@@ -28,6 +28,7 @@ from shared.report.reports import ReportSpec, resolve_destinations
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import Secret, Settings
+from shared.sources.gathering import SourceMode, SourcePolicy
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -137,6 +138,12 @@ def context(settings: Settings, config: MetricsConfig) -> ReportContext:
         project_url=settings.project_url,
         active_user_events=settings.active_user_events,
         export_in_utc=settings.export_in_utc,
+        sources=SourcePolicy(
+            mode=SourceMode(settings.mixpanel_source),
+            export_max_events=settings.export_max_events,
+            week_start=settings.week_start,
+            insights_reports=settings.insights_reports,
+        ),
     )
 
 

@@ -61,6 +61,14 @@ class MixpanelRequestError(MixpanelError):
     """Another 4xx: the request itself is wrong; retrying cannot help."""
 
 
+class MixpanelPlanError(MixpanelRequestError):
+    """402: the project's plan does not include this API (Free plans have no Query API)."""
+
+
+class ExportTooLarge(MixpanelError):
+    """The raw export holds more events than EXPORT_MAX_EVENTS: it was not (fully) streamed."""
+
+
 class MixpanelRateLimited(MixpanelError):
     """429: the query budget (60/hour, 5 concurrent) is spent; `retry_after` in seconds."""
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from shared.alerts.breach import Outcome
@@ -16,9 +15,7 @@ from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger
 from shared.errors import (
     EmailError,
     LedgerError,
-    MixpanelAuthError,
     MixpanelError,
-    MixpanelRateLimited,
     ReporterError,
     ReportsFailed,
     SlackError,
@@ -31,28 +28,12 @@ from shared.report.metrics import Measure, MetricsConfig, unknown_events
 from shared.report.trends import trend_windows
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, month_to_date
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
-from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
+from shared.sources.gathering import FigurePlan, GatherRequest, SourcePolicy, gather_facts
+from shared.sources.port import EventSource, PropertySampler
+from shared.sources.uniques import is_automatic
 
 log = logging.getLogger("analytics_reporter")
-T = TypeVar("T")
-NAMES_WINDOW_DAYS = 31  # /events/names answers for the last 31 days
-
-
-class EventSource(Protocol):
-    """Where the numbers come from (MixpanelClient, or a fake in tests)."""
-
-    def event_names(self, *, limit: int = ...) -> list[str]: ...
-
-    def daily_counts(self, events: Sequence[str], window: Window) -> dict[str, dict[date, int]]: ...
-
-    def unique_users(
-        self,
-        new_tally: Callable[[], UniqueTally],
-        *,
-        from_date: date,
-        to_date: date,
-        events: Sequence[str] | None = ...,
-    ) -> UniqueCounts: ...
+__all__ = ["EventSource", "MessagePoster", "ReportContext", "gather", "produce_report"]
 
 
 class MessagePoster(Protocol):
@@ -90,6 +71,7 @@ class ReportContext:
     active_user_events: tuple[str, ...] | None = None
     export_in_utc: bool = True
     title: str = ""  # a named report's title; its metrics are `config`
+    sources: SourcePolicy = field(default_factory=SourcePolicy)
 
 
 def produce_report(
@@ -101,7 +83,7 @@ def produce_report(
     notes: tuple[str, ...] = (),
     events_field: str = "metrics file",
 ) -> Report:
-    """Gather the facts for `period` (at most 3 Mixpanel requests) and build the report."""
+    """Gather the facts for `period` (a few Mixpanel requests) and build the report."""
     facts = gather(period, ctx, mixpanel=mixpanel, now=now)  # gather
     if isinstance(facts.event_names, Unavailable):  # decide
         notes += (
@@ -114,14 +96,18 @@ def produce_report(
             users = [m.key for m in ctx.config.computed if set(m.events) & set(problem.suggestions)]
             where = f"{events_field}, metric {', '.join(repr(k) for k in users)}"
             problem = unknown_events(ctx.config.named_events, facts.event_names, where=where)
-        if problem:
+        if problem and facts.source == "export":  # the export only knows this span's events
+            notes += (f"No events in this window for {str(problem).split(': ', 1)[1]}.",)
+        elif problem:
             raise problem
     if isinstance(facts.figures, Figures):
         problems, unchecked = unknown_properties(
             ctx.config.computed, facts.figures, where=events_field
         )
         if problems:
-            raise UnknownPropertiesError(problems)
+            raise UnknownPropertiesError(
+                _with_suggestions(problems, ctx, facts.figures, period, mixpanel, events_field)
+            )
         notes += tuple(unchecked)
     return build_report(
         ctx.config,
@@ -135,148 +121,86 @@ def produce_report(
     )
 
 
+def _with_suggestions(
+    problems: list[str],
+    ctx: ReportContext,
+    figures: Figures,
+    period: ReportPeriod,
+    mixpanel: EventSource,
+    where: str,
+) -> list[str]:
+    """The property problems again, with did-you-mean from a small sample of whole events.
+
+    The export's decoder keeps only the properties metrics read, so the names a typo should be
+    compared with come from one small export of the metrics' events (this error path only).
+    """
+    if not isinstance(mixpanel, PropertySampler):
+        return problems
+    events = sorted({e for m in ctx.config.computed if m.property_names for e in m.events})
+    try:
+        sampled = mixpanel.property_names(
+            [e for e in events if e != "*"] or events,
+            from_date=period.span.start,
+            to_date=period.span.end,
+        )
+    except MixpanelError as exc:
+        log.warning("could not sample property names for suggestions: %s", exc)
+        return problems
+    keys = {
+        e: figures.property_keys.get(e, frozenset()) | sampled.get(e, frozenset())
+        for e in set(figures.property_keys) | set(sampled)
+    }
+    again, _ = unknown_properties(
+        ctx.config.computed, replace(figures, property_keys=keys), where=where
+    )
+    return again or problems
+
+
 def gather(
     period: ReportPeriod, ctx: ReportContext, *, mixpanel: EventSource, now: datetime
 ) -> Facts:
-    """Round 1: event names and the uniques export, concurrently. Round 2: every count at once.
+    """The facts for `period` from the source MIXPANEL_SOURCE picks (shared/sources/gathering).
 
     A part that fails becomes Unavailable (shown as such, never as 0); when nothing at all
     could be read, or the credentials are wrong, the error is raised instead.
     """
-    span = period.span
     groups = {
         m.key: (None if m.any_event else frozenset(m.events))
         for m in ctx.config.computed
         if m.measure is Measure.UNIQUE and not m.from_export
     }
     # Filters, sums, averages, breakdowns and month to date come from the same export stream.
-    exported = [m for m in ctx.config.computed if m.from_export]
+    exported = tuple(m for m in ctx.config.computed if m.from_export)
     # The trend's day and span windows too: distinct users per day cannot be summed.
     windows = period.windows + trend_windows(period)
     if period.kind is PeriodKind.DAILY and any(m.month_to_date for m in exported):
         windows += tuple(c.window for c in month_to_date(period.current.end))
-    export_span = Window(min(w.start for w in windows), max(w.end for w in windows))
     chosen = frozenset(ctx.active_user_events or ())
     qualifying: Callable[[str], bool] = (
         chosen.__contains__ if chosen else (lambda e: not is_automatic(e))
     )
-
-    # /events/names lists the last 31 days: when that covers the span, the counts call need
-    # not wait for the export, so the report takes two round trips instead of three.
-    today = now.astimezone(ctx.timezone).date()
-    names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
-    # The export may be narrowed to the events that define uniques only while the names list
-    # already knows every event of the span; otherwise it must also reveal the older events.
-    export_filter: list[str] | None = None
-    if (
-        names_cover_span
-        and (all(members is not None for members in groups.values()) or ctx.active_user_events)
-        and not any(m.any_event for m in exported)
-    ):
-        narrowed = {e for members in groups.values() if members for e in members}
-        narrowed |= {e for m in exported for e in m.events}
-        export_filter = sorted(narrowed | chosen)
-
-    def export() -> UniqueCounts:
-        if ctx.export_in_utc:  # the export's dates are UTC: widen, then filter by local day
-            first = export_span.start - timedelta(days=1)
-            last = min(export_span.end + timedelta(days=1), now.astimezone(ZoneInfo("UTC")).date())
-        else:
-            first, last = export_span.start, export_span.end
-        return mixpanel.unique_users(
-            lambda: UniqueTally(
-                windows,
-                groups,
-                timezone=ctx.timezone,
-                qualifying=qualifying,
-                figures=FigureTally(exported, windows, qualifying=qualifying) if exported else None,
-            ),
-            from_date=first,
-            to_date=last,
-            events=export_filter,
+    figures: FigurePlan | None = None
+    if exported:
+        figure_events = (
+            None
+            if any(m.any_event for m in exported)
+            else frozenset(e for m in exported for e in m.events)
         )
-
-    def counts_of(
-        names: frozenset[str] | MixpanelError, seen: frozenset[str]
-    ) -> dict[str, dict[date, int]] | MixpanelError:
-        everything = set(ctx.config.named_events) | seen
-        if not isinstance(names, MixpanelError):
-            everything |= names
-        return _attempt(lambda: mixpanel.daily_counts(sorted(everything), span))
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        names_job = pool.submit(_attempt, lambda: frozenset(mixpanel.event_names()))
-        need_export = groups or exported or not names_cover_span
-        uniques_job = pool.submit(_attempt, export) if need_export else None
-        names = names_job.result()
-        early = (
-            pool.submit(counts_of, names, frozenset())
-            if names_cover_span and not isinstance(names, MixpanelError)
-            else None
+        figures = FigurePlan(
+            lambda: FigureTally(exported, windows, qualifying=qualifying), events=figure_events
         )
-        uniques: UniqueCounts | MixpanelError = (
-            uniques_job.result() if uniques_job else UniqueCounts({}, frozenset(), 0)
-        )
-        seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
-        counts = early.result() if early else counts_of(names, seen)
-    for part in (names, uniques, counts):
-        if isinstance(part, MixpanelAuthError):
-            raise part
-    if isinstance(counts, MixpanelError) and (
-        isinstance(uniques, MixpanelError) or not (groups or exported)
-    ):
-        raise counts  # nothing to report: a failure notice says so instead
-    # Does the counts call know every event of the span? Either source can vouch for it.
-    names_known = names_cover_span and not isinstance(names, MixpanelError)
-    export_known = (
-        uniques_job is not None and not isinstance(uniques, MixpanelError) and export_filter is None
+    request = GatherRequest(
+        period=period,
+        timezone=ctx.timezone,
+        groups=groups,
+        named_events=tuple(ctx.config.named_events),
+        now=now,
+        active_user_events=ctx.active_user_events,
+        export_in_utc=ctx.export_in_utc,
+        windows=tuple(dict.fromkeys(windows)),
+        figures=figures,
     )
-    gap: Unavailable | None = None
-    if not (names_known or export_known):
-        failed = names if isinstance(names, MixpanelError) else uniques
-        reason = str(failed) if isinstance(failed, MixpanelError) else "no source lists them"
-        gap = Unavailable(f"the full list of events in this window is unknown ({reason})")
-    known: frozenset[str] | Unavailable
-    if gap is not None:
-        known = gap  # do not call a metric event unknown on a partial list
-    elif isinstance(names, MixpanelError):
-        known = _unavailable(names)
-    else:
-        known = names | seen
-    return Facts(
-        counts=_unavailable(counts),
-        uniques=_unavailable(uniques) if groups else UniqueCounts({}, frozenset(), 0),
-        event_names=known,
-        fetched_at=now,
-        all_events=gap,
-        figures=_figures(uniques) if exported else None,
-    )
-
-
-def _figures(uniques: UniqueCounts | MixpanelError) -> Figures | Unavailable:
-    if isinstance(uniques, MixpanelRateLimited):
-        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
-    if isinstance(uniques, MixpanelError):
-        return Unavailable(str(uniques))
-    if not isinstance(uniques.figures, Figures):  # a source that ignored the accumulator
-        return Unavailable("the export source did not compute the filtered figures")
-    return uniques.figures
-
-
-def _attempt(job: Callable[[], T]) -> T | MixpanelError:
-    try:
-        return job()
-    except MixpanelError as exc:
-        log.warning("Mixpanel request failed: %s", exc)
-        return exc
-
-
-def _unavailable(part: T | MixpanelError) -> T | Unavailable:
-    if isinstance(part, MixpanelRateLimited):
-        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
-    if isinstance(part, MixpanelError):
-        return Unavailable(str(part))
-    return part
+    return gather_facts(request, mixpanel, ctx.sources)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,10 @@ DEFAULT_ALERTS_FILE = Path(__file__).with_name("alerts.toml")
 # A Monday in the past; bi-weekly reports post on it and every 14 days from it.
 DEFAULT_BIWEEKLY_ANCHOR = date(2026, 1, 5)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SOURCES = ("auto", "query", "export")
+# How many raw export lines a report may stream: what fits half of the report's 120 s budget
+# at the end-to-end rate `make bench` measures, about 66k lines/s (README "Data sources").
+DEFAULT_EXPORT_MAX_EVENTS = 4_000_000
 
 T = TypeVar("T")
 
@@ -118,6 +122,10 @@ class Settings:
     alert_source: str = "query"  # where AlertCheck reads hourly counts: query or export
     # An on-demand report identical to one posted less than this long ago is not posted again.
     custom_repost_seconds: int = 300
+    mixpanel_source: str = "auto"
+    export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS
+    week_start: int = 0
+    insights_reports: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -250,6 +258,27 @@ class Settings:
                 _seconds,
                 300,
                 "must be a whole number of seconds from 0 (never suppress) to 86400",
+            ),
+            mixpanel_source=optional(
+                "MIXPANEL_SOURCE", _source, "auto", "must be one of auto, query, export"
+            ),
+            export_max_events=optional(
+                "EXPORT_MAX_EVENTS",
+                _count,
+                DEFAULT_EXPORT_MAX_EVENTS,
+                "must be a whole number of events, 1 or more",
+            ),
+            week_start=optional(
+                "MIXPANEL_WEEK_START",
+                _weekday,
+                0,
+                "must be the project's first weekday, like mon or sun",
+            ),
+            insights_reports=optional(
+                "MIXPANEL_INSIGHTS_REPORTS",
+                _bookmarks,
+                (),
+                "must list metric_key:bookmark_id pairs separated by commas",
             ),
         )
         if problems:
@@ -390,8 +419,40 @@ def _alert_source(value: str) -> str:
     return lowered
 
 
+def _source(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in SOURCES:
+        raise ValueError(value)
+    return lowered
+
+
 def _seconds(value: str) -> int:
     seconds = int(value)
     if not 0 <= seconds <= 86400:
         raise ValueError(value)
     return seconds
+
+
+def _count(value: str) -> int:
+    number = int(value.replace("_", ""))
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def _bookmarks(value: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in value.split(","):
+        key, sep, bookmark = part.strip().partition(":")
+        if not sep or not key.strip() or not bookmark.strip().isdigit():
+            raise ValueError(value)
+        pairs.append((key.strip(), bookmark.strip()))
+    return tuple(pairs)
+
+
+def _weekday(value: str) -> int:
+    lowered = value.lower()
+    names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    if lowered in names:
+        return names.index(lowered)
+    return WEEKDAYS.index(lowered)

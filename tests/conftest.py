@@ -48,3 +48,23 @@ def fresh_local_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
     identical report posted by an earlier test must not fold into this test's post.
     """
     monkeypatch.setattr(http_api, "LOCAL_LEDGER", InMemoryLedger())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_query_api_memory() -> Iterator[None]:
+    """Each test starts believing every project has the Query API (stand-in ports get reused)."""
+    from shared.sources.gathering import PROCESS_QUERY_API_MEMORY
+
+    PROCESS_QUERY_API_MEMORY.clear()
+    yield
+    PROCESS_QUERY_API_MEMORY.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_export_sizes() -> Iterator[None]:
+    """Each test sizes its stand-in's export afresh (no size remembered from another test)."""
+    from shared.sources.gathering import PROCESS_EXPORT_SIZES
+
+    PROCESS_EXPORT_SIZES.clear()
+    yield
+    PROCESS_EXPORT_SIZES.clear()

@@ -568,3 +568,55 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env(VALID)
     with pytest.raises(AttributeError):
         settings.report_hour = 10  # type: ignore[misc]
+
+
+# -- data sources (issue #12) ---------------------------------------------------------------------
+
+
+def test_data_source_settings_default_to_auto_4m_events_mondays_and_no_saved_reports() -> None:
+    """MIXPANEL_SOURCE=auto, EXPORT_MAX_EVENTS=4,000,000, weeks from Monday, no saved reports."""
+    settings = _settings()
+    assert (
+        settings.mixpanel_source,
+        settings.export_max_events,
+        settings.week_start,
+        settings.insights_reports,
+    ) == ("auto", 4_000_000, 0, ())
+
+
+def test_data_source_settings_are_read_and_reach_the_report_context() -> None:
+    """Each setting lands in the context's SourcePolicy."""
+    from shared.app import context
+    from shared.report.metrics import load_metrics
+    from shared.sources.gathering import SourceMode, SourcePolicy
+
+    settings = _settings(
+        MIXPANEL_SOURCE="Export",
+        EXPORT_MAX_EVENTS="250_000",
+        MIXPANEL_WEEK_START="sunday",
+        MIXPANEL_INSIGHTS_REPORTS="active_users:901, engaged:902",
+    )
+    policy = context(settings, load_metrics(DEFAULT_METRICS_FILE)).sources
+    assert policy == SourcePolicy(
+        mode=SourceMode.EXPORT,
+        export_max_events=250_000,
+        week_start=6,
+        insights_reports=(("active_users", "901"), ("engaged", "902")),
+    )
+
+
+def test_malformed_data_source_settings_are_all_reported_together() -> None:
+    """Each names its variable and the rule it broke."""
+    problems = _problems_with(
+        MIXPANEL_SOURCE="warehouse",
+        EXPORT_MAX_EVENTS="0",
+        MIXPANEL_WEEK_START="someday",
+        MIXPANEL_INSIGHTS_REPORTS="active_users=901",
+    )
+    assert problems == [
+        "MIXPANEL_SOURCE must be one of auto, query, export, got 'warehouse'",
+        "EXPORT_MAX_EVENTS must be a whole number of events, 1 or more, got '0'",
+        "MIXPANEL_WEEK_START must be the project's first weekday, like mon or sun, got 'someday'",
+        "MIXPANEL_INSIGHTS_REPORTS must list metric_key:bookmark_id pairs separated by commas, "
+        "got 'active_users=901'",
+    ]

@@ -53,6 +53,7 @@ def _metric(metric: MetricResult) -> dict[str, Any]:
         "value": metric.value,
         "available": metric.unavailable is None,
         "unavailable_reason": metric.unavailable,
+        "method": metric.method,
         "comparisons": [_change(c, metric.value) for c in metric.changes],
         **metric_kind_json(metric),
         "trend": _trend(metric),
@@ -84,6 +85,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         **period_json(period),
         "timezone": report.timezone,
         "data_as_of": report.fetched_at.isoformat(),
+        "source": report.source,
         "mixpanel_project_url": report.project_url,
         "metrics": [_metric(m) for m in report.metrics],
         "top_events": None

@@ -666,7 +666,8 @@ def _footer(report: Report) -> tuple[_Line, ...]:
     if period.comparisons:
         against = "; ".join(f"{c.label}: {c.window.label()}" for c in period.comparisons)
         lines.append((_Span(against),))
-    lines.append((_Span(f"data as of {local_time(report.fetched_at, report.timezone)}"),))
+    shown = local_time(report.fetched_at, report.timezone)
+    lines.append((_Span(f"data as of {shown} (source: {report.source})"),))
     url = report.project_url
     if len(url) <= MAX_URL_CHARS and _LINKABLE.fullmatch(url):
         lines.append((_Span("Open in Mixpanel", link=url),))

@@ -35,4 +35,15 @@ def request_cost(config: MetricsConfig, period: ReportPeriod, *, today: date) ->
     elif not names_cover_span:
         export = 1
         why.append("/export: the names list covers 31 days; an older window needs the stream")
+    if export and not names_cover_span:
+        export += 1
+        why.append(
+            "/export: first, the window's last day alone, to size the stream (the /events "
+            "totals cannot, without the names list)"
+        )
+    if export:
+        why.append(
+            "a project over 500,000 events in the span splits the stream into up to 8 day "
+            "ranges (one request each); over EXPORT_MAX_EVENTS it is not streamed at all"
+        )
     return {"query_api": 2, "export_api": export, "total": 2 + export, "why": why}

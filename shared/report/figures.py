@@ -11,7 +11,7 @@ import difflib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -173,6 +173,19 @@ class FigureTally:
                             cell.total += number
                             cell.values += 1
 
+    def merge(self, other: FigureTally) -> None:
+        """Fold in a tally of the same metrics and windows that read another day range."""
+        for key, cell in other._cells.items():
+            self._cell(*key).merge(cell)
+        for key, split in other._split.items():
+            mine = self._split.setdefault(key, {})
+            for label, cell in split.items():
+                mine.setdefault(label, _Cell()).merge(cell)
+        for event, lines in other._lines.items():
+            self._lines[event] = self._lines.get(event, 0) + lines
+        for event, keys in other._keys.items():
+            self._keys.setdefault(event, set()).update(keys)
+
     def _cell(self, s: int, w: int) -> _Cell:
         cell = self._cells.get((s, w))
         if cell is None:
@@ -254,3 +267,34 @@ def unknown_properties(
                 f"{lines:,} {' or '.join(events)} events{hint}"
             )
     return problems, notes
+
+
+class DayIndexedFigures:
+    """A FigureTally fed by local-day index, as the export reducer hands events over.
+
+    The reducer numbers the local days of its windows from `first`; this turns the index back
+    into the date and forwards the event (shared/sources/export_stream.EventAccumulator).
+    """
+
+    def __init__(self, tally: FigureTally, first: date, days: int) -> None:
+        self.tally = tally
+        self._days = [first + timedelta(days=i) for i in range(days)]
+
+    @property
+    def wanted_properties(self) -> frozenset[str]:
+        """The property names the metrics read (the decoder keeps only these)."""
+        return self.tally.wanted_properties
+
+    def add(self, day: int, distinct_id: str, event: str, properties: Mapping[str, Any]) -> None:
+        """Take one deduplicated event of local day number `day`."""
+        self.tally.add(self._days[day], event, distinct_id, properties)
+
+    def merge(self, other: Any) -> None:
+        """Fold in the figures another day range read."""
+        if not isinstance(other, DayIndexedFigures):
+            raise TypeError("can only merge figures of the same kind")
+        self.tally.merge(other.tally)
+
+    def result(self) -> Figures:
+        """The figures, frozen."""
+        return self.tally.result()

@@ -60,6 +60,8 @@ class Facts:
     all_events: Unavailable | None = None
     # Filtered, property and breakdown figures from the export (None: no metric needs them).
     figures: Figures | Unavailable | None = None
+    # Where the numbers came from: "query", "export" or "mixed" (shared/sources/README section).
+    source: str = "query"
 
 
 class Verdict(StrEnum):
@@ -115,6 +117,7 @@ class MetricResult:
     breakdown: tuple[BreakdownRow, ...] = ()
     month_to_date: MonthToDate | None = None
     trend: Trend | None = None  # per day (or span) over the window and the reference window
+    method: str | None = None  # how a unique figure was counted ("export", "/events unit=week")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class Report:
     insights: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     title: str = ""  # a named report's title ('Growth'); empty for the single default report
+    source: str = "query"  # where the numbers came from: query, export or mixed
 
     @property
     def unavailable(self) -> tuple[str, ...]:
@@ -255,6 +259,9 @@ def _metric_value(
         return sum(window_total(facts.counts, e, window) for e in spec.events)
     if isinstance(facts.uniques, Unavailable):
         return facts.uniques
+    reason = facts.uniques.missing.get((window, spec.key))
+    if reason is not None:
+        return Unavailable(reason)
     return facts.uniques.users[window][spec.key]
 
 
@@ -268,6 +275,8 @@ def _metric(spec: MetricSpec, period: ReportPeriod, facts: Facts, th: Thresholds
         return _metric_value(spec, window, facts)
 
     result = _judged(spec, period, value_in, th)
+    if spec.measure is Measure.UNIQUE and not isinstance(facts.uniques, Unavailable):
+        result = replace(result, method=facts.uniques.methods.get(spec.key))
     if isinstance(facts.figures, Figures) and result.value is not None:
         result = replace(
             result,
@@ -560,4 +569,5 @@ def build_report(
         insights=insights,
         notes=notes + extra,
         title=title,
+        source=facts.source,
     )

@@ -19,9 +19,11 @@ import requests
 
 from shared.alerts.hours import LocalHour, days_between, hours_of_day
 from shared.errors import (
+    ExportTooLarge,
     MixpanelAuthError,
     MixpanelBadResponse,
     MixpanelError,
+    MixpanelPlanError,
     MixpanelRateLimited,
     MixpanelRequestError,
     MixpanelUnavailable,
@@ -29,6 +31,8 @@ from shared.errors import (
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
+from shared.sources.export_stream import BadExportLine, LineBudget, LineDecoder, RecordSink, S
+from shared.sources.port import InsightsAnswer
 from shared.sources.uniques import UniqueCounts, UniqueTally
 
 # Mixpanel allows 5 concurrent queries per project; the client never asks for more.
@@ -37,6 +41,10 @@ MAX_CONCURRENT = 5
 MAX_EVENT_PARAM_CHARS = 6000
 EXPORT_CHUNK_BYTES = 64 * 1024
 DEFAULT_POLICY = RetryPolicy()
+# The Export API allows 3 queries a second per project: export requests start at least this far
+# apart (and 100 at once, 60 an hour: the export source asks for a handful per report).
+EXPORT_MIN_INTERVAL_SECONDS = 1 / 3
+MAX_EXPORT_LIMIT = 100_000  # the export's own `limit` parameter tops out here
 T = TypeVar("T")
 _HOUR_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]([01]\d|2[0-3]):00:00")
 
@@ -127,6 +135,8 @@ class MixpanelClient:
         self._jitter = jitter
         self._lock = threading.Lock()
         self._names_cache = names_cache
+        self._export_gate = threading.Lock()
+        self._next_export = 0.0
         self.requests_made = 0
 
     @classmethod
@@ -260,6 +270,140 @@ class MixpanelClient:
 
         return self._request("/export", self._export_url, params, read, stream=True)
 
+    def property_names(
+        self, events: Sequence[str], *, from_date: date, to_date: date, limit: int = 200
+    ) -> dict[str, frozenset[str]]:
+        """The property names the first `limit` raw events of `events` carry, per event.
+
+        Asked only when a metric names a property none of its events carries: the export's
+        fast decoder keeps just the properties metrics read, so the suggestions need a look at
+        a few whole events (one small export request, on that error path alone).
+        """
+        params = {
+            "from_date": from_date.isoformat(),
+            "to_date": to_date.isoformat(),
+            "event": json.dumps(list(dict.fromkeys(events))),
+            "limit": str(limit),
+        }
+
+        def read(response: requests.Response) -> dict[str, frozenset[str]]:
+            keys: dict[str, set[str]] = {}
+            for raw in response.iter_lines(chunk_size=EXPORT_CHUNK_BYTES):
+                if not raw:
+                    continue
+                try:
+                    record = json.loads(raw)
+                    event, props = record["event"], record["properties"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a sample for suggestions: an odd line only means fewer of them
+                if isinstance(event, str) and isinstance(props, dict):
+                    keys.setdefault(event, set()).update(str(k) for k in props)
+            return {event: frozenset(names) for event, names in keys.items()}
+
+        self._pace_export()
+        return self._request("/export", self._export_url, params, read, stream=True)
+
+    def unique_buckets(
+        self, events: Sequence[str], *, unit: str, from_date: date, to_date: date
+    ) -> dict[str, dict[str, int]]:
+        """Mixpanel's own unique users per event and `unit` bucket (bucket key -> count)."""
+        result: dict[str, dict[str, int]] = {}
+        for chunk in _chunks(list(dict.fromkeys(events))):
+            params = {
+                "event": json.dumps(chunk),
+                "type": "unique",
+                "unit": unit,
+                "from_date": from_date.isoformat(),
+                "to_date": to_date.isoformat(),
+            }
+            body = self._json("/events", params)
+            result.update(_parse_buckets(body, chunk, self._scrub))
+        return result
+
+    def insights_report(self, bookmark_id: str) -> InsightsAnswer:
+        """A saved Insights report's answer: its local date range and its series."""
+        body = self._json("/insights", {"bookmark_id": bookmark_id})
+        return _parse_insights(body, self._scrub)
+
+    @property
+    def project_key(self) -> tuple[str, str]:
+        """Which project this client reads (for per-process memories like QueryApiMemory)."""
+        return (self._query_base, self._project_id)
+
+    def export_records(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        decoder: LineDecoder,
+        events: Sequence[str] | None = None,
+        budget: LineBudget | None = None,
+    ) -> S:
+        """Stream one export range into a fresh sink, decoded in batches; never past `budget`.
+
+        A retried range starts a fresh sink. When the budget runs out the stream is dropped and
+        ExportTooLarge raised: no more than the budget's lines are ever read.
+        """
+        params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat()}
+        if events is not None:
+            params["event"] = json.dumps(list(events))
+        if budget is not None and budget.remaining < MAX_EXPORT_LIMIT:
+            params["limit"] = str(budget.remaining + 1)  # one more line says "there is more"
+
+        def read(response: requests.Response) -> S:
+            sink = new_sink()
+            rest = b""
+            for chunk in response.iter_content(chunk_size=EXPORT_CHUNK_BYTES):
+                cut = chunk.rfind(b"\n")
+                if cut < 0:
+                    rest += chunk
+                    continue
+                self._feed(sink, decoder, rest + chunk[: cut + 1], budget)
+                rest = chunk[cut + 1 :]
+            if rest.strip():
+                self._feed(sink, decoder, rest, budget)
+            return sink
+
+        self._pace_export()
+        return self._request("/export", self._export_url, params, read, stream=True)
+
+    def export_accepts_credentials(self, day: date) -> bool:
+        """Whether the Export API answers these credentials (one line of `day` at most)."""
+        params = {"from_date": day.isoformat(), "to_date": day.isoformat(), "limit": "1"}
+        try:
+            self._pace_export()
+            self._request("/export", self._export_url, params, lambda _r: None, stream=True)
+        except MixpanelAuthError:
+            return False
+        return True
+
+    def _feed(
+        self, sink: RecordSink, decoder: LineDecoder, data: bytes, budget: LineBudget | None
+    ) -> None:
+        try:
+            records = decoder.decode(data)
+        except BadExportLine as bad:
+            raise MixpanelBadResponse(
+                bad.why,
+                endpoint="/export",
+                status=200,
+                body=self._scrub(bad.line[:2000].decode("utf-8", "replace")),
+            ) from None
+        if budget is not None and not budget.take(len(records)):
+            raise ExportTooLarge(
+                f"more than {budget.limit:,} events",
+                endpoint="/export",
+            )
+        sink.add_all(records)
+
+    def _pace_export(self) -> None:
+        with self._export_gate:
+            wait = self._next_export - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            self._next_export = max(self._clock(), self._next_export) + EXPORT_MIN_INTERVAL_SECONDS
+
     # -- transport ---------------------------------------------------------------------------
 
     def _json(self, endpoint: str, params: dict[str, str]) -> Any:
@@ -337,6 +481,14 @@ class MixpanelClient:
             return MixpanelAuthError(
                 "check MIXPANEL_USERNAME, MIXPANEL_SECRET and the "
                 "service account's access to MIXPANEL_PROJECT_ID",
+                endpoint=endpoint,
+                status=status,
+                body=body,
+            )
+        if status == 402:
+            return MixpanelPlanError(
+                "this Mixpanel plan does not include this API "
+                "(MIXPANEL_SOURCE=auto or export reads the raw export instead)",
                 endpoint=endpoint,
                 status=status,
                 body=body,
@@ -452,6 +604,61 @@ def _parse_hourly(
             counts[bucket] = counts.get(bucket, 0) + count
         result[name] = counts
     return result
+
+
+def _parse_buckets(
+    body: Any, events: list[str], scrub: Callable[[str], str]
+) -> dict[str, dict[str, int]]:
+    """Strictly read an /events type=unique answer: every asked event, each bucket a count."""
+
+    def bad(why: str) -> MixpanelBadResponse:
+        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
+
+    data = body.get("data") if isinstance(body, dict) else None
+    values = data.get("values") if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        raise bad("expected {'data': {'values': {...}}}")
+    result: dict[str, dict[str, int]] = {}
+    for name in events:
+        buckets = values.get(name)
+        if not isinstance(buckets, dict):
+            raise bad(f"no values for event {name!r}")
+        for key, count in buckets.items():
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise bad(f"no count for event {name!r} in bucket {key}")
+        result[name] = dict(buckets)
+    return result
+
+
+def _parse_insights(body: Any, scrub: Callable[[str], str]) -> InsightsAnswer:
+    def bad(why: str) -> MixpanelBadResponse:
+        return MixpanelBadResponse(
+            why, endpoint="/insights", status=200, body=scrub(_snippet(body))
+        )
+
+    span = body.get("date_range") if isinstance(body, dict) else None
+    series = body.get("series") if isinstance(body, dict) else None
+    if not isinstance(span, dict) or not isinstance(series, dict):
+        raise bad("expected {'date_range': {...}, 'series': {...}}")
+    try:
+        # "2020-08-31T00:00:00-07:00": the date part is the project's local date.
+        first = date.fromisoformat(str(span["from_date"])[:10])
+        last = date.fromisoformat(str(span["to_date"])[:10])
+    except (KeyError, ValueError):
+        raise bad("the date_range has no from_date/to_date dates") from None
+    parsed: dict[str, dict[str, int]] = {}
+    for metric, buckets in series.items():
+        if not isinstance(buckets, dict):
+            raise bad(f"the series {metric!r} is not a mapping")
+        counts: dict[str, int] = {}
+        for key, value in buckets.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise bad(f"the series {metric!r} has a non-count in {key}")
+            if value != int(value):
+                raise bad(f"the series {metric!r} has a fraction in {key}: not a user count")
+            counts[str(key)] = int(value)
+        parsed[str(metric)] = counts
+    return InsightsAnswer(first, last, parsed)
 
 
 def _export_events(

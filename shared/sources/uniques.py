@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ def is_automatic(event: str) -> bool:
     return event.startswith("$")
 
 
-class EventAccumulator(Protocol):
+class DatedAccumulator(Protocol):
     """More figures from the same stream (shared/report/figures.py): fed each in-range event."""
 
     wanted_properties: frozenset[str]
@@ -36,6 +36,10 @@ class UniqueCounts:
     users: Mapping[Window, Mapping[str, int]]
     seen_events: frozenset[str]
     lines: int
+    # Figures no exact source could give: (window, group) -> a one-line reason (never a 0).
+    missing: Mapping[tuple[Window, str], str] = field(default_factory=dict)
+    # How each group's figures were counted ("export", "/events unit=week", ...).
+    methods: Mapping[str, str] = field(default_factory=dict)
     figures: Any = None  # the accumulator's result, when one was attached
 
 
@@ -53,7 +57,7 @@ class UniqueTally:
         *,
         timezone: ZoneInfo,
         qualifying: Callable[[str], bool],
-        figures: EventAccumulator | None = None,
+        figures: DatedAccumulator | None = None,
     ) -> None:
         self._figures = figures
         self.wanted_properties = figures.wanted_properties if figures else frozenset[str]()
@@ -103,6 +107,10 @@ class UniqueTally:
             return
         if self._figures is not None:
             self._figures.add(self._days[index], event, distinct_id, properties)
+        self.add_at(index, event, distinct_id)
+
+    def add_at(self, index: int, event: str, distinct_id: str) -> None:
+        """Count one event already placed on local day `index` (0 = the first window day)."""
         windows = self._windows_of_day[index]
         if not windows:
             return
@@ -115,15 +123,35 @@ class UniqueTally:
             for name in groups:
                 sets[name].add(distinct_id)
 
-    def result(self) -> UniqueCounts:
-        """The counts so far, frozen."""
+    def targets(self, event: str) -> tuple[tuple[set[str], ...], ...]:
+        """Per local-day index, the user sets an `event` on that day adds its user to."""
+        groups = self._groups_of(event)
+        return tuple(
+            tuple(self._sets[w][name] for w in windows for name in groups)
+            for windows in self._windows_of_day
+        )
+
+    def window_days(self) -> tuple[int, ...]:
+        """The local-day indices that fall in some window."""
+        return tuple(i for i, windows in enumerate(self._windows_of_day) if windows)
+
+    def merge(self, other: UniqueTally) -> None:
+        """Fold in a tally over the same windows and groups that read other events."""
+        for mine, theirs in zip(self._sets, other._sets, strict=True):
+            for name, ids in theirs.items():
+                mine[name] |= ids
+        self._seen |= other._seen
+        self._lines += other._lines
+
+    def result(self, seen: frozenset[str] | None = None, lines: int | None = None) -> UniqueCounts:
+        """The counts so far, frozen (`seen` and `lines` when the caller kept them itself)."""
         return UniqueCounts(
             users={
                 w: {name: len(ids) for name, ids in self._sets[i].items()}
                 for i, w in enumerate(self._windows)
             },
-            seen_events=frozenset(self._seen),
-            lines=self._lines,
+            seen_events=frozenset(self._seen) if seen is None else seen,
+            lines=self._lines if lines is None else lines,
             figures=self._figures.result() if self._figures else None,
         )
 

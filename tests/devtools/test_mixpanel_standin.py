@@ -637,3 +637,93 @@ def test_hourly_totals_are_wall_clock_buckets_across_both_clock_changes(serve: S
         assert len(values) == buckets
         assert values[key] == count
         assert sum(values.values()) == count
+
+
+# -- plans, duplicates, week starts and saved reports --------------------------------------------
+
+
+def day_export(standin: MixpanelStandIn, day: str) -> list[dict[str, Any]]:
+    body = get(standin, "/api/2.0/export", from_date=day, to_date=day).text
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def test_duplicate_every_sends_every_nth_line_twice_but_never_one_without_insert_id(
+    serve: Serve,
+) -> None:
+    """The export repeats lines as Mixpanel's does; /events counts each event once."""
+    events = [
+        RawEvent("A", f"u{n}", utc(f"2026-11-10 12:00:0{n}"), "" if n == 5 else f"i{n}")
+        for n in range(6)
+    ]
+    standin = serve(events, duplicate_every=2)
+    lines = day_export(standin, "2026-11-10")
+    ids = [line["properties"].get("$insert_id") for line in lines]
+    assert ids == ["i0", "i1", "i1", "i2", "i3", "i3", "i4", None]
+    counts = events_query(
+        standin, ["A"], type="general", unit="day", from_date="2026-11-10", to_date="2026-11-10"
+    ).json()
+    assert counts["data"]["values"]["A"] == {"2026-11-10": 6}
+
+
+def test_duplicate_raw_events_are_one_event_to_the_query_api_but_every_line_in_the_export(
+    serve: Serve,
+) -> None:
+    """Same event, distinct_id, time and $insert_id: one event; without $insert_id: two."""
+    when = utc("2026-11-10 12:00:00")
+    events = [event("A", "u", when, "x"), event("A", "u", when, "x")]
+    events += [RawEvent("A", "v", when, ""), RawEvent("A", "v", when, "")]
+    standin = serve(events)
+    assert len(day_export(standin, "2026-11-10")) == 4
+    counts = events_query(
+        standin, ["A"], type="general", unit="day", from_date="2026-11-10", to_date="2026-11-10"
+    ).json()
+    assert counts["data"]["values"]["A"] == {"2026-11-10": 3}
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_a_plan_without_the_query_api_refuses_every_query_endpoint_but_exports(
+    serve: Serve, status: int
+) -> None:
+    """The right credentials: the Query API refuses the plan, the export answers."""
+    standin = serve([event("A", "u", utc("2026-11-10 12:00:00"))], query_api_status=status)
+    assert get(standin, "/api/query/events/names", type="general").status_code == status
+    assert events_query(standin, ["A"], type="general", unit="day", interval="1").status_code == (
+        status
+    )
+    assert get(standin, "/api/query/insights", bookmark_id="1").status_code == status
+    assert len(day_export(standin, "2026-11-10")) == 1
+    assert get_as(None, standin, "/api/query/events/names", {"type": "general"}).status_code == 401
+
+
+def test_week_buckets_start_on_the_projects_first_weekday(serve: Serve) -> None:
+    """A Sunday-start project keys its weeks by Sunday: a Monday-Sunday range spans two."""
+    events = [
+        event("A", "u", local("2026-11-15 12:00:00")),
+        event("A", "v", local("2026-11-14 12:00:00")),
+    ]
+    standin = serve(events, first_weekday=6)
+    body = events_query(
+        standin, ["A"], type="unique", unit="week", from_date="2026-11-09", to_date="2026-11-15"
+    ).json()
+    assert body["data"]["values"]["A"] == {"2026-11-08": 1, "2026-11-15": 1}
+
+
+def test_a_saved_insights_report_answers_its_window_with_local_offsets(serve: Serve) -> None:
+    """One number: the distinct users of its events over its local days, like Mixpanel's."""
+    from devtools.mixpanel_standin import SavedReport
+
+    events = [
+        event("A", "u", local("2026-11-10 00:30:00")),
+        event("B", "v", local("2026-11-11 23:30:00")),
+        event("$identify", "w", local("2026-11-11 12:00:00")),
+        event("A", "x", local("2026-11-12 00:30:00")),
+    ]
+    saved = {"77": SavedReport(date(2026, 11, 10), date(2026, 11, 11))}
+    standin = serve(events, saved_reports=saved)
+    body = get(standin, "/api/query/insights", bookmark_id="77").json()
+    assert body["date_range"] == {
+        "from_date": "2026-11-10T00:00:00+00:00",
+        "to_date": "2026-11-11T23:59:59.999000+00:00",
+    }
+    assert body["series"] == {"Unique users": {"all": 2}}
+    assert get(standin, "/api/query/insights", bookmark_id="78").status_code == 404

@@ -764,7 +764,7 @@ def test_the_footer_gives_data_as_of_in_the_report_timezone(
     assert [e["text"] for e in footer["elements"]] == [
         f"16 Nov - 22 Nov 2026 ({timezone})",
         "vs previous week: 09 Nov - 15 Nov 2026",
-        f"data as of {shown}",
+        f"data as of {shown} (source: query)",
         f"<{PROJECT_URL}|Open in Mixpanel>",
     ]
 
@@ -865,7 +865,7 @@ def test_the_preview_of_a_weekly_report_reads_as_plain_text() -> None:
         "\n" + "-" * 80 + "\n"
         "16 Nov - 22 Nov 2026 (Europe/London)\n"
         "vs previous week: 09 Nov - 15 Nov 2026\n"
-        "data as of 25 Nov 2026 09:00 GMT\n"
+        "data as of 25 Nov 2026 09:00 GMT (source: query)\n"
         f"Open in Mixpanel: {PROJECT_URL}\n"
     )
 

@@ -3,6 +3,11 @@
 Each case serves hand-placed raw events through the loopback Mixpanel stand-in, reads them with
 the real MixpanelClient over HTTP, builds the report with produce_report, and recounts every
 figure straight from the events by local calendar day: datetime.fromtimestamp(t, tz).date().
+
+The raw events hold duplicates (same event, distinct_id, time and $insert_id: one event to
+Mixpanel) and events without $insert_id (never merged), and every case runs against every data
+source: the Query API, the raw export alone, and a Free plan that refuses the Query API (402 or
+403) where `auto` must find the export by itself. Same data, same figures, by construction.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from devtools.mixpanel_standin import MixpanelStandIn
+from devtools.mixpanel_standin import MixpanelStandIn, SavedReport
 from devtools.sample_data import RawEvent
 from devtools.slack_standin import slack_rejection
 from shared.pipeline import ReportContext, produce_report
@@ -31,6 +36,7 @@ from shared.report.generator import Report, Verdict
 from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
 from shared.settings import DEFAULT_METRICS_FILE, Secret
+from shared.sources.gathering import SourceMode, SourcePolicy
 from shared.sources.mixpanel_client import MixpanelClient
 
 LONDON = ZoneInfo("Europe/London")
@@ -179,10 +185,32 @@ def clock_change(tz: ZoneInfo, day: date) -> list[Edge]:
 
 
 def raw_events(rows: list[Edge]) -> list[RawEvent]:
-    return [
-        RawEvent(name, user, int(at.timestamp()), f"e{n}")
-        for n, (name, user, at) in enumerate(rows)
-    ]
+    """One event per row, each sent as Mixpanel clients do: some twice, some without an id.
+
+    Every 5th event is sent twice (an exact duplicate line: one event); every 9th has no
+    $insert_id and is sent twice, so it is two events (nothing may merge them).
+    """
+    events: list[RawEvent] = []
+    for n, (name, user, at) in enumerate(rows):
+        event = RawEvent(name, user, int(at.timestamp()), "" if n % 9 == 4 else f"e{n}")
+        events.append(event)
+        if n % 5 == 2 or n % 9 == 4:
+            events.append(event)
+    return events
+
+
+def deduplicated(events: list[RawEvent]) -> list[RawEvent]:
+    """Mixpanel's rule, spelled out: same event, distinct_id, time and $insert_id = one event."""
+    kept: list[RawEvent] = []
+    for event in events:
+        if event.insert_id and any(
+            (k.name, k.distinct_id, k.time, k.insert_id)
+            == (event.name, event.distinct_id, event.time, event.insert_id)
+            for k in kept[-3:]  # duplicates sit next to their original in raw_events
+        ):
+            continue
+        kept.append(event)
+    return kept
 
 
 # -- the brute-force reference -----------------------------------------------------------------
@@ -193,7 +221,8 @@ class Recount:
 
     def __init__(self, events: list[RawEvent], tz: tzinfo = UTC) -> None:
         self.rows = [
-            (e.name, e.distinct_id, datetime.fromtimestamp(e.time, tz).date()) for e in events
+            (e.name, e.distinct_id, datetime.fromtimestamp(e.time, tz).date())
+            for e in deduplicated(events)
         ]
 
     def total(self, names: Collection[str], window: Window) -> int:
@@ -254,6 +283,9 @@ def served(
     *,
     export_in_utc: bool = True,
     session: requests.Session | None = None,
+    query_api_status: int | None = None,
+    first_weekday: int = 0,
+    saved_reports: dict[str, SavedReport] | None = None,
 ) -> Iterator[tuple[MixpanelStandIn, MixpanelClient]]:
     """The stand-in serving `events` (its today fixed) and the real client pointed at it."""
     stand = MixpanelStandIn(
@@ -264,6 +296,9 @@ def served(
         timezone=tz.key,
         today=today,
         export_in_utc=export_in_utc,
+        query_api_status=query_api_status,
+        first_weekday=first_weekday,
+        saved_reports=saved_reports,
     )
     origin = stand.start()
     try:
@@ -290,6 +325,7 @@ def context(
     *,
     export_in_utc: bool = True,
     active_user_events: tuple[str, ...] | None = None,
+    sources: SourcePolicy | None = None,
 ) -> ReportContext:
     return ReportContext(
         config,
@@ -298,6 +334,7 @@ def context(
         f"https://eu.mixpanel.com/project/{PROJECT_ID}",
         active_user_events=active_user_events,
         export_in_utc=export_in_utc,
+        sources=sources or SourcePolicy(),
     )
 
 
@@ -500,24 +537,74 @@ CASES = [
 ]
 
 
+# -- the data sources ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A way of reading the project: the mode asked for, the plan, and what it must cost."""
+
+    mode: SourceMode
+    query_api_status: int | None  # the plan refuses every Query API endpoint with this status
+    requests: dict[str, int]
+    reported_as: str
+
+    @property
+    def policy(self) -> SourcePolicy:
+        return SourcePolicy(mode=self.mode)
+
+
+SOURCES = [
+    pytest.param(
+        Source(SourceMode.QUERY, None, {NAMES_PATH: 1, EVENTS_PATH: 1, EXPORT_PATH: 1}, "mixed"),
+        id="query-api",
+    ),
+    # The export alone: the most recent day first (the size probe), then the other days.
+    pytest.param(Source(SourceMode.EXPORT, None, {EXPORT_PATH: 2}, "export"), id="export"),
+    pytest.param(
+        Source(SourceMode.AUTO, 402, {NAMES_PATH: 1, EXPORT_PATH: 2}, "export"),
+        id="auto-on-a-free-plan-402",
+    ),
+    # A 403 could be wrong credentials: one tiny export request shows they are right.
+    pytest.param(
+        Source(SourceMode.AUTO, 403, {NAMES_PATH: 1, EXPORT_PATH: 3}, "export"),
+        id="auto-on-a-free-plan-403",
+    ),
+]
+
+
 # -- the promise, case by case -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("case", CASES)
-def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case) -> None:
+def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(
+    case: Case, source: Source
+) -> None:
     """Metrics, baselines, top events, movers, warnings and JSON match the brute-force recount."""
     period, events = case.period, case.events()
-    with served(events, case.tz, case.today, export_in_utc=case.export_in_utc) as (stand, client):
+    with served(
+        events,
+        case.tz,
+        case.today,
+        export_in_utc=case.export_in_utc,
+        query_api_status=source.query_api_status,
+    ) as (stand, client):
         report = produce_report(
             period,
-            context(case.tz, case.config, export_in_utc=case.export_in_utc),
+            context(case.tz, case.config, export_in_utc=case.export_in_utc, sources=source.policy),
             mixpanel=client,
             now=morning(case.tz, case.today),
         )
     recount = Recount(events, case.tz)
+    assert len(deduplicated(events)) < len(events)  # the raw lines hold duplicates
     assert period.current == Window(*case.window)
     assert [c.window for c in period.comparisons] == [Window(*b) for b in case.baselines]
-    assert paths(stand) == {NAMES_PATH: 1, EXPORT_PATH: 1, EVENTS_PATH: 1}  # 3 requests in all
+    expected_requests = dict(source.requests)
+    if source.mode is SourceMode.QUERY and period.span.start < case.today - timedelta(days=29):
+        expected_requests[EXPORT_PATH] += 1  # no totals before the export: it probes its size
+    assert paths(stand) == expected_requests
+    assert report.source == source.reported_as
 
     expected = recount.metrics(case.config, period)
     assert report.unavailable == ()
@@ -551,6 +638,10 @@ def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(case: Case
     assert_trends_are_recounts(report, recount, case.config)
 
     body = report_to_json(report)
+    assert body["source"] == source.reported_as
+    assert [m["method"] for m in body["metrics"]] == [
+        "export" if spec.measure is Measure.UNIQUE else None for spec in case.config.metrics
+    ]
     assert body["timezone"] == case.tz.key
     assert body["window"] == {
         "from_date": case.window[0].isoformat(),
@@ -784,7 +875,9 @@ def test_an_event_seen_only_early_in_a_month_is_a_top_event() -> None:
             MONTHLY.period, context(LONDON), mixpanel=client, now=morning(LONDON, MONTHLY.today)
         )
     top = Recount(events, LONDON).top_events(MONTHLY.period, METRICS.thresholds.top_events)
-    assert ("Referral Completed", 40, 0) in top
+    assert [(n, before) for n, _, before in top if n == "Referral Completed"] == [
+        ("Referral Completed", 0)
+    ]
     assert [(e.name, e.count, e.baseline) for e in report.top_events or ()] == top
 
 
@@ -822,3 +915,128 @@ def test_with_active_user_events_set_an_event_seen_only_early_in_a_month_is_a_to
     assert report.metrics[0].value == recount.users({"App Opened"}, MONTHLY.period.current)
     top = recount.top_events(MONTHLY.period, METRICS.thresholds.top_events)
     assert [(e.name, e.count, e.baseline) for e in report.top_events or ()] == top
+
+
+# -- an export too large to stream -------------------------------------------------------------
+
+TINY = 50  # EXPORT_MAX_EVENTS far below any case's events
+# With a per-event unique metric: the one kind Mixpanel's /events buckets can answer.
+GUARDED = MetricsConfig(
+    (
+        *METRICS.metrics,
+        MetricSpec("uploaders", "Uploaders", ":receipt:", ("Receipt Uploaded",), Measure.UNIQUE),
+    ),
+    METRICS.thresholds,
+)
+
+
+def too_large(reason: str | None) -> bool:
+    return reason is not None and reason.startswith(
+        f"the export is over EXPORT_MAX_EVENTS={TINY} ("
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "plan_refuses"),
+    [(SourceMode.QUERY, None), (SourceMode.EXPORT, None), (SourceMode.AUTO, 402)],
+    ids=["query", "export", "auto-on-a-free-plan"],
+)
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(CASES[0].values[0], id="london-weekly"),
+        pytest.param(CASES[7].values[0], id="london-daily"),
+        pytest.param(CASES[12].values[0], id="london-monthly"),
+        pytest.param(CASES[14].values[0], id="london-biweekly"),
+    ],
+)
+def test_with_a_tiny_export_max_no_export_is_larger_and_every_figure_is_exact_or_unavailable(
+    case: Case, mode: SourceMode, plan_refuses: int | None
+) -> None:
+    """Over EXPORT_MAX_EVENTS: Mixpanel's own buckets where they fit the window, else a reason."""
+    events = case.events()
+    policy = SourcePolicy(mode=mode, export_max_events=TINY)
+    with served(events, case.tz, case.today, query_api_status=plan_refuses) as (stand, client):
+        report = produce_report(
+            case.period,
+            context(case.tz, GUARDED, sources=policy),
+            mixpanel=client,
+            now=morning(case.tz, case.today),
+        )
+    exports = [r for r in stand.requests if r.path == EXPORT_PATH]
+    assert all(int(r.query["limit"]) <= TINY + 1 for r in exports)
+    # Query mode knows the size from the /events totals (when the names list covers the span:
+    # else it starts the export, within the limit); the others probe one day, within the limit.
+    names_cover = case.period.span.start >= case.today - timedelta(days=29)
+    assert len(exports) == (0 if mode is SourceMode.QUERY and names_cover else 1)
+
+    recount = Recount(events, case.tz)
+    expected = {
+        key: (value, baselines) for key, value, baselines in recount.metrics(GUARDED, case.period)
+    }
+    aligned = case.period.kind in (PeriodKind.WEEKLY, PeriodKind.DAILY, PeriodKind.MONTHLY)
+    has_query_api = plan_refuses is None
+    for metric in report.metrics:
+        value, baselines = expected[metric.spec.key]
+        figures = [metric.value, *(c.baseline for c in metric.changes)]
+        if metric.spec.measure is Measure.TOTAL and mode is SourceMode.QUERY:
+            assert figures == [value, *baselines]
+        elif metric.spec.key == "uploaders" and aligned and has_query_api:
+            assert figures == [value, *baselines]  # /events type=unique, one bucket per window
+            assert (metric.method or "").startswith("/events type=unique")
+        else:  # a total without the Query API, a union of events, an unaligned window
+            assert figures == [None] * len(figures)
+            assert too_large(metric.unavailable), metric.unavailable
+            if not has_query_api:
+                assert "this plan has no Query API" in (metric.unavailable or "")
+    answered = mode is SourceMode.QUERY or (aligned and has_query_api)
+    assert report.source == ("query" if answered else "export")
+    assert report_to_json(report)["source"] == report.source
+
+
+def test_a_saved_insights_report_answers_active_users_for_exactly_its_window() -> None:
+    """A bar-chart report over the window gives active users; its baseline says how to get it."""
+    case = weekly(LONDON, date(2026, 11, 23))
+    week = case.period.current
+    events = case.events()
+    saved = {"901": SavedReport(week.start, week.end)}
+    policy = SourcePolicy(
+        mode=SourceMode.QUERY, export_max_events=TINY, insights_reports=(("active_users", "901"),)
+    )
+    with served(events, LONDON, case.today, saved_reports=saved) as (stand, client):
+        report = produce_report(
+            case.period,
+            context(LONDON, sources=policy),
+            mixpanel=client,
+            now=morning(LONDON, case.today),
+        )
+    active = report.metrics[0]
+    recount = Recount(events, LONDON)
+    assert (active.value, active.method) == (recount.users(None, week), "insights report 901")
+    assert active.changes[0].baseline is None
+    assert active.changes[0].verdict is Verdict.UNAVAILABLE
+    assert [r.path for r in stand.requests].count("/api/query/insights") == 1
+    assert EXPORT_PATH not in paths(stand)
+
+
+def test_weeks_that_start_on_another_day_than_the_projects_are_not_taken_from_week_buckets() -> (
+    None
+):
+    """A Sunday-start project's buckets do not match a Monday week: unavailable, and it says why."""
+    case = weekly(LONDON, date(2026, 11, 23))
+    policy = SourcePolicy(mode=SourceMode.QUERY, export_max_events=TINY)
+    with served(case.events(), LONDON, case.today, first_weekday=6) as (_, client):
+        report = produce_report(
+            case.period,
+            context(LONDON, GUARDED, sources=policy),
+            mixpanel=client,
+            now=morning(LONDON, case.today),
+        )
+    uploaders = next(m for m in report.metrics if m.spec.key == "uploaders")
+    assert (uploaders.value, uploaders.changes[0].baseline) == (None, None)
+    assert uploaders.unavailable is not None
+    assert uploaders.unavailable == (
+        "the export is over EXPORT_MAX_EVENTS=50 (about 323 events); Mixpanel's week buckets "
+        "['2026-11-15', '2026-11-22'] do not match 16 Nov - 22 Nov 2026: set MIXPANEL_WEEK_START "
+        "to the project's first weekday"
+    )

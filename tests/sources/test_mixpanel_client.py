@@ -451,3 +451,137 @@ def test_event_names_are_fetched_once_an_hour_per_project(mocked):
     now[0] = 3600.0
     assert client(names_cache=cache).event_names() == ["A", "B"]
     assert len(mocked.calls) == 2
+
+
+# -- data sources: plan refusals, server-side aggregation, the fast export reader ----------------
+
+
+def test_a_402_is_a_plan_error_that_says_which_setting_reads_the_export(mocked):
+    """402: this plan lacks the API; not retried, and the message names MIXPANEL_SOURCE."""
+    from shared.errors import MixpanelPlanError
+
+    mocked.get(f"{QUERY}/events/names", status=402, json={"error": "upgrade your plan"})
+    with pytest.raises(MixpanelPlanError) as caught:
+        client().event_names()
+    assert str(caught.value) == (
+        "Mixpanel /events/names answered HTTP 402: this Mixpanel plan does not include this "
+        "API (MIXPANEL_SOURCE=auto or export reads the raw export instead): upgrade your plan"
+    )
+
+
+def test_unique_buckets_ask_for_type_unique_in_the_unit_over_exactly_the_window(mocked):
+    """/events type=unique unit=week: the answer's buckets come back as Mixpanel keyed them."""
+    mocked.get(
+        f"{QUERY}/events",
+        json={
+            "data": {"series": ["2026-11-16"], "values": {"Sign Up": {"2026-11-16": 41}}},
+            "legend_size": 1,
+        },
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "project_id": "424242",
+                    "event": json.dumps(["Sign Up"]),
+                    "type": "unique",
+                    "unit": "week",
+                    "from_date": "2026-11-16",
+                    "to_date": "2026-11-22",
+                }
+            )
+        ],
+    )
+    answer = client().unique_buckets(
+        ["Sign Up"], unit="week", from_date=date(2026, 11, 16), to_date=date(2026, 11, 22)
+    )
+    assert answer == {"Sign Up": {"2026-11-16": 41}}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"Sign Up": {"2026-11-16": -1}}, {"Sign Up": {"2026-11-16": True}}],
+    ids=["event-missing", "negative", "boolean"],
+)
+def test_a_unique_bucket_that_is_not_a_count_is_a_bad_response(mocked, values):
+    """Never read as zero: a missing event or a non-count is MixpanelBadResponse."""
+    mocked.get(f"{QUERY}/events", json={"data": {"values": values}})
+    with pytest.raises(MixpanelBadResponse):
+        client().unique_buckets(
+            ["Sign Up"], unit="day", from_date=date(2026, 11, 16), to_date=date(2026, 11, 16)
+        )
+
+
+def test_a_saved_insights_report_is_read_with_its_local_dates(mocked):
+    """query.openapi.yaml's own /insights example: local dates from the offset timestamps."""
+    mocked.get(
+        f"{QUERY}/insights",
+        json=fixture("insights_saved_report.json"),
+        match=[matchers.query_param_matcher({"project_id": "424242", "bookmark_id": "901"})],
+    )
+    answer = client().insights_report("901")
+    assert (answer.from_date, answer.to_date) == (date(2020, 8, 31), date(2020, 9, 12))
+    assert answer.series["Logged in"] == {
+        "2020-08-31T00:00:00-07:00": 9852,
+        "2020-09-07T00:00:00-07:00": 4325,
+    }
+
+
+def test_the_fast_export_reader_names_a_broken_line_without_the_secret(mocked):
+    """A line that is not an event is MixpanelBadResponse; an echoed secret is masked."""
+    from shared.sources.export_stream import LineDecoder
+
+    good = '{"event": "A", "properties": {"time": 1, "distinct_id": "u", "$insert_id": "i"}}\n'
+    mocked.get(EXPORT, body=good + '{"event": "' + SECRET + '", "properties": {"time": tru\n')
+    kept: list[Any] = []
+
+    class Sink:
+        def add_all(self, records: list[Any]) -> None:
+            kept.extend(records)
+
+    with pytest.raises(MixpanelBadResponse) as caught:
+        client().export_records(
+            Sink, from_date=date(2026, 11, 16), to_date=date(2026, 11, 16), decoder=LineDecoder()
+        )
+    assert "an export line is not a complete event" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert "********" in caught.value.body
+
+
+def test_the_export_reader_asks_for_one_line_more_than_the_budget_and_stops_past_it(mocked):
+    """limit = what is left + 1; past the budget: ExportTooLarge, and nothing more is fed."""
+    from shared.errors import ExportTooLarge
+    from shared.sources.export_stream import LineBudget, LineDecoder
+
+    line = (
+        '{{"event": "A", "properties": {{"time": {n}, "distinct_id": "u", "$insert_id": "{n}"}}}}\n'
+    )
+    lines = "".join(line.format(n=n) for n in range(4))
+    mocked.get(
+        EXPORT,
+        body=lines,
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "project_id": "424242",
+                    "from_date": "2026-11-16",
+                    "to_date": "2026-11-16",
+                    "limit": "4",
+                }
+            )
+        ],
+    )
+    fed: list[Any] = []
+
+    class Sink:
+        def add_all(self, records: list[Any]) -> None:
+            fed.extend(records)
+
+    with pytest.raises(ExportTooLarge) as caught:
+        client().export_records(
+            Sink,
+            from_date=date(2026, 11, 16),
+            to_date=date(2026, 11, 16),
+            decoder=LineDecoder(),
+            budget=LineBudget(3),
+        )
+    assert str(caught.value) == "Mixpanel /export: more than 3 events"
+    assert fed == []  # the batch that passed the budget was not counted

@@ -1,0 +1,658 @@
+"""Gather a report's facts from the source that fits the project: query, export or aggregation.
+
+- query: `/events/names`, one `/events` call for every total, and the raw export for unique
+  users (what every report did before). Source "mixed" (Query API + export), or "query" when the
+  export was too large and Mixpanel's own aggregation answered the unique figures.
+- export: every figure from the raw export alone, deduplicated as Mixpanel does. Source "export".
+- auto (the default): query, until a Query API endpoint answers 402, or 403 while the Export
+  API accepts the same credentials; then export, and this process remembers not to knock again.
+
+Before streaming, the export's size is known or probed; above EXPORT_MAX_EVENTS it is not
+streamed (and never read past that many lines), and unique figures come from server-side
+aggregation or read "unavailable" with their reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol, TypeVar, runtime_checkable
+from zoneinfo import ZoneInfo
+
+from shared.errors import (
+    ExportTooLarge,
+    MixpanelAuthError,
+    MixpanelError,
+    MixpanelPlanError,
+    MixpanelRateLimited,
+)
+from shared.report.figures import DayIndexedFigures, Figures, FigureTally
+from shared.report.generator import Facts, Unavailable
+from shared.schedule.periods import ReportPeriod, Window
+from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
+from shared.sources.export_stream import (
+    ExportReducer,
+    ExportTally,
+    LineBudget,
+    LineDecoder,
+    S,
+)
+from shared.sources.port import EventSource, InsightsAnswer
+from shared.sources.server_side import EXPORT_METHOD, server_side_uniques
+from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
+
+log = logging.getLogger("analytics_reporter")
+T = TypeVar("T")
+NAMES_WINDOW_DAYS = 31  # /events/names answers for the last 31 days
+
+# Day ranges fetched at once per report, and in all: at most 1 probe + 8 of the Export API's
+# 60 queries an hour leave room for the hour's other reports (its 100-at-once and 3-a-second
+# limits are far away). More, smaller ranges keep fewer dedup keys in memory at once.
+DEFAULT_EXPORT_PARALLEL = 4
+DEFAULT_EXPORT_MAX_RANGES = 8
+RANGE_EVENTS = 500_000  # below this many events a range is not worth splitting
+
+
+class SourceMode(StrEnum):
+    """Where a report's numbers come from (MIXPANEL_SOURCE)."""
+
+    AUTO = "auto"
+    QUERY = "query"
+    EXPORT = "export"
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePolicy:
+    """How to choose and bound the data source (from settings)."""
+
+    mode: SourceMode = SourceMode.AUTO
+    export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS
+    week_start: int = 0  # the project's first weekday, 0 = Monday (Mixpanel's week buckets)
+    insights_reports: tuple[tuple[str, str], ...] = ()  # (metric key, saved report bookmark id)
+    export_parallel: int = DEFAULT_EXPORT_PARALLEL
+    export_max_ranges: int = DEFAULT_EXPORT_MAX_RANGES
+    range_events: int = RANGE_EVENTS  # about this many events per fetched day range
+
+
+class QueryApiMemory:
+    """Projects whose plan has no Query API, per process: after one refusal, stop knocking."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lacking: set[tuple[str, str]] = set()
+
+    def lacks(self, key: tuple[str, str]) -> bool:
+        """Whether the project's Query API was found missing in this process."""
+        with self._lock:
+            return key in self._lacking
+
+    def mark(self, key: tuple[str, str]) -> None:
+        """Remember that the project has no Query API."""
+        with self._lock:
+            self._lacking.add(key)
+
+    def clear(self) -> None:
+        """Forget everything (tests start each stand-in project afresh)."""
+        with self._lock:
+            self._lacking.clear()
+
+
+PROCESS_QUERY_API_MEMORY = QueryApiMemory()
+
+
+class ExportSizeMemory:
+    """Export lines per day each project had in its last export, per process.
+
+    With it a warm instance sizes the export without a probe request (60 an hour).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._per_day: dict[tuple[str, str], float] = {}
+
+    def per_day(self, key: tuple[str, str]) -> float | None:
+        """Lines a day in the project's last export, if one was read in this process."""
+        with self._lock:
+            return self._per_day.get(key)
+
+    def put(self, key: tuple[str, str], per_day: float) -> None:
+        """Remember the project's lines a day."""
+        with self._lock:
+            self._per_day[key] = per_day
+
+    def clear(self) -> None:
+        """Forget everything (tests start each stand-in project afresh)."""
+        with self._lock:
+            self._per_day.clear()
+
+
+PROCESS_EXPORT_SIZES = ExportSizeMemory()
+
+
+@runtime_checkable
+class ExportSource(EventSource, Protocol):
+    """An EventSource that can also stream the export and ask for server-side aggregation."""
+
+    @property
+    def project_key(self) -> tuple[str, str]: ...
+
+    def export_records(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        decoder: LineDecoder,
+        events: Sequence[str] | None = ...,
+        budget: LineBudget | None = ...,
+    ) -> S: ...
+
+    def export_accepts_credentials(self, day: date) -> bool: ...
+
+    def unique_buckets(
+        self, events: Sequence[str], *, unit: str, from_date: date, to_date: date
+    ) -> dict[str, dict[str, int]]: ...
+
+    def insights_report(self, bookmark_id: str) -> InsightsAnswer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FigurePlan:
+    """Export-derived metric figures (filters, sums, breakdowns): what to feed and from where.
+
+    `make` builds a fresh tally over the request's windows; `events` are the events it reads
+    (None: every event, so the export cannot be narrowed).
+    """
+
+    make: Callable[[], FigureTally]
+    events: frozenset[str] | None = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class GatherRequest:
+    """What one report needs from Mixpanel, whatever the source."""
+
+    period: ReportPeriod
+    timezone: ZoneInfo
+    groups: Mapping[str, frozenset[str] | None]  # unique metrics: key -> events (None = any)
+    named_events: tuple[str, ...]
+    now: datetime
+    active_user_events: tuple[str, ...] | None = None
+    export_in_utc: bool = True
+    # The windows unique users are counted over: the period's, plus trend days and spans and
+    # month-to-date windows (None: the period's own).
+    windows: tuple[Window, ...] | None = None
+    # Filtered counts, sums, averages and breakdowns, fed from the same export stream.
+    figures: FigurePlan | None = None
+
+    @property
+    def tally_windows(self) -> tuple[Window, ...]:
+        """Every window the export's tallies count over."""
+        return self.windows or self.period.windows
+
+    @property
+    def export_span(self) -> Window:
+        """The local days the export must cover: the period's span and every tally window."""
+        windows = (self.period.span, *self.tally_windows)
+        return Window(min(w.start for w in windows), max(w.end for w in windows))
+
+    def accumulators(self) -> list[DayIndexedFigures]:
+        """Fresh accumulators for one day range (the reducer numbers days from the span)."""
+        if self.figures is None:
+            return []
+        windows = self.tally_windows
+        first = min(w.start for w in windows)
+        days = (max(w.end for w in windows) - first).days + 1
+        return [DayIndexedFigures(self.figures.make(), first, days)]
+
+    @property
+    def qualifying(self) -> Callable[[str], bool]:
+        """Which events make a user active."""
+        chosen = frozenset(self.active_user_events or ())
+        return chosen.__contains__ if chosen else (lambda e: not is_automatic(e))
+
+    def export_days(self) -> list[date]:
+        """The export's dates for the span: widened by a day each side when they are UTC."""
+        span = self.export_span
+        if self.export_in_utc:  # the export's dates are UTC: widen, then filter by local day
+            first = span.start - timedelta(days=1)
+            last = min(span.end + timedelta(days=1), self.now.astimezone(ZoneInfo("UTC")).date())
+        else:
+            first, last = span.start, span.end
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+class _NoQueryApi(Exception):
+    """A Query API endpoint refused the plan (not a MixpanelError: _attempt lets it through)."""
+
+
+def gather_facts(
+    request: GatherRequest,
+    mixpanel: EventSource,
+    policy: SourcePolicy = SourcePolicy(),
+    memory: QueryApiMemory = PROCESS_QUERY_API_MEMORY,
+) -> Facts:
+    """The facts for one report from the source `policy` picks (see the module docstring)."""
+    if not isinstance(mixpanel, ExportSource):  # a plain EventSource (a fake): query only
+        if policy.mode is SourceMode.EXPORT:
+            raise TypeError("export mode needs a source that can stream the export")
+        return gather_query(request, mixpanel, policy, detect=False)
+    key = mixpanel.project_key
+    mode = policy.mode
+    if mode is SourceMode.AUTO and memory.lacks(key):
+        mode = SourceMode.EXPORT
+    if mode is SourceMode.EXPORT:
+        return gather_export(request, mixpanel, policy, query_api=not memory.lacks(key))
+    try:
+        return gather_query(request, mixpanel, policy, detect=mode is SourceMode.AUTO)
+    except _NoQueryApi:
+        log.warning("this Mixpanel plan has no Query API: reading the raw export instead")
+        memory.mark(key)
+        return gather_export(request, mixpanel, policy, query_api=False)
+
+
+# -- query ------------------------------------------------------------------------------------
+
+
+def gather_query(
+    request: GatherRequest,
+    mixpanel: EventSource,
+    policy: SourcePolicy,
+    *,
+    detect: bool,
+    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
+) -> Facts:
+    """Names, then every total in one /events call, then the export for unique users.
+
+    A part that fails becomes Unavailable (shown as such, never as 0); when nothing at all
+    could be read, or the credentials are wrong, the error is raised instead. With `detect`,
+    a Query API refusal of the plan raises _NoQueryApi.
+    """
+    period, groups = request.period, request.groups
+    span = period.span
+    capable = isinstance(mixpanel, ExportSource)
+    chosen = frozenset(request.active_user_events or ())
+
+    def query(job: Callable[[], T]) -> T:
+        try:
+            return job()
+        except MixpanelPlanError:
+            if detect and capable:
+                raise _NoQueryApi from None
+            raise
+        except MixpanelAuthError as exc:
+            if (
+                detect
+                and exc.status == 403
+                and isinstance(mixpanel, ExportSource)
+                and mixpanel.export_accepts_credentials(request.period.span.end)
+            ):
+                raise _NoQueryApi from None
+            raise
+
+    # /events/names lists the last 31 days: when that covers the span, the counts call need
+    # not wait for the export; otherwise the export must also reveal the older events.
+    today = request.now.astimezone(request.timezone).date()
+    names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
+    plan = request.figures
+    export_filter: list[str] | None = None
+    if (
+        names_cover_span
+        and (all(members is not None for members in groups.values()) or request.active_user_events)
+        and (plan is None or plan.events is not None)
+    ):
+        narrowed = {e for members in groups.values() if members for e in members}
+        if plan is not None and plan.events is not None:
+            narrowed |= plan.events
+        export_filter = sorted(narrowed | chosen)
+
+    def export_uniques(estimate: int | None) -> tuple[UniqueCounts | MixpanelError, Figured, bool]:
+        """Unique users (and figures) from the export, or aggregation when too large (True)."""
+        if not isinstance(mixpanel, ExportSource):  # a plain EventSource: its own export
+            found = _attempt(
+                lambda: mixpanel.unique_users(
+                    lambda: UniqueTally(
+                        request.tally_windows,
+                        groups,
+                        timezone=request.timezone,
+                        qualifying=request.qualifying,
+                        figures=plan.make() if plan else None,
+                    ),
+                    from_date=request.export_days()[0],
+                    to_date=request.export_days()[-1],
+                    events=export_filter,
+                )
+            )
+            if isinstance(found, MixpanelError):
+                return found, _figures_failed(found) if plan else None, False
+            figured = found.figures if plan and isinstance(found.figures, Figures) else None
+            return _with_method(found), figured, False
+        try:
+            # Without totals to size it (a span older than the names list), probe first.
+            tally = read_export(
+                request,
+                mixpanel,
+                policy,
+                events=export_filter,
+                estimate=estimate,
+                probe=not names_cover_span,
+                sizes=sizes,
+            )
+        except ExportTooLarge as exc:
+            why = _too_large(exc, policy)
+            aggregated = server_side_uniques(
+                period.windows,
+                groups,
+                why=why,
+                query=mixpanel,
+                week_start=policy.week_start,
+                insights=policy.insights_reports,
+            )
+            return aggregated, _figures_too_large(why) if plan else None, True
+        except MixpanelError as exc:
+            log.warning("Mixpanel request failed: %s", exc)
+            return exc, _figures_failed(exc) if plan else None, False
+        return _with_method(tally.uniques), _figures_of(tally), False
+
+    def estimate_from(counts: dict[str, dict[date, int]]) -> int:
+        counted = counts if export_filter is None else {e: counts.get(e, {}) for e in export_filter}
+        return sum(sum(days.values()) for days in counted.values())
+
+    names = _attempt(lambda: query(lambda: frozenset(mixpanel.event_names())))
+    if isinstance(names, MixpanelAuthError):
+        raise names  # wrong credentials: nothing else would be answered either
+    counts: dict[str, dict[date, int]] | MixpanelError | None = None
+    named = set(request.named_events)
+    need_export = bool(groups) or plan is not None or not names_cover_span
+    uniques: UniqueCounts | MixpanelError = UniqueCounts({}, frozenset(), 0)
+    figures: Figured = None
+    server_side = exported_early = False
+    if names_cover_span and not isinstance(names, MixpanelError):
+        everything = sorted(named | names)
+
+        def totals() -> dict[str, dict[date, int]] | MixpanelError:
+            return _attempt(lambda: query(lambda: mixpanel.daily_counts(everything, span)))
+
+        per_day = (
+            sizes.per_day(mixpanel.project_key)
+            if isinstance(mixpanel, ExportSource) and export_filter is None
+            else None
+        )
+        if need_export and per_day is not None:
+            # A warm instance knows the export's size: it need not wait for the totals.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                job = pool.submit(export_uniques, math.ceil(per_day * span.days))
+                counts = totals()
+                uniques, figures, server_side = job.result()
+            exported_early = True
+        else:
+            counts = totals()
+    if need_export and not exported_early:
+        uniques, figures, server_side = export_uniques(
+            estimate_from(counts) if isinstance(counts, dict) else None
+        )
+    seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
+    if counts is None:
+        wanted = sorted(named | seen | (set() if isinstance(names, MixpanelError) else names))
+        counts = _attempt(lambda: query(lambda: mixpanel.daily_counts(wanted, span)))
+    elif isinstance(counts, dict) and not seen <= counts.keys():
+        extra = sorted(seen - counts.keys())
+        more = _attempt(lambda: query(lambda: mixpanel.daily_counts(extra, span)))
+        counts = more if isinstance(more, MixpanelError) else {**counts, **more}
+    for part in (names, uniques, counts):
+        if isinstance(part, MixpanelAuthError):
+            raise part
+    if isinstance(counts, MixpanelError) and (
+        isinstance(uniques, MixpanelError) or not (groups or plan)
+    ):
+        raise counts  # nothing to report: a failure notice says so instead
+    # Does the counts call know every event of the span? Either source can vouch for it.
+    names_known = names_cover_span and not isinstance(names, MixpanelError)
+    export_known = (
+        need_export
+        and not server_side
+        and not isinstance(uniques, MixpanelError)
+        and export_filter is None
+    )
+    gap: Unavailable | None = None
+    if not (names_known or export_known):
+        failed = names if isinstance(names, MixpanelError) else uniques
+        reason = str(failed) if isinstance(failed, MixpanelError) else "no source lists them"
+        gap = Unavailable(f"the full list of events in this window is unknown ({reason})")
+    known: frozenset[str] | Unavailable
+    if gap is not None:
+        known = gap  # do not call a metric event unknown on a partial list
+    elif isinstance(names, MixpanelError):
+        known = _unavailable(names)
+    else:
+        known = names | seen
+    exported = need_export and not server_side and (groups or plan)
+    return Facts(
+        counts=_unavailable(counts),
+        uniques=_unavailable(uniques) if groups else UniqueCounts({}, frozenset(), 0),
+        event_names=known,
+        fetched_at=request.now,
+        all_events=gap,
+        figures=figures,
+        source="mixed" if exported else "query",
+    )
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def gather_export(
+    request: GatherRequest, mixpanel: ExportSource, policy: SourcePolicy, *, query_api: bool
+) -> Facts:
+    """Every figure from the raw export, deduplicated; too large: aggregation or unavailable."""
+    try:
+        tally = read_export(request, mixpanel, policy, events=None, estimate=None, probe=True)
+    except ExportTooLarge as exc:
+        why = _too_large(exc, policy)
+        reason = Unavailable(
+            f"{why}; this plan has no Query API to count it: raise EXPORT_MAX_EVENTS"
+            if not query_api
+            else f"{why}; MIXPANEL_SOURCE=auto takes totals from the Query API"
+        )
+        uniques = server_side_uniques(
+            request.period.windows,
+            request.groups,
+            why=why,
+            query=mixpanel if query_api else None,
+            week_start=policy.week_start,
+            insights=policy.insights_reports,
+        )
+        return Facts(
+            counts=reason,
+            uniques=uniques,
+            event_names=reason,
+            fetched_at=request.now,
+            all_events=reason,
+            figures=_figures_too_large(why) if request.figures else None,
+            source="query" if query_api and uniques.methods else "export",
+        )
+    seen = frozenset(e for e, days in tally.counts.items() if any(days.values()))
+    counts = tally.counts
+    for name in request.named_events:  # a metric event with no events: zeros, never missing
+        if name not in counts:
+            counts = {**counts, name: dict.fromkeys(request.period.span.dates(), 0)}
+    return Facts(
+        counts=counts,
+        uniques=_with_method(tally.uniques, EXPORT_METHOD),
+        event_names=seen,
+        fetched_at=request.now,
+        figures=_figures_of(tally),
+        source="export",
+    )
+
+
+def read_export(
+    request: GatherRequest,
+    mixpanel: ExportSource,
+    policy: SourcePolicy,
+    *,
+    events: Sequence[str] | None,
+    estimate: int | None,
+    probe: bool = False,
+    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
+) -> ExportTally:
+    """The export over the request's span, reduced; never more than EXPORT_MAX_EVENTS lines.
+
+    `estimate` is the span's event count when known (the /events totals); otherwise, with
+    `probe`, the previous export's size in this process, or else the report's last day is
+    read first, allowed only its share of the limit. Then the
+    other days are fetched in up to `policy.export_parallel` concurrent ranges. Either way the
+    stream is dropped as soon as it passes the limit.
+    """
+    days = request.export_days()
+    limit = policy.export_max_events
+    known = sizes.per_day(mixpanel.project_key) if probe and events is None else None
+    if estimate is None and known is not None:
+        estimate = math.ceil(known * request.period.span.days)
+    if estimate is not None:
+        estimate = math.ceil(estimate * len(days) / request.period.span.days)
+        if estimate > limit:
+            raise ExportTooLarge(
+                f"about {estimate:,} events",
+                endpoint="/export",
+            )
+    keep = {p for acc in request.accumulators() for p in acc.wanted_properties}
+    decoder = LineDecoder(sorted(keep))
+    budget = LineBudget(limit)
+
+    def fresh() -> ExportReducer:
+        return ExportReducer(
+            request.tally_windows,
+            request.groups,
+            timezone=request.timezone,
+            qualifying=request.qualifying,
+            accumulators=request.accumulators(),
+        )
+
+    def fetch(first: date, last: date, allowance: LineBudget) -> ExportReducer:
+        reducer = mixpanel.export_records(
+            fresh, from_date=first, to_date=last, decoder=decoder, events=events, budget=allowance
+        )
+        reducer.finish_range()
+        return reducer
+
+    done: list[ExportReducer] = []
+    todo = days
+    if estimate is None and probe and len(days) > 1:
+        # The probe: the report's last day (with the widened UTC day after it, which alone
+        # is partial), within its share of the limit; the estimate scales it to every day.
+        tail = [d for d in days if d >= min(request.period.span.end, days[-1])]
+        # Today (UTC) is partial: only whole days set the share and the estimate.
+        whole = sum(1 for d in tail if d < request.now.astimezone(ZoneInfo("UTC")).date()) or 1
+        share = max(limit * whole // len(days), 1)
+        try:
+            first = fetch(tail[0], tail[-1], LineBudget(share))
+        except ExportTooLarge:
+            if events is None:
+                sizes.put(mixpanel.project_key, share / whole)  # at least this many a day
+            raise ExportTooLarge(
+                f"more than {share:,} events on its last day alone",
+                endpoint="/export",
+            ) from None
+        budget.take(first.lines)
+        done.append(first)
+        todo = days[: len(days) - len(tail)]
+        estimate = math.ceil(first.lines * len(days) / whole)
+    if todo:
+        wanted = 1 if estimate is None else math.ceil(estimate / policy.range_events)
+        parts = max(1, min(policy.export_max_ranges, len(todo), wanted))
+        ranges = _split(todo, parts)
+        # Dedup keys live while their range is read: fewer at once, less memory.
+        with ThreadPoolExecutor(max_workers=min(len(ranges), policy.export_parallel)) as pool:
+            done.extend(pool.map(lambda r: fetch(r[0], r[-1], budget), ranges))
+    merged = done[0]
+    for other in done[1:]:
+        merged.merge(other)
+    if events is None:
+        sizes.put(mixpanel.project_key, merged.lines / max(len(days) - 1, 1))
+    return merged.result(request.named_events)
+
+
+def _split(days: list[date], parts: int) -> list[list[date]]:
+    """`days` in `parts` contiguous runs of nearly equal length."""
+    size, extra = divmod(len(days), parts)
+    runs, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        runs.append(days[start:end])
+        start = end
+    return [r for r in runs if r]
+
+
+def _too_large(exc: ExportTooLarge, policy: SourcePolicy) -> str:
+    detail = str(exc).split(": ", 1)[-1]
+    return f"the export is over EXPORT_MAX_EVENTS={policy.export_max_events:,} ({detail})"
+
+
+Figured = Figures | Unavailable | None  # export-derived figures; None: no metric needs them
+
+
+def _figures_of(tally: ExportTally) -> Figured:
+    """The figures the export's accumulator counted (None when no metric asked for any)."""
+    for accumulator in tally.accumulators:
+        if isinstance(accumulator, DayIndexedFigures):
+            return accumulator.result()
+    return None
+
+
+def _figures_too_large(why: str) -> Unavailable:
+    return Unavailable(
+        f"{why}; filtered, summed and breakdown figures are counted from the raw export only: "
+        "raise EXPORT_MAX_EVENTS or narrow the report"
+    )
+
+
+def _figures_failed(error: MixpanelError) -> Unavailable:
+    if isinstance(error, MixpanelRateLimited):
+        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
+    return Unavailable(str(error))
+
+
+def _with_method(uniques: UniqueCounts, method: str = EXPORT_METHOD) -> UniqueCounts:
+    names = {name for per_window in uniques.users.values() for name in per_window}
+    return UniqueCounts(
+        uniques.users,
+        uniques.seen_events,
+        uniques.lines,
+        uniques.missing,
+        {**dict.fromkeys(names, method), **uniques.methods},
+    )
+
+
+def _attempt(job: Callable[[], T]) -> T | MixpanelError:
+    try:
+        return job()
+    except MixpanelError as exc:
+        log.warning("Mixpanel request failed: %s", exc)
+        return exc
+
+
+def _unavailable(part: T | MixpanelError) -> T | Unavailable:
+    if isinstance(part, MixpanelRateLimited):
+        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
+    if isinstance(part, MixpanelError):
+        return Unavailable(str(part))
+    return part
+
+
+__all__ = [
+    "DEFAULT_EXPORT_MAX_EVENTS",
+    "ExportSource",
+    "GatherRequest",
+    "QueryApiMemory",
+    "SourceMode",
+    "SourcePolicy",
+    "gather_facts",
+    "read_export",
+]
