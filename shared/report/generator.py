@@ -10,7 +10,7 @@ from enum import StrEnum
 from shared.report.figures import Figures
 from shared.report.formulas import evaluate
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
-from shared.report.noise import in_line
+from shared.report.noise import beyond_chance, in_line
 from shared.report.trends import Trend, build_trend
 from shared.report.units import UnitKind, format_points, format_value
 from shared.schedule.periods import Comparison, PeriodKind, ReportPeriod, Window, month_to_date
@@ -457,6 +457,8 @@ def _warnings(
         now = window_total(counts, name, period.current)
         # Scale the baseline when the windows differ in length (monthly: 30 vs 31 days).
         expected = before * period.current.days / reference.window.days
+        if not beyond_chance(now, round(expected)):
+            continue  # one noise model: a fall the digest calls "in line" is no warning either
         if now == 0:
             lines.append(
                 f"{name}: no events this period after {before:,} {reference.label} "

@@ -135,12 +135,13 @@ def everyday_activity(tz: ZoneInfo, first: date, last: date) -> list[Edge]:
 
 
 def movers_and_drops(tz: ZoneInfo, period: ReportPeriod) -> list[Edge]:
-    """A surge that is a notable change, and a steady event that collapses into a warning."""
+    """A surge that is a notable change, and a steady event that collapses into a warning
+    (12 a day to 1 a day: a fall beyond chance even on a one-day window)."""
     current, reference = period.current, period.comparisons[0].window
     rows: list[Edge] = [
         ("Email Sent", f"user-{n}", wall(tz, day, 8, n))
         for day in reference.dates()
-        for n in range(6)
+        for n in range(12)
     ]
     rows.extend(("Email Sent", "user-0", wall(tz, day, 8, 30)) for day in current.dates())
     rows.extend(
@@ -1036,7 +1037,7 @@ def test_weeks_that_start_on_another_day_than_the_projects_are_not_taken_from_we
     assert (uploaders.value, uploaders.changes[0].baseline) == (None, None)
     assert uploaders.unavailable is not None
     assert uploaders.unavailable == (
-        "the export is over EXPORT_MAX_EVENTS=50 (about 323 events); Mixpanel's week buckets "
+        "the export is over EXPORT_MAX_EVENTS=50 (about 378 events); Mixpanel's week buckets "
         "['2026-11-15', '2026-11-22'] do not match 16 Nov - 22 Nov 2026: set MIXPANEL_WEEK_START "
         "to the project's first weekday"
     )
