@@ -544,6 +544,21 @@ def _chunks(events: list[str]) -> Iterator[list[str]]:
         yield chunk
 
 
+def _event_values(
+    body: Any, scrub: Callable[[str], str]
+) -> tuple[dict[str, Any], Callable[[str], MixpanelBadResponse]]:
+    """An /events answer's `data.values` (event -> bucket -> count), and how to call it broken."""
+
+    def bad(why: str) -> MixpanelBadResponse:
+        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
+
+    data = body.get("data") if isinstance(body, dict) else None
+    values = data.get("values") if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        raise bad("expected {'data': {'values': {...}}}")
+    return values, bad
+
+
 def _parse_events(
     body: Any, events: list[str], window: Window, scrub: Callable[[str], str]
 ) -> dict[str, dict[date, int]]:
@@ -553,13 +568,7 @@ def _parse_events(
     show `{"Notification Sent": {"2013-03-01": 0, ...}}`), so a missing one is a broken body.
     """
 
-    def bad(why: str) -> MixpanelBadResponse:
-        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
-
-    data = body.get("data") if isinstance(body, dict) else None
-    values = data.get("values") if isinstance(data, dict) else None
-    if not isinstance(values, dict):
-        raise bad("expected {'data': {'values': {...}}}")
+    values, bad = _event_values(body, scrub)
     days = list(window.dates())
     result: dict[str, dict[date, int]] = {}
     for name in events:
@@ -581,13 +590,7 @@ def _parse_hourly(
 ) -> dict[str, dict[LocalHour, int]]:
     """Strictly read an hourly /events answer: keys `YYYY-MM-DD HH:00:00`, counts >= 0."""
 
-    def bad(why: str) -> MixpanelBadResponse:
-        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
-
-    data = body.get("data") if isinstance(body, dict) else None
-    values = data.get("values") if isinstance(data, dict) else None
-    if not isinstance(values, dict):
-        raise bad("expected {'data': {'values': {...}}}")
+    values, bad = _event_values(body, scrub)
     result: dict[str, dict[LocalHour, int]] = {}
     for name in events:
         per_hour = values.get(name)
@@ -611,13 +614,7 @@ def _parse_buckets(
 ) -> dict[str, dict[str, int]]:
     """Strictly read an /events type=unique answer: every asked event, each bucket a count."""
 
-    def bad(why: str) -> MixpanelBadResponse:
-        return MixpanelBadResponse(why, endpoint="/events", status=200, body=scrub(_snippet(body)))
-
-    data = body.get("data") if isinstance(body, dict) else None
-    values = data.get("values") if isinstance(data, dict) else None
-    if not isinstance(values, dict):
-        raise bad("expected {'data': {'values': {...}}}")
+    values, bad = _event_values(body, scrub)
     result: dict[str, dict[str, int]] = {}
     for name in events:
         buckets = values.get(name)
