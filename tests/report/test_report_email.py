@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +204,16 @@ def test_custom_report_refuses_to_post_an_email_only_report_to_slack(environ) ->
         "send send_slack=false",
         "field": "send_slack",
     }
+
+
+def test_the_readmes_email_to_examples_parse() -> None:
+    """Every TOML example in the README that has email_to is a valid [[report]]."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "email_to" in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        raw = tomllib.loads(block)["report"]
+        keys = {key for entry in raw for key in entry["metrics"]}
+        metrics = [{"key": k, "label": k, "events": ["E"]} for k in sorted(keys)]
+        [spec] = parse_metrics({"metric": metrics, "report": raw}).reports
+        assert spec.email_to
