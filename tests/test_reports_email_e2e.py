@@ -143,7 +143,7 @@ def test_a_refused_email_is_announced_in_its_reports_slack_or_logged_and_retried
     server.refuse.update(EXEC_TO + BOARD_TO)
     with (
         caplog.at_level(logging.ERROR, logger="analytics_reporter"),
-        pytest.raises(ReportsFailed, match="2 report\\(s\\) failed: exec: .*; board: "),
+        pytest.raises(ReportsFailed, match=r"2 report\(s\) failed: exec: .*; board: "),
     ):
         fire()
     assert len(growth.posts) == 1
