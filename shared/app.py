@@ -99,6 +99,8 @@ class App:
     def scheduled_reports(self, kind: PeriodKind) -> list[ScheduledReport]:
         """Every [[report]] of cadence `kind`, each with its own quiet days and destinations
         (its Slack webhook, its email_to through the SMTP settings, or both)."""
+        if self.settings.email is not None and self.settings.email.recipients:
+            log.warning("EMAIL_TO is not used with [[report]]s: give each report its email_to")
         base = schedule_rules(self.settings)
         return [
             ScheduledReport(

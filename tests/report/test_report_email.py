@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -217,3 +218,17 @@ def test_the_readmes_email_to_examples_parse() -> None:
         metrics = [{"key": k, "label": k, "events": ["E"]} for k in sorted(keys)]
         [spec] = parse_metrics({"metric": metrics, "report": raw}).reports
         assert spec.email_to
+
+
+def test_email_to_of_the_settings_is_not_used_with_reports_and_the_log_says_so(
+    environ, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each [[report]] has its own recipients; a leftover EMAIL_TO emails no one, loudly."""
+    app = App.from_environ({**environ, "EMAIL_TO": "old@example.com"})
+    with caplog.at_level(logging.WARNING, logger="analytics_reporter"):
+        jobs = app.scheduled_reports(PeriodKind.WEEKLY)
+    assert "EMAIL_TO is not used with [[report]]s" in caplog.text
+    assert [job.email.destination for job in jobs if job.email is not None] == [
+        fingerprint(parse_mailboxes("ana@example.com, cfo@example.com")),
+        fingerprint(parse_mailboxes("board@example.com")),
+    ]
