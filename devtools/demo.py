@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
-from devtools.email_demo import email_demo
+from devtools.email_demo import SAMPLE_SENDER, email_demo
 from devtools.mixpanel_standin import (
     DEMO_PROJECT_ID,
     DEMO_SECRET,
@@ -23,6 +23,7 @@ from devtools.mixpanel_standin import (
 )
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
+from devtools.smtp_standin import SmtpStandIn
 from shared.app import App
 from shared.clock import utc_now
 from shared.errors import ConfigError, ReporterError
@@ -31,6 +32,7 @@ from shared.render.html_preview import render_html
 from shared.render.report_json import report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.report.metrics import load_metrics
+from shared.report.reports import ReportSpec
 from shared.schedule.periods import PeriodKind, report_period
 
 OUT = Path("out")
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     standin: MixpanelStandIn | None = None
     slack_standin = SlackStandIn()  # started only for the sample
+    smtp_standin = SmtpStandIn()  # started only for a sample [[report]] with email_to
     try:
         if not live:
             yesterday = now.astimezone(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
@@ -105,8 +108,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"Sample Mixpanel project served at {origin}")
             # Each [[report]]'s destination setting points at the same loopback stand-in.
-            for setting in _destinations(environ.get("METRICS_FILE")):
+            specs = _reports(environ.get("METRICS_FILE"))
+            for setting in {r.destination for r in specs if r.destination}:
                 environ[setting] = environ["SLACK_WEBHOOK_URL"]
+            if any(r.email_to for r in specs):  # and their email_to at a loopback SMTP server
+                smtp_standin.start()
+                environ.update(
+                    {
+                        "SMTP_HOST": smtp_standin.host,
+                        "SMTP_PORT": str(smtp_standin.port),
+                        "SMTP_SECURITY": "none",
+                        "SMTP_SENDER": SAMPLE_SENDER,
+                    }
+                )
         else:
             print("Using the real Mixpanel project from .env")
         app = App.from_environ(environ)
@@ -137,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
             preview.write_text(render_html(message), encoding="utf-8")
             print(f"The message as Slack shows it, charts included (opens offline): {preview}")
             print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
-            if not live:
+            spec = next((r for r in app.ctx.config.reports if r.name == name), None)
+            if spec is not None and spec.destination is None:
+                print("No Slack destination: this report is emailed only.")
+            elif not live:
                 app.slack(name).post(message)
                 print(
                     "A strict Slack stand-in on the loopback accepted the message "
@@ -151,6 +168,16 @@ def main(argv: list[str] | None = None) -> int:
             if name is None:  # the single-report deployment's email (EMAIL_TO)
                 for line in email_demo(report, app.settings.email, out=OUT, post=args.post):
                     print(line)
+            elif spec is not None and spec.email_to:  # a [[report]]'s own email_to
+                lines = email_demo(
+                    report,
+                    app.settings.email,
+                    out=OUT,
+                    post=args.post or not live,
+                    stem=f"email-{name}",
+                    recipients=spec.email_to,
+                )
+                print("\n".join(lines))
         return 0
     except ReporterError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -159,16 +186,17 @@ def main(argv: list[str] | None = None) -> int:
         if standin is not None:
             standin.stop()
         slack_standin.stop()
+        smtp_standin.stop()
 
 
-def _destinations(metrics_file: str | None) -> list[str]:
-    """The settings named as [[report]] destinations in the file (none when it has no reports)."""
+def _reports(metrics_file: str | None) -> tuple[ReportSpec, ...]:
+    """The file's [[report]]s (none when it has none), to point their destinations at stand-ins."""
     if not metrics_file:
-        return []
+        return ()
     try:
-        return [r.destination for r in load_metrics(Path(metrics_file)).reports]
+        return load_metrics(Path(metrics_file)).reports
     except ReporterError:
-        return []  # App.from_environ reports the file's problems
+        return ()  # App.from_environ reports the file's problems
 
 
 def _runs(

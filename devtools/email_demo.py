@@ -7,6 +7,8 @@ server on the loopback (devtools/smtp_standin.py), which shows that a server acc
 
 from __future__ import annotations
 
+from dataclasses import replace
+from email.headerregistry import Address
 from pathlib import Path
 
 from devtools.smtp_standin import SmtpStandIn
@@ -22,10 +24,19 @@ SAMPLE_TO = "Ana Lima <ana@example.com>, Leadership <leadership@example.com>"
 
 
 def email_demo(
-    report: Report, settings: EmailSettings | None, *, out: Path, post: bool
+    report: Report,
+    settings: EmailSettings | None,
+    *,
+    out: Path,
+    post: bool,
+    stem: str = "email",
+    recipients: tuple[Address, ...] = (),
 ) -> list[str]:
-    """Write the email files under `out` and send it as described above; lines to print."""
+    """Write the email files under `out` (`stem`.eml, .html, .pdf) and send it as described
+    above; lines to print. `recipients`: a [[report]]'s email_to instead of EMAIL_TO."""
     standin: SmtpStandIn | None = None
+    if settings is not None and recipients:
+        settings = replace(settings, recipients=recipients)
     if settings is None or not settings.recipients:
         standin = SmtpStandIn()
         standin.start()
@@ -34,19 +45,19 @@ def email_demo(
             smtp_port=standin.port,
             security=SmtpSecurity.NONE,
             sender=parse_mailbox(SAMPLE_SENDER),
-            recipients=parse_mailboxes(SAMPLE_TO),
+            recipients=recipients or parse_mailboxes(SAMPLE_TO),
             pdf=True,
         )
     try:
         poster = SmtpEmail(settings)
         message = poster.render(report)
         out.mkdir(exist_ok=True)
-        (out / "email.eml").write_bytes(message.as_bytes(policy=MAIL_POLICY))
-        (out / "email.html").write_text(render_html(report), encoding="utf-8")
-        (out / "email.pdf").write_bytes(render_pdf(report))
+        eml, html, pdf = (out / f"{stem}.{ext}" for ext in ("eml", "html", "pdf"))
+        eml.write_bytes(message.as_bytes(policy=MAIL_POLICY))
+        html.write_text(render_html(report), encoding="utf-8")
+        pdf.write_bytes(render_pdf(report))
         lines = [
-            f"Email: {out / 'email.eml'} (open it in a mail client), {out / 'email.html'}, "
-            f"{out / 'email.pdf'}",
+            f"Email: {eml} (open it in a mail client), {html}, {pdf}",
             f"  Subject: {message['Subject']}",
             f"  To: {message['To']}",
         ]

@@ -76,6 +76,8 @@ class App:
         `report` is given, else the bot token and channel if set, else SLACK_WEBHOOK_URL."""
         from shared.delivery.chart_fallback import charted_poster
 
+        if report and report not in self.webhooks:
+            raise ConfigError([f"report {report!r} has no Slack destination (it is emailed only)"])
         webhook = self.webhooks[report] if report else None
         return charted_poster(self.settings, self.session, webhook=webhook)
 
@@ -95,7 +97,10 @@ class App:
         return replace(self.ctx, config=config, title=spec.title or spec.name)
 
     def scheduled_reports(self, kind: PeriodKind) -> list[ScheduledReport]:
-        """Every [[report]] of cadence `kind`, each with its own quiet days and destination."""
+        """Every [[report]] of cadence `kind`, each with its own quiet days and destinations
+        (its Slack webhook, its email_to through the SMTP settings, or both)."""
+        if self.settings.email is not None and self.settings.email.recipients:
+            log.warning("EMAIL_TO is not used with [[report]]s: give each report its email_to")
         base = schedule_rules(self.settings)
         return [
             ScheduledReport(
@@ -107,7 +112,8 @@ class App:
                     skip_dates=spec.holidays,
                 ),
                 mixpanel=self.mixpanel,
-                slack=self.slack(spec.name),
+                slack=self.slack(spec.name) if spec.destination else None,
+                email=self.email(spec.email_to) if spec.email_to else None,
             )
             for spec in self.ctx.config.reports
             if spec.cadence is kind

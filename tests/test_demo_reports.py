@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,20 @@ def test_the_demo_refuses_an_unknown_report_name(clean_dir, capsys):
     assert "'sales' is not defined; configured: growth, exec, exec-monthly" in (
         capsys.readouterr().err
     )
+
+
+def test_the_reports_demo_emails_the_report_that_has_recipients(clean_dir, capsys):
+    """exec has email_to: out/email-exec.eml (its recipients, its metrics) and .html; growth
+    has none, so no email of its own."""
+    assert demo.main(["--reports", "--report", "exec", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "out/email-exec.eml" in out
+    eml = message_from_bytes((clean_dir / "out" / "email-exec.eml").read_bytes(), policy=default)
+    assert eml["To"] == "Ana Lima <ana.lima@example.com>, Board <board@example.com>"
+    assert "Exec weekly report" in eml["Subject"]
+    html = (clean_dir / "out" / "email-exec.html").read_text(encoding="utf-8")
+    assert "Basket value scanned" in html
+    assert "iOS signups" not in html
+    assert demo.main(["--reports", "--report", "growth", *SMALL]) == 0
+    assert not (clean_dir / "out" / "email-growth.eml").exists()
+    assert not (clean_dir / "out" / "email.eml").exists()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from email.headerregistry import Address
 from email.policy import default
 
@@ -38,6 +38,32 @@ def parse_mailbox(text: str) -> Address:
 def parse_mailboxes(text: str) -> tuple[Address, ...]:
     """A comma-separated list of 1 to MAX_RECIPIENTS addresses, without repeats."""
     return _parse(text, limit=MAX_RECIPIENTS)
+
+
+def parse_recipient_list(
+    items: Sequence[str], where: str, problems: list[str]
+) -> tuple[Address, ...]:
+    """A list of 1 to MAX_RECIPIENTS addresses, one per item, without repeats (a [[report]]'s
+    email_to): the rules of EMAIL_TO; every broken rule appended to `problems`, `where` first."""
+    before = len(problems)
+    if not items:
+        problems.append(f"{where} holds no address")
+    if len(items) > MAX_RECIPIENTS:
+        problems.append(f"{where} holds {len(items)} addresses; at most {MAX_RECIPIENTS} allowed")
+    seen: set[str] = set()
+    checked: list[Address] = []
+    for index, item in enumerate(items, start=1):
+        try:
+            address = parse_mailbox(item)
+        except AddressError as exc:
+            problems.append(f"{where} item {index} {exc}")
+            continue
+        folded = address.addr_spec.lower()
+        if folded in seen:
+            problems.append(f"{where} lists {address.addr_spec} twice")
+        seen.add(folded)
+        checked.append(address)
+    return tuple(checked) if checked and len(problems) == before else ()
 
 
 def _parse(text: str, *, limit: int) -> tuple[Address, ...]:

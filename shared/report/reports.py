@@ -7,7 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from email.headerregistry import Address
 
+from shared.delivery.addresses import parse_recipient_list
 from shared.errors import ConfigError
 from shared.schedule.periods import PeriodKind
 from shared.settings import WEEKDAYS, Secret, _is_http_url
@@ -20,20 +22,29 @@ CADENCES = {
 }
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _SETTING = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_FIELDS = {"name", "title", "cadence", "metrics", "destination", "quiet_days", "holidays"}
+_FIELDS = {
+    "name", "title", "cadence", "metrics", "destination", "quiet_days", "holidays", "email_to",
+}  # fmt: skip
+# The global settings a report's email_to needs (the rest of SMTP_* have defaults or are optional).
+SMTP_REQUIRED = ("SMTP_HOST", "SMTP_SENDER")
 
 
 @dataclass(frozen=True, slots=True)
 class ReportSpec:
-    """One report: its name, cadence, metrics (keys) and the setting holding its webhook URL."""
+    """One report: its name, cadence, metrics (keys) and where it goes.
+
+    A report has a Slack destination (the setting holding its webhook URL), email recipients,
+    or both; the SMTP server is the deployment's (SMTP_* settings).
+    """
 
     name: str
     cadence: PeriodKind
     metrics: tuple[str, ...]
-    destination: str  # the NAME of a setting (environment variable), never the URL itself
+    destination: str | None  # the NAME of a setting (environment variable), never the URL
     title: str = ""
     quiet_days: frozenset[int] = frozenset()
     holidays: frozenset[date] = frozenset()
+    email_to: tuple[Address, ...] = ()  # addresses are not secrets: they live in the file
 
 
 def _close(name: str, known: Sequence[str]) -> str:
@@ -94,7 +105,15 @@ def parse_reports(
         if len(set(metrics)) != len(metrics):
             problems.append(f"{where} metrics lists a metric twice")
         destination = entry.get("destination")
-        if isinstance(destination, str) and ("://" in destination or "/" in destination):
+        email_to = _email_to(entry.get("email_to"), where, problems)
+        if destination is None and "email_to" not in entry:
+            problems.append(
+                f"{where} needs a destination (the setting holding its Slack webhook URL), "
+                "email_to (a list of recipients), or both"
+            )
+        elif destination is None:
+            pass  # email only
+        elif isinstance(destination, str) and ("://" in destination or "/" in destination):
             problems.append(
                 f"{where} destination must name the setting that holds the webhook URL "
                 '(e.g. "SLACK_WEBHOOK_GROWTH"), never the URL itself (value not shown)'
@@ -119,13 +138,26 @@ def parse_reports(
                     name=str(name),
                     cadence=CADENCES[str(cadence)],
                     metrics=tuple(metrics),
-                    destination=str(destination),
+                    destination=None if destination is None else str(destination),
                     title=str(title).strip(),
                     quiet_days=quiet,
                     holidays=holidays,
+                    email_to=email_to,
                 )
             )
     return tuple(reports)
+
+
+def _email_to(raw: object, where: str, problems: list[str]) -> tuple[Address, ...]:
+    """The report's recipients, by the rules of EMAIL_TO (shared/delivery/addresses.py)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        problems.append(
+            f'{where} email_to must be a list of addresses like ["Ana <ana@example.com>"]'
+        )
+        return ()
+    return parse_recipient_list(raw, f"{where} email_to", problems)
 
 
 def _weekdays(raw: object, where: str, problems: list[str]) -> frozenset[int]:
@@ -156,10 +188,22 @@ def _holidays(raw: object, where: str, problems: list[str]) -> frozenset[date]:
 def resolve_destinations(
     reports: Sequence[ReportSpec], environ: Mapping[str, str], *, source: str
 ) -> dict[str, Secret]:
-    """Each report's webhook URL from the setting it names; ConfigError lists every problem."""
+    """Each report's webhook URL from the setting it names; ConfigError lists every problem.
+
+    A report with email_to also needs the deployment's SMTP settings (SMTP_HOST, SMTP_SENDER).
+    """
     problems: list[str] = []
     found: dict[str, Secret] = {}
     for report in reports:
+        if report.email_to:
+            missing = [n for n in SMTP_REQUIRED if not environ.get(n, "").strip()]
+            if missing:
+                problems.append(
+                    f"{source}: report {report.name!r}: email_to needs the SMTP settings "
+                    f"{' and '.join(missing)}, which are not set"
+                )
+        if report.destination is None:
+            continue
         value = environ.get(report.destination, "").strip()
         where = f"{source}: report {report.name!r}: destination setting {report.destination}"
         if not value:

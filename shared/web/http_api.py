@@ -155,6 +155,13 @@ def _handle(
             return error_result(400, exc.code, exc.message, exc.field)
         if request.dry_run:
             return _json(200, {**_plan(request), **plan_costs(app, request, today)})
+        if request.send_slack and request.report is not None and request.report not in app.webhooks:
+            return error_result(
+                400,
+                "conflicting_parameters",
+                "this report has no Slack destination (it is emailed only); send send_slack=false",
+                "send_slack",
+            )
         if request.send_slack and request.idempotency_key and not app.settings.storage_connection:
             return error_result(
                 503,
