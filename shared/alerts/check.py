@@ -1,4 +1,5 @@
-"""AlertCheck's shell: gather hourly counts (one query), decide what fires (pure), apply once.
+"""AlertCheck's shell: gather hourly counts (one query) and, for rules on filtered, unique,
+summed or formula metrics, one export; decide what fires (pure); apply once.
 
 Also the backtest: the same decide-and-apply replayed hour by hour over past data, against an
 in-memory ledger and a recording poster, so a dry run answers exactly what the live check would

@@ -1,4 +1,5 @@
-"""Decide which alerts fire on the closed hours before `now`: pure, from hourly counts alone."""
+"""Decide which alerts fire on the closed hours before `now`: pure, from hourly counts and the
+export-derived figures of the other metric kinds."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from shared.alerts.derived import needs_export, reads_every_event
+from shared.alerts.derived import reads_every_event
 from shared.errors import MetricsFileError
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec
 
@@ -257,12 +257,6 @@ def _refuse_kind(
             f"{where}: metric {spec.key!r} is a rate, whose change is read in percentage "
             "points: use change_abs (points), not change_pct"
         )
-
-
-def uses_export(rule: AlertRule, metrics: MetricsConfig) -> bool:
-    """Whether the rule's metric is counted from the raw export (not hourly /events totals)."""
-    spec = next(m for m in metrics.computed if m.key == rule.metric)
-    return needs_export(spec)
 
 
 def _watch(

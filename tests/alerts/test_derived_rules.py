@@ -22,6 +22,8 @@ from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import RawEvent
 from shared.alerts.breach import Outcome
 from shared.alerts.check import AlertContext, backtest, run_alert_check
+from shared.alerts.derived import DerivedTally
+from shared.alerts.hours import LocalHour, hours_of_day
 from shared.alerts.rules import AlertsConfig, parse_alerts
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import MetricsFileError
@@ -419,3 +421,38 @@ def test_an_export_over_the_limit_leaves_derived_rules_unjudged(standin: Mixpane
     )
     assert result.outcomes == {}
     assert slack.posts == []
+
+
+def test_the_tally_buckets_by_wall_clock_hour_across_both_clock_changes() -> None:
+    """Fall-back: both 01:00s land in the one 01:00 bucket; spring-forward: 01:30 UTC is 02:30
+    local. A line sent twice (same event, user, time and $insert_id) counts once."""
+    spec = METRICS.computed[1]  # ios_signups
+    assert spec.key == "ios_signups"
+    ios = {"platform": "iOS"}
+
+    def utc(day: date, hour: int, minute: int) -> float:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).timestamp()
+
+    autumn, spring = date(2026, 10, 25), date(2026, 3, 29)
+    for day, lines, expected in [
+        (
+            autumn,
+            [(0, 30, "a"), (1, 30, "b"), (1, 30, "b"), (2, 30, "c")],  # 01:30 BST, 01:30 GMT
+            {LocalHour(autumn, 1): 2, LocalHour(autumn, 2): 1},
+        ),
+        (spring, [(0, 30, "a"), (1, 30, "b")], {LocalHour(spring, 0): 1, LocalHour(spring, 2): 1}),
+    ]:
+        tally = DerivedTally(
+            [spec],
+            first=day,
+            last=day,
+            timezone=LONDON,
+            hourly=frozenset({spec.key}),
+            daily=frozenset({spec.key}),
+        )
+        tally.add_all([("Sign Up", "u", utc(day, h, m), iid, ios) for h, m, iid in lines])
+        figures = tally.result()
+        hours = hours_of_day(day, LONDON)
+        got = {h: r[0] for h in hours if (r := figures.reading(spec, h, {})) and r[0]}
+        assert got == expected
+        assert figures.reading(spec, day, {}) == (sum(expected.values()), sum(expected.values()))
