@@ -117,7 +117,12 @@ def gather_counts(
 
 
 def gather_derived(
-    ctx: AlertContext, source: HourlySource, *, now: datetime, days_back: int = 0
+    ctx: AlertContext,
+    source: HourlySource,
+    *,
+    now: datetime,
+    days_back: int = 0,
+    strict: bool = False,
 ) -> DerivedFigures | None:
     """The export-derived rules' figures: ONE raw export of just their events, for them all.
 
@@ -125,7 +130,8 @@ def gather_derived(
     `weeks` further weeks back for change and anomaly rules, `days_back` more for a backtest),
     widened a day each side when the export's dates are UTC. None when no rule needs it, or
     when the export is over EXPORT_MAX_EVENTS (those rules then stay unjudged, and say so in
-    the log): never a partial count.
+    the log): never a partial count. With `strict` (the backtest) that export error is raised
+    instead, so a dry run never reads "would not have fired" for rules it could not judge.
     """
     specs = ctx.specs
     rules = [r for r in ctx.alerts.rules if needs_export(specs[r.metric])]
@@ -174,6 +180,8 @@ def gather_derived(
             budget=LineBudget(ctx.export_max_events),
         )
     except ExportTooLarge as exc:
+        if strict:
+            raise
         log.error(
             "alert rules on %s not judged: the export is over EXPORT_MAX_EVENTS=%s (%s)",
             ", ".join(sorted(counted)),
@@ -343,7 +351,7 @@ def backtest(
     if rules is not None:
         ctx = _only(ctx, rules)
     watched, counts = gather_counts(ctx, source, now=now, days_back=days)
-    derived = gather_derived(ctx, source, now=now, days_back=days)
+    derived = gather_derived(ctx, source, now=now, days_back=days, strict=True)
     return replay(
         ctx,
         counts,

@@ -26,7 +26,7 @@ from shared.alerts.derived import DerivedTally
 from shared.alerts.hours import LocalHour, hours_of_day
 from shared.alerts.rules import AlertsConfig, parse_alerts
 from shared.delivery.ledger import InMemoryLedger
-from shared.errors import MetricsFileError
+from shared.errors import ExportTooLarge, MetricsFileError
 from shared.report.metrics import parse_metrics
 from shared.settings import Secret
 from shared.sources.mixpanel_client import MixpanelClient
@@ -456,3 +456,12 @@ def test_the_tally_buckets_by_wall_clock_hour_across_both_clock_changes() -> Non
         got = {h: r[0] for h in hours if (r := figures.reading(spec, h, {})) and r[0]}
         assert got == expected
         assert figures.reading(spec, day, {}) == (sum(expected.values()), sum(expected.values()))
+
+
+def test_a_backtest_over_the_limit_says_so_rather_than_replaying_nothing(
+    standin: MixpanelStandIn,
+) -> None:
+    """A dry run that cannot read the export fails with the reason: never "would not fire"."""
+    ctx = AlertContext(alerts("ios-stop"), METRICS, LONDON, "Acme", export_max_events=50)
+    with pytest.raises(ExportTooLarge):
+        backtest(ctx, client(standin), now=datetime(2026, 7, 16, 0, 30, tzinfo=LONDON), days=1)
