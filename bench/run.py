@@ -191,8 +191,8 @@ def bench_hourly_budget() -> None:
 
 def bench_alert_budget() -> None:
     """A day of hourly AlertCheck fires plus the three 9:00 reports: Query API calls per hour."""
+    from bench.alerts_budget import with_derived_rules
     from shared.alerts.check import AlertContext, run_alert_check
-    from shared.alerts.rules import AlertsConfig, WatchSettings
     from shared.delivery.ledger import InMemoryLedger
     from shared.render.slack_message import SlackMessage
 
@@ -203,10 +203,13 @@ def bench_alert_budget() -> None:
             """Posts nothing: only the request count matters here."""
 
     today, events, ctx = small_project()
-    alerts = AlertContext(AlertsConfig(WatchSettings()), ctx.config, LONDON, "Bench")
+    # The watch, plus 4 rules on filtered, unique, summed and formula metrics.
+    metrics, config = with_derived_rules(ctx.config)
+    alerts = AlertContext(config, metrics, LONDON, "Bench")
     day = today - timedelta(days=1)
     ledger = InMemoryLedger()
     per_hour: list[int] = []
+    exports: list[int] = []
     with MixpanelStandIn(events, username=USER, secret=SECRET, project_id=PROJECT) as standin:
         for hour in range(24):
             before = len(standin.requests)
@@ -223,7 +226,10 @@ def bench_alert_budget() -> None:
             per_hour.append(
                 sum(1 for r in standin.requests[before:] if r.path.startswith("/api/query"))
             )
-        watched = len(json.loads(standin.requests[-1].query.get("event", "[]")))
+            exports.append(sum(1 for r in standin.requests[before:] if "export" in r.path))
+            if hour == 0:
+                hourly = [r for r in standin.requests[before:] if r.query.get("unit") == "hour"]
+                watched = len(json.loads(hourly[0].query.get("event", "[]")))
     naive = watched + 1  # one /events per watched event, plus the names
     print("\n## A day of hourly alert checks + the 9:00 reports (Query API limit: 60/hour)")
     print(
@@ -231,6 +237,11 @@ def bench_alert_budget() -> None:
         f"/events for every event + /events/names); busiest hour {max(per_hour)}/60; whole day "
         f"{sum(per_hour)}; one /events per event would cost {naive} per check "
         f"(ratio x{per_hour[0] / naive:.2f})"
+    )
+    print(
+        f"4 rules on filtered/unique/sum/formula metrics: Export API calls per check "
+        f"{exports[0]} (one for them all), busiest hour {max(exports)}/60, whole day "
+        f"{sum(exports)}; one export per rule would cost {len(config.rules)} per check"
     )
 
 

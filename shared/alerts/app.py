@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from shared.clock import utc_now
 from shared.errors import LedgerError, MixpanelError
 from shared.pipeline import _one_line
 from shared.render.slack_message import render_failure
+from shared.sources.export_stream import LineBudget, LineDecoder, S
 
 if TYPE_CHECKING:
     from shared.sources.mixpanel_client import MixpanelClient
@@ -37,6 +38,26 @@ class ExportHourly:
     def event_names(self, *, limit: int = 10_000) -> list[str]:
         """The project's event names (Query API, cached for an hour per instance)."""
         return self._client.event_names(limit=limit)
+
+    def export_records(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        decoder: LineDecoder,
+        events: Sequence[str] | None = None,
+        budget: LineBudget | None = None,
+    ) -> S:
+        """The raw export streamed into a sink (rules on export-derived metrics)."""
+        return self._client.export_records(
+            new_sink,
+            from_date=from_date,
+            to_date=to_date,
+            decoder=decoder,
+            events=events,
+            budget=budget,
+        )
 
     def hourly_counts(
         self, events: Sequence[str], *, from_date: date, to_date: date
@@ -63,7 +84,14 @@ def alert_context(app: App) -> AlertContext:
     """The alerts of a deployment: its alerts file over its metrics file."""
     settings = app.settings
     alerts = load_alerts(settings.alerts_file, app.ctx.config, watch_events=settings.tracking_watch)
-    return AlertContext(alerts, app.ctx.config, settings.timezone, settings.company_name)
+    return AlertContext(
+        alerts,
+        app.ctx.config,
+        settings.timezone,
+        settings.company_name,
+        export_in_utc=settings.export_in_utc,
+        export_max_events=settings.export_max_events,
+    )
 
 
 def run_alert_timer(

@@ -1,4 +1,5 @@
-"""AlertCheck's shell: gather hourly counts (one query), decide what fires (pure), apply once.
+"""AlertCheck's shell: gather hourly counts (one query) and, for rules on filtered, unique,
+summed or formula metrics, one export; decide what fires (pure); apply once.
 
 Also the backtest: the same decide-and-apply replayed hour by hour over past data, against an
 in-memory ledger and a recording poster, so a dry run answers exactly what the live check would
@@ -8,21 +9,24 @@ have posted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from shared.alerts.breach import NEVER, MessagePoster, Outcome, states, step
+from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, tallied
 from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, watched_events
 from shared.alerts.hours import LocalHour, bucket_of, end_of, last_closed
 from shared.alerts.message import render_alert, render_resolved
-from shared.alerts.rules import AlertsConfig
+from shared.alerts.rules import AlertsConfig, Condition, Granularity
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
-from shared.errors import ReporterError
+from shared.errors import ExportTooLarge, ReporterError
 from shared.render.slack_message import SlackMessage
-from shared.report.metrics import MetricsConfig
+from shared.report.metrics import MetricsConfig, MetricSpec
+from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
+from shared.sources.export_stream import LineBudget, LineDecoder, S
 
 log = logging.getLogger("analytics_reporter")
 PARTITION = "alerts"
@@ -39,6 +43,22 @@ class HourlySource(Protocol):
     ) -> dict[str, dict[LocalHour, int]]: ...
 
 
+@runtime_checkable
+class RecordSource(Protocol):
+    """Where the raw export comes from, for filtered/unique/summed/formula rules."""
+
+    def export_records(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        decoder: LineDecoder,
+        events: Sequence[str] | None = ...,
+        budget: LineBudget | None = ...,
+    ) -> S: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AlertContext:
     """What every check of this deployment shares."""
@@ -47,6 +67,13 @@ class AlertContext:
     metrics: MetricsConfig
     timezone: ZoneInfo
     company: str
+    export_in_utc: bool = True  # the export's from/to dates are UTC days (EXPORT_IN_UTC)
+    export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS  # the derived rules' export stops here
+
+    @property
+    def specs(self) -> dict[str, MetricSpec]:
+        """Every metric of the metrics file by key (formula inputs included)."""
+        return {m.key: m for m in self.metrics.computed}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +87,13 @@ class CheckResult:
 def needed_events(ctx: AlertContext, names: Sequence[str]) -> tuple[list[str], list[str]]:
     """(watched events, every event the check must count)."""
     watched = watched_events(ctx.alerts.watch, names)
-    specs = {m.key: m for m in ctx.metrics.metrics}
-    ruled = [e for r in ctx.alerts.rules for e in specs[r.metric].events]
+    specs = ctx.specs
+    ruled = [
+        e
+        for r in ctx.alerts.rules
+        if not needs_export(specs[r.metric])
+        for e in specs[r.metric].events
+    ]
     return watched, sorted(set(watched) | set(ruled))
 
 
@@ -84,6 +116,82 @@ def gather_counts(
     return watched, source.hourly_counts(events, from_date=first, to_date=today)
 
 
+def gather_derived(
+    ctx: AlertContext,
+    source: HourlySource,
+    *,
+    now: datetime,
+    days_back: int = 0,
+    strict: bool = False,
+) -> DerivedFigures | None:
+    """The export-derived rules' figures: ONE raw export of just their events, for them all.
+
+    It covers the local days their slots and history need (today and yesterday for thresholds,
+    `weeks` further weeks back for change and anomaly rules, `days_back` more for a backtest),
+    widened a day each side when the export's dates are UTC. None when no rule needs it, or
+    when the export is over EXPORT_MAX_EVENTS (those rules then stay unjudged, and say so in
+    the log): never a partial count. With `strict` (the backtest) that export error is raised
+    instead, so a dry run never reads "would not have fired" for rules it could not judge.
+    """
+    specs = ctx.specs
+    rules = [r for r in ctx.alerts.rules if needs_export(specs[r.metric])]
+    if not rules:
+        return None
+    if not isinstance(source, RecordSource):
+        raise TypeError("rules on filtered, unique, summed or formula metrics need the export")
+    today = now.astimezone(ctx.timezone).date()
+    back = max(
+        1 + (7 * r.weeks if r.condition in (Condition.CHANGE, Condition.ANOMALY) else 0)
+        for r in rules
+    )
+    first = today - timedelta(days=days_back + back)
+    hourly: set[str] = set()
+    daily: set[str] = set()
+    counted: dict[str, MetricSpec] = {}
+    for rule in rules:
+        for spec in tallied([specs[rule.metric]], specs):
+            counted[spec.key] = spec
+            (hourly if rule.granularity is Granularity.HOUR else daily).add(spec.key)
+    chosen = list(counted.values())
+    events = sorted({e for spec in chosen for e in spec.events})
+    from_date, to_date = first, today
+    if ctx.export_in_utc:  # the export's dates are UTC: widen, then bucket by local hour
+        from_date = first - timedelta(days=1)
+        to_date = min(today + timedelta(days=1), now.astimezone(UTC).date())
+
+    def fresh() -> DerivedTally:
+        return DerivedTally(
+            chosen,
+            first=first,
+            last=today,
+            timezone=ctx.timezone,
+            hourly=frozenset(hourly),
+            daily=frozenset(daily),
+        )
+
+    decoder = LineDecoder(sorted({p for spec in chosen for p in spec.property_names}))
+    try:
+        tally = source.export_records(
+            fresh,
+            from_date=from_date,
+            to_date=to_date,
+            decoder=decoder,
+            events=events,
+            budget=LineBudget(ctx.export_max_events),
+        )
+    except ExportTooLarge as exc:
+        if strict:
+            raise
+        log.error(
+            "alert rules on %s not judged: the export is over EXPORT_MAX_EVENTS=%s (%s)",
+            ", ".join(sorted(counted)),
+            f"{ctx.export_max_events:,}",
+            exc,
+        )
+        return None
+    return tally.result()
+
+
 def run_alert_check(
     ctx: AlertContext,
     *,
@@ -94,7 +202,10 @@ def run_alert_check(
 ) -> CheckResult:
     """One AlertCheck fire: at most one post per rule that started or stopped firing."""
     watched, counts = gather_counts(ctx, source, now=now)  # gather
-    return decide_and_apply(ctx, counts, watched, now=now, poster=poster, ledger=ledger)
+    derived = gather_derived(ctx, source, now=now)
+    return decide_and_apply(
+        ctx, counts, watched, now=now, poster=poster, ledger=ledger, derived=derived
+    )
 
 
 def decide_and_apply(
@@ -105,11 +216,11 @@ def decide_and_apply(
     now: datetime,
     poster: MessagePoster,
     ledger: DeliveryLedger,
+    derived: DerivedFigures | None = None,
 ) -> CheckResult:
     """Evaluate every rule on the closed hours before `now`, then step each one's breach."""
-    specs = {m.key: m for m in ctx.metrics.metrics}
     verdicts: Evaluation = evaluate(  # decide
-        ctx.alerts, specs, counts, watched=watched, now=now, tz=ctx.timezone
+        ctx.alerts, ctx.specs, counts, watched=watched, now=now, tz=ctx.timezone, derived=derived
     )
     current = states(ledger.history(report=PARTITION), poster.destination)  # apply
     on = last_closed(now, ctx.timezone).day
@@ -188,6 +299,7 @@ def replay(
     first: datetime,
     last: datetime,
     rules: frozenset[str] | None = None,
+    derived: DerivedFigures | None = None,
 ) -> list[WouldPost]:
     """Run the hourly check at every hour end from `first` to `last` over `counts`.
 
@@ -200,13 +312,20 @@ def replay(
     if rules is not None:
         watched = [e for e in watched if f"watch:{e}" in rules]
         config = AlertsConfig(config.watch, tuple(r for r in config.rules if r.key in rules))
-    scoped = AlertContext(config, ctx.metrics, ctx.timezone, ctx.company)
+    scoped = AlertContext(
+        config,
+        ctx.metrics,
+        ctx.timezone,
+        ctx.company,
+        export_in_utc=ctx.export_in_utc,
+        export_max_events=ctx.export_max_events,
+    )
     found: list[WouldPost] = []
     moment = end_of(bucket_of(first, ctx.timezone), ctx.timezone)
     while moment <= last:
         before = len(recorder.posts)
         result = decide_and_apply(
-            scoped, counts, watched, now=moment, poster=recorder, ledger=ledger
+            scoped, counts, watched, now=moment, poster=recorder, ledger=ledger, derived=derived
         )
         posted = iter(recorder.posts[before:])
         for key, outcome in sorted(result.outcomes.items()):
@@ -224,8 +343,15 @@ def backtest(
     days: int = BACKTEST_DAYS,
     rules: frozenset[str] | None = None,
 ) -> list[WouldPost]:
-    """dry_run: what the hourly check would have posted over the last `days` days."""
+    """dry_run: what the hourly check would have posted over the last `days` days.
+
+    One hourly /events request and, for rules on export-derived metrics, one export over the
+    whole range, reduced per hour and day: never a request per replayed day.
+    """
+    if rules is not None:
+        ctx = _only(ctx, rules)
     watched, counts = gather_counts(ctx, source, now=now, days_back=days)
+    derived = gather_derived(ctx, source, now=now, days_back=days, strict=True)
     return replay(
         ctx,
         counts,
@@ -233,4 +359,18 @@ def backtest(
         first=now - timedelta(days=days),
         last=now.astimezone(UTC),
         rules=rules,
+        derived=derived,
+    )
+
+
+def _only(ctx: AlertContext, rules: frozenset[str]) -> AlertContext:
+    """The context with only the configured rules in `rules` (the watch is filtered later)."""
+    kept = tuple(r for r in ctx.alerts.rules if r.key in rules)
+    return AlertContext(
+        AlertsConfig(ctx.alerts.watch, kept),
+        ctx.metrics,
+        ctx.timezone,
+        ctx.company,
+        export_in_utc=ctx.export_in_utc,
+        export_max_events=ctx.export_max_events,
     )

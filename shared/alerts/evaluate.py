@@ -1,4 +1,5 @@
-"""Decide which alerts fire on the closed hours before `now`: pure, from hourly counts alone."""
+"""Decide which alerts fire on the closed hours before `now`: pure, from hourly counts and the
+export-derived figures of the other metric kinds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.alerts.derived import DerivedFigures, Reading, Slot, needs_export
 from shared.alerts.hours import LocalHour, closed_hours, hours_of_day, last_closed
 from shared.alerts.rules import (
     AlertRule,
@@ -18,6 +20,7 @@ from shared.alerts.rules import (
 )
 from shared.report.metrics import MetricSpec
 from shared.report.noise import band, dispersion, far_below
+from shared.report.units import COUNT, format_value
 from shared.sources.uniques import is_automatic
 
 HourlyCounts = Mapping[str, Mapping[LocalHour, int]]
@@ -51,9 +54,33 @@ class Evaluation:
 def metric_value(spec: MetricSpec, counts: HourlyCounts, buckets: Sequence[LocalHour]) -> int:
     """A total metric over `buckets`: the sum of its events' hourly counts.
 
-    The one place alerts compute a metric, so filtered/summed/ratio metrics plug in here.
+    Filtered, unique, summed, averaged and formula metrics are read from the raw export
+    instead (shared/alerts/derived.py); `metric_reading` picks the source.
     """
     return sum(counts.get(event, {}).get(b, 0) for event in spec.events for b in buckets)
+
+
+def metric_reading(
+    spec: MetricSpec,
+    slot: Slot,
+    counts: HourlyCounts,
+    *,
+    tz: ZoneInfo,
+    derived: DerivedFigures | None,
+    specs: Mapping[str, MetricSpec],
+) -> Reading | None:
+    """The metric's exact (value, volume) in one closed hour or day; None when unknown.
+
+    Plain totals come from the hourly counts (a bucket the answer lacks is unknown, never
+    zero); every other kind from the export's figures (None when they were not read).
+    """
+    if needs_export(spec):
+        return None if derived is None else derived.reading(spec, slot, specs)
+    buckets = [slot] if isinstance(slot, LocalHour) else hours_of_day(slot, tz)
+    if any(b not in counts.get(e, {}) for e in spec.events for b in buckets):
+        return None
+    value = metric_value(spec, counts, buckets)
+    return float(value), float(value)
 
 
 def watched_events(watch: WatchSettings, names: Sequence[str]) -> list[str]:
@@ -73,8 +100,12 @@ def evaluate(
     watched: Sequence[str],
     now: datetime,
     tz: ZoneInfo,
+    derived: DerivedFigures | None = None,
 ) -> Evaluation:
-    """Judge the tracking watch over `watched` and every configured rule at `now`."""
+    """Judge the tracking watch over `watched` and every configured rule at `now`.
+
+    `derived` holds the export-derived metrics' figures (None: those rules stay unjudged).
+    """
     firing: dict[str, Finding] = {}
     ok: set[str] = set()
     intervals: dict[str, float] = {}
@@ -93,7 +124,9 @@ def evaluate(
         intervals[rule.key] = rule.min_interval_hours
         if rule.quiet_hours and rule.quiet_hours.contains(local_hour):
             continue
-        result = judge_rule(rule, metrics[rule.metric], counts, now=now, tz=tz)
+        result = judge_rule(
+            rule, metrics[rule.metric], counts, now=now, tz=tz, derived=derived, specs=metrics
+        )
         if isinstance(result, Finding):
             firing[rule.key] = result
         elif result:
@@ -184,42 +217,48 @@ def judge_rule(
     *,
     now: datetime,
     tz: ZoneInfo,
+    derived: DerivedFigures | None = None,
+    specs: Mapping[str, MetricSpec] | None = None,
 ) -> Finding | bool:
     """A Finding when the rule fires on its last closed slot; True when fine; False if unknown."""
+    slot: Slot
     if rule.granularity is Granularity.HOUR:
-        slot = last_closed(now, tz)
-        buckets = [slot]
-        label = slot.label()
-        past = [[slot.weeks_back(k)] for k in range(1, rule.weeks + 1)]
+        hour = last_closed(now, tz)
+        slot, label = hour, hour.label()
+        past: list[Slot] = [hour.weeks_back(k) for k in range(1, rule.weeks + 1)]
     else:
         day = now.astimezone(tz).date() - timedelta(days=1)
-        buckets = hours_of_day(day, tz)
-        label = f"{day:%a %d %b}"
-        past = [hours_of_day(day - timedelta(weeks=k), tz) for k in range(1, rule.weeks + 1)]
-    if any(b not in counts.get(e, {}) for e in spec.events for b in buckets):
-        return False  # the answer lacks the slot: unknown, not zero
-    value = metric_value(spec, counts, buckets)
-    history = [
-        metric_value(spec, counts, hours)
-        for hours in past
-        if all(h in counts.get(e, {}) for e in spec.events for h in hours)
-    ]
+        slot, label = day, f"{day:%a %d %b}"
+        past = [day - timedelta(weeks=k) for k in range(1, rule.weeks + 1)]
+    by_key = specs if specs is not None else {spec.key: spec}
+
+    def read(at: Slot) -> Reading | None:
+        return metric_reading(spec, at, counts, tz=tz, derived=derived, specs=by_key)
+
+    now_reading = read(slot)
+    if now_reading is None:
+        return False  # the answer lacks the slot (or the figure is undefined): unknown, not zero
+    value, volume = now_reading
+    readings = [r for at in past if (r := read(at)) is not None]
+    history = [v for v, _ in readings]
     baseline = sum(history) / len(history) if history else None
-    if max(value, baseline or 0) < rule.min_volume:
+    usual_volume = sum(n for _, n in readings) / len(readings) if readings else 0.0
+    if max(volume, usual_volume) < rule.min_volume:
         return True
     unit = "hour" if rule.granularity is Granularity.HOUR else "day"
+    shown = _shown(value, spec)
     fired: str | None = None
     expected: float | None = baseline
     if rule.condition is Condition.ABOVE and rule.value is not None and value > rule.value:
-        fired = f"{value:,} in the {unit} of {label}, above the threshold of {rule.value:,g}"
+        fired = f"{shown} in the {unit} of {label}, above the threshold of {rule.value:,g}"
         expected = rule.value
     elif rule.condition is Condition.BELOW and rule.value is not None and value < rule.value:
-        fired = f"{value:,} in the {unit} of {label}, below the threshold of {rule.value:,g}"
+        fired = f"{shown} in the {unit} of {label}, below the threshold of {rule.value:,g}"
         expected = rule.value
     elif rule.condition is Condition.CHANGE:
         if baseline is None:
             return False
-        fired = _changed(rule, value, baseline, unit, label)
+        fired = _changed(rule, spec, value, baseline, unit, label)
     elif rule.condition is Condition.ANOMALY:
         if len(history) < MIN_HISTORY_WEEKS:
             return False
@@ -230,7 +269,7 @@ def judge_rule(
         )
         if outside:
             fired = (
-                f"{value:,} in the {unit} of {label}, outside the usual "
+                f"{shown} in the {unit} of {label}, outside the usual "
                 f"{learned.low:,.0f}-{learned.high:,.0f} (last {len(history)} same "
                 f"{'weekdays and hours' if unit == 'hour' else 'weekdays'})"
             )
@@ -246,7 +285,14 @@ def judge_rule(
     )
 
 
-def _changed(rule: AlertRule, value: int, baseline: float, unit: str, label: str) -> str | None:
+def _shown(value: float, spec: MetricSpec) -> str:
+    """A value in the metric's unit ('1,234', '£1,234.50', '62.5%')."""
+    return format_value(value, spec.unit)
+
+
+def _changed(
+    rule: AlertRule, spec: MetricSpec, value: float, baseline: float, unit: str, label: str
+) -> str | None:
     delta = value - baseline
     if rule.direction is Direction.UP and delta <= 0:
         return None
@@ -259,7 +305,10 @@ def _changed(rule: AlertRule, value: int, baseline: float, unit: str, label: str
         return None
     moved = "up" if delta > 0 else "down"
     shown = "new" if not baseline else f"{pct:.0f}%"
+    usual = f"{baseline:,.1f}" if spec.unit == COUNT else _shown(baseline, spec)
+    if spec.unit.is_rate:
+        shown = f"{abs(delta):,.{spec.unit.decimals}f} pts"
     return (
-        f"{value:,} in the {unit} of {label}, {moved} {shown} from its usual "
-        f"{baseline:,.1f} (change rule: {rule.change_pct or 0:g}% and {rule.change_abs or 0:g})"
+        f"{_shown(value, spec)} in the {unit} of {label}, {moved} {shown} from its usual "
+        f"{usual} (change rule: {rule.change_pct or 0:g}% and {rule.change_abs or 0:g})"
     )

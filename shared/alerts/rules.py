@@ -9,8 +9,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from shared.alerts.derived import reads_every_event
 from shared.errors import MetricsFileError
-from shared.report.metrics import Measure, MetricsConfig
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec
 
 
 class Condition(StrEnum):
@@ -163,6 +164,7 @@ def parse_alerts(
         problems.append(f"{source}: [[alert]] must be an array of tables")
         entries = []
     by_key = {m.key: m for m in metrics.metrics}
+    every = {m.key: m for m in metrics.computed}
     rules: list[AlertRule] = []
     names: set[str] = set()
     for index, entry in enumerate(entries, start=1):
@@ -189,10 +191,10 @@ def parse_alerts(
                 f"{where}: metric {metric!r} is not a key of the metrics file "
                 f"(one of {', '.join(sorted(by_key))})"
             )
-        elif spec.measure is not Measure.TOTAL:
+        elif reads_every_event(spec, every):
             problems.append(
-                f"{where}: metric {metric!r} counts unique users, which the Query API cannot "
-                "give per hour; alerts support total metrics"
+                f"{where}: metric {metric!r} counts every event of the project (events ['*']), "
+                "which no small export can count per check; alert on named events instead"
             )
         condition = _enum(entry, "when", Condition, None, where, problems)
         granularity = _enum(entry, "granularity", Granularity, Granularity.HOUR, where, problems)
@@ -204,6 +206,8 @@ def parse_alerts(
             problems.append(f"{where}: when = {condition!s} needs a value")
         if condition is Condition.CHANGE and change_pct is None and change_abs is None:
             problems.append(f"{where}: when = change needs change_pct and/or change_abs")
+        if spec is not None and condition is not None:
+            _refuse_kind(spec, condition, change_pct, where, problems)
         weeks = _number(entry, "weeks", where, problems, whole=True)
         if weeks is not None and not 1 <= weeks <= MAX_WEEKS:
             problems.append(f"{where}: weeks must be 1 to {MAX_WEEKS}")
@@ -232,6 +236,27 @@ def parse_alerts(
     if problems:
         raise MetricsFileError(problems)
     return AlertsConfig(watch, tuple(rules))
+
+
+def _refuse_kind(
+    spec: MetricSpec,
+    condition: Condition,
+    change_pct: float | None,
+    where: str,
+    problems: list[str],
+) -> None:
+    """Name each condition a metric kind has no sound reading for."""
+    counted = spec.measure in (Measure.TOTAL, Measure.UNIQUE)
+    if condition is Condition.ANOMALY and not counted:
+        problems.append(
+            f"{where}: metric {spec.key!r} is a {spec.measure.value}, and the anomaly band's "
+            "noise floor is that of counts (Poisson); use above/below or change instead"
+        )
+    if condition is Condition.CHANGE and change_pct is not None and spec.unit.is_rate:
+        problems.append(
+            f"{where}: metric {spec.key!r} is a rate, whose change is read in percentage "
+            "points: use change_abs (points), not change_pct"
+        )
 
 
 def _watch(

@@ -149,8 +149,9 @@ def test_every_problem_in_the_alerts_file_is_reported_at_once():
         "alerts.toml: alert 'a': metric 'nope' is not a key of the metrics file (one of "
         "active_users, new_signups, planetpoints_added, receipts_uploaded, users_onboarded, "
         "vouchers_redeemed)",
-        "alerts.toml: alert 'b': metric 'active_users' counts unique users, which the Query API "
-        "cannot give per hour; alerts support total metrics",
+        "alerts.toml: alert 'b': metric 'active_users' counts every event of the project "
+        "(events ['*']), which no small export can count per check; alert on named events "
+        "instead",
         "alerts.toml: alert 'c': when must be one of above, below, change, anomaly, got 'sideways'",
         "alerts.toml: alert 'd': when = below needs a value",
         "alerts.toml: alert 'e': quiet_hours must look like \"22-07\" (local hours), got 'late'",
