@@ -259,7 +259,7 @@ def run_scheduled(
                 claims.append(claim)
     except LedgerError as exc:  # cannot promise "once": post nothing but say so
         for claim in claims:
-            ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+            ledger.mark_failed(claim, now=now, detail=one_line(exc))
         notify_failure(
             slack, report=shown, window=window, error=exc, now=now, will_retry=will_retry
         )
@@ -279,7 +279,7 @@ def run_scheduled(
         sends = [(claim, _prepare(claim.key, report, slack, email)) for claim in claims]
     except Exception as exc:
         for claim in claims:
-            ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+            ledger.mark_failed(claim, now=now, detail=one_line(exc))
         notify_failure(
             slack,
             report=shown,
@@ -296,9 +296,9 @@ def run_scheduled(
             send()
         except (SlackError, EmailError) as exc:
             if exc.maybe_posted:  # never risk a second copy: record it, and say so loudly
-                ledger.mark_sent(claim, now=now, detail=f"uncertain: {_one_line(exc)}")
+                ledger.mark_sent(claim, now=now, detail=f"uncertain: {one_line(exc)}")
             else:
-                ledger.mark_failed(claim, now=now, detail=_one_line(exc))
+                ledger.mark_failed(claim, now=now, detail=one_line(exc))
             if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
                 notify_failure(
                     slack,
@@ -381,10 +381,10 @@ def run_reports(
                 )
             )
         except Exception as exc:  # noqa: BLE001 - one broken report never stops the others
-            log.error("report %r failed: %s", job.name, _one_line(exc))
+            log.error("report %r failed: %s", job.name, one_line(exc))
             failed.append((job.name, exc))
     if failed:
-        raise ReportsFailed([f"{name}: {_one_line(exc)}" for name, exc in failed])
+        raise ReportsFailed([f"{name}: {one_line(exc)}" for name, exc in failed])
     return results
 
 
@@ -403,7 +403,7 @@ def notify_failure(
     With a ledger, only the first failure of a streak posts (shared/alerts/streaks.py).
     """
     notice = render_failure(
-        report=report, window=window, error=_one_line(error), when=now, will_retry=will_retry
+        report=report, window=window, error=one_line(error), when=now, will_retry=will_retry
     )
     if slack is None:
         log.error("%s failed (no Slack destination for the notice): %s", report, notice.text)
@@ -424,7 +424,7 @@ def notify_failure(
     return True
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     if isinstance(error, ReporterError):
         text = str(error)
     else:  # a bug: name it without dumping internals into Slack

@@ -16,7 +16,7 @@ from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
 from shared.clock import utc_now
 from shared.errors import LedgerError, MixpanelError
-from shared.pipeline import _one_line
+from shared.pipeline import one_line
 from shared.render.slack_message import render_failure
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 
@@ -115,7 +115,7 @@ def run_alert_timer(
             notice = render_failure(
                 report=REPORT,
                 window=None,
-                error=_one_line(exc),
+                error=one_line(exc),
                 when=now,
                 will_retry=will_retry(context),
             )

@@ -15,12 +15,9 @@ from shared.clock import utc_now
 from shared.errors import (
     ConfigError,
     InvalidRequest,
-    MixpanelAuthError,
     MixpanelError,
-    MixpanelRateLimited,
-    MixpanelUnavailable,
 )
-from shared.web.http_api import HttpResult, _json, error_result
+from shared.web.http_api import HttpResult, error_result, json_result, mixpanel_error_result
 
 log = logging.getLogger("analytics_reporter")
 PARAMS = frozenset({"rule", "days", "dry_run"})
@@ -112,29 +109,10 @@ def _handle(
     with app.session:
         try:
             found = backtest(ctx, hourly_source(app), now=now, days=request.days, rules=keys)
-        except MixpanelRateLimited as exc:
-            return error_result(
-                429,
-                "mixpanel_rate_limited",
-                "Mixpanel's query budget for this project is spent; try again later",
-                side="mixpanel",
-                retry_after=exc.retry_after or 60,
-            )
-        except MixpanelAuthError:
-            return error_result(
-                502,
-                "mixpanel_auth",
-                "Mixpanel rejected the service account credentials or project access",
-                side="mixpanel",
-            )
-        except MixpanelUnavailable as exc:
-            return error_result(
-                503, "mixpanel_unavailable", str(exc), side="mixpanel", retry_after=30
-            )
         except MixpanelError as exc:
-            return error_result(502, "mixpanel_error", str(exc), side="mixpanel")
+            return mixpanel_error_result(exc)
     tz = app.settings.timezone
-    return _json(
+    return json_result(
         200,
         {
             "dry_run": True,

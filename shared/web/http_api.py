@@ -62,7 +62,7 @@ class HttpResult:
         return json.loads(self.body)
 
 
-def _json(status: int, value: object, headers: dict[str, str] | None = None) -> HttpResult:
+def json_result(status: int, value: object, headers: dict[str, str] | None = None) -> HttpResult:
     body = json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
     return HttpResult(status, body, JSON, headers or {})
 
@@ -82,7 +82,7 @@ def error_result(
     if side:
         error["side"] = side
     headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else {}
-    return _json(status, {"error": error, **(extra or {})}, headers)
+    return json_result(status, {"error": error, **(extra or {})}, headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,28 @@ class RawRequest:
 def query_of(url: str) -> str | None:
     """The raw query string of a request URL (None without one): repeats are visible in it."""
     return urlsplit(url).query or None
+
+
+def mixpanel_error_result(exc: MixpanelError) -> HttpResult:
+    """Mixpanel's failure as the documented answer: 429 with Retry-After, 502 or 503."""
+    if isinstance(exc, MixpanelRateLimited):
+        return error_result(
+            429,
+            "mixpanel_rate_limited",
+            "Mixpanel's query budget for this project is spent; try again later",
+            side="mixpanel",
+            retry_after=exc.retry_after or 60,
+        )
+    if isinstance(exc, MixpanelAuthError):
+        return error_result(
+            502,
+            "mixpanel_auth",
+            "Mixpanel rejected the service account credentials or project access",
+            side="mixpanel",
+        )
+    if isinstance(exc, MixpanelUnavailable):
+        return error_result(503, "mixpanel_unavailable", str(exc), side="mixpanel", retry_after=30)
+    return error_result(502, "mixpanel_error", str(exc), side="mixpanel")
 
 
 def handle_custom_report(
@@ -154,7 +176,7 @@ def _handle(
                 return error_result(415, exc.code, exc.message, exc.field)
             return error_result(400, exc.code, exc.message, exc.field)
         if request.dry_run:
-            return _json(200, {**_plan(request), **plan_costs(app, request, today)})
+            return json_result(200, {**_plan(request), **plan_costs(app, request, today)})
         if request.send_slack and request.report is not None and request.report not in app.webhooks:
             return error_result(
                 400,
@@ -207,25 +229,8 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
     except UnknownPropertiesError as exc:
         log.error("CustomReport: %s", exc)
         return error_result(500, "server_misconfigured", str(exc))
-    except MixpanelRateLimited as exc:
-        return error_result(
-            429,
-            "mixpanel_rate_limited",
-            "Mixpanel's query budget for this project is spent; try again later",
-            side="mixpanel",
-            retry_after=exc.retry_after or 60,
-        )
-    except MixpanelAuthError:
-        return error_result(
-            502,
-            "mixpanel_auth",
-            "Mixpanel rejected the service account credentials or project access",
-            side="mixpanel",
-        )
-    except MixpanelUnavailable as exc:
-        return error_result(503, "mixpanel_unavailable", str(exc), side="mixpanel", retry_after=30)
     except MixpanelError as exc:
-        return error_result(502, "mixpanel_error", str(exc), side="mixpanel")
+        return mixpanel_error_result(exc)
 
     message = render_message(report)
     slack: dict[str, Any] = {"posted": False, "error": None}
@@ -250,8 +255,8 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
     if request.format is OutputFormat.TEXT:
         return HttpResult(200, render_text(report).encode("utf-8"), "text/plain")
     if request.format is OutputFormat.BLOCKS:
-        return _json(200, message.payload())
-    return _json(200, {"report": report_to_json(report), "slack": slack})
+        return json_result(200, message.payload())
+    return json_result(200, {"report": report_to_json(report), "slack": slack})
 
 
 def unknown_events_message(exc: UnknownEventsError) -> str:
