@@ -35,7 +35,7 @@ CHART_TYPES = frozenset({"line", "bar", "area", "pie"})
 
 DEFAULT_PATH = "/services/T00000000/B00000000/standin-webhook-token"
 API_POST_PATH = "/api/chat.postMessage"  # the Web API method a bot token posts with
-DEFAULT_BOT_TOKEN = "xoxb-000000000000-standin-bot-token"
+DEFAULT_BOT_TOKEN = "xoxb-fake-standin-bot-token"
 API_ERRORS_NEEDING_AUTH = ("not_authed", "invalid_auth")
 BLOCK_TYPES = frozenset(
     {

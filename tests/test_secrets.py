@@ -43,7 +43,7 @@ from tests.openapi_check import validate_against_openapi
 
 # Valid base64 (so the Tables SDK can sign with it) and still readable in any output.
 STORAGE_ACCOUNT_KEY = "STORAGEKEYe2eFAKEaccountKEY00000"
-BOT_TOKEN = "xoxb-000111-BOTSECRET-e2e-9d3c"
+BOT_TOKEN = "xoxb-fake-BOTSECRET-e2e"
 BASIC_CREDENTIALS = base64.b64encode(f"{USERNAME}:{MIXPANEL_SECRET}".encode()).decode()
 
 # name -> every string whose presence means that secret (or a recognisable piece of it) leaked.
