@@ -330,7 +330,7 @@ def gather_query(
                 )
             )
             if isinstance(found, MixpanelError):
-                return found, _figures_failed(found) if plan else None, False
+                return found, _failed(found) if plan else None, False
             figured = found.figures if plan and isinstance(found.figures, Figures) else None
             return _with_method(found), figured, False
         try:
@@ -357,7 +357,7 @@ def gather_query(
             return aggregated, _figures_too_large(why) if plan else None, True
         except MixpanelError as exc:
             log.warning("Mixpanel request failed: %s", exc)
-            return exc, _figures_failed(exc) if plan else None, False
+            return exc, _failed(exc) if plan else None, False
         return _with_method(tally.uniques), _figures_of(tally), False
 
     def estimate_from(counts: dict[str, dict[date, int]]) -> int:
@@ -613,12 +613,6 @@ def _figures_too_large(why: str) -> Unavailable:
     )
 
 
-def _figures_failed(error: MixpanelError) -> Unavailable:
-    if isinstance(error, MixpanelRateLimited):
-        return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
-    return Unavailable(str(error))
-
-
 def _with_method(uniques: UniqueCounts, method: str = EXPORT_METHOD) -> UniqueCounts:
     names = {name for per_window in uniques.users.values() for name in per_window}
     return UniqueCounts(
@@ -638,12 +632,15 @@ def _attempt(job: Callable[[], T]) -> T | MixpanelError:
         return exc
 
 
-def _unavailable(part: T | MixpanelError) -> T | Unavailable:
-    if isinstance(part, MixpanelRateLimited):
+def _failed(error: MixpanelError) -> Unavailable:
+    """Why the figures a failed request feeds are unavailable, in one line."""
+    if isinstance(error, MixpanelRateLimited):
         return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
-    if isinstance(part, MixpanelError):
-        return Unavailable(str(part))
-    return part
+    return Unavailable(str(error))
+
+
+def _unavailable(part: T | MixpanelError) -> T | Unavailable:
+    return _failed(part) if isinstance(part, MixpanelError) else part
 
 
 __all__ = [
