@@ -380,9 +380,12 @@ class SlackStandIn(LoopbackService):
     """An incoming-webhook URL on loopback that accepts only what Slack would accept.
 
     It also answers chat.postMessage at /api/chat.postMessage as the Web API does (HTTP 200 with
-    {"ok": false, "error": ...} for a refusal) for `bot_token`. With `refuse_charts` it answers
-    any message holding a data_visualization block with invalid_blocks, as a destination that
-    does not take charts might.
+    {"ok": false, "error": ...} for a refusal) for `bot_token`. With `refuse_charts` it refuses
+    any message holding a data_visualization block, as a destination that does not take charts
+    might. How a webhook refuses is `chart_refusal` (status, body): 400 invalid_blocks by
+    default; (500, "") is how webhooks refused the markdown block, the closest analogue found
+    (shared/reference/real-service-behaviour.md, fact 3), and (400, "") the empty 400 some
+    webhook refusals are. chat.postMessage always answers ok:false invalid_blocks.
     """
 
     service_name = "Slack stand-in"
@@ -393,11 +396,13 @@ class SlackStandIn(LoopbackService):
         *,
         path: str = DEFAULT_PATH,
         refuse_charts: bool = False,
+        chart_refusal: tuple[int, str] = (HTTPStatus.BAD_REQUEST, "invalid_blocks"),
         bot_token: str = DEFAULT_BOT_TOKEN,
     ) -> None:
         super().__init__()
         self.path = path
         self.refuse_charts = refuse_charts
+        self.chart_refusal = chart_refusal
         self.bot_token = bot_token
         self._lock = threading.Lock()
         self._posts: list[dict[str, Any]] = []
@@ -482,9 +487,12 @@ class SlackStandIn(LoopbackService):
             payload = _parse_body(content_type, body)
         except ValueError:  # covers UnicodeDecodeError and json.JSONDecodeError
             return HTTPStatus.BAD_REQUEST, "invalid_payload", (), None
-        error = slack_rejection(payload) or self._chart_refusal(payload)
+        error = slack_rejection(payload)
         if error is not None:
             return HTTPStatus.BAD_REQUEST, error, (), None
+        if self._chart_refusal(payload) is not None:
+            status, text = self.chart_refusal
+            return status, text, (), None
         return HTTPStatus.OK, "ok", (), cast(dict[str, Any], payload)
 
     def _chart_refusal(self, payload: object) -> str | None:

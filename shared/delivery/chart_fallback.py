@@ -1,12 +1,16 @@
 """Charts where the destination takes them, the same report without them where it does not.
 
-No source confirms that incoming webhooks accept data_visualization blocks (the newer markdown
-block fails there). When Slack answers a message with charts by naming its blocks (e.g. HTTP
-400 invalid_blocks, or chat.postMessage ok:false invalid_blocks), nothing was posted, so the same
-report goes once more without the charts, inside the same delivery claim: nothing is lost and
-nothing is posted twice. The refusal is remembered per destination (in this process and in Table
-storage beside the delivery ledger) so later reports skip the failing attempt until
-SLACK_CHARTS_RETRY_DAYS have passed (SLACK_CHARTS=auto), or always try (on), or never (off).
+No source confirms that incoming webhooks accept data_visualization blocks, and refusals do not
+always name the blocks: over webhooks the markdown block (the closest analogue) was refused with
+HTTP 500 and an empty body, and other refusals come as an empty 400. So ANY answer to a message
+with charts that says it was not posted, other than a rate limit, may be the charts: the same
+report goes once more without them, inside the same delivery claim, so nothing is lost and
+nothing is posted twice (an answer means nothing was posted; a timeout, which may have posted,
+is never retried). When that chartless post goes through, the charts were what Slack refused:
+the refusal is remembered per destination (in this process and in Table storage beside the
+delivery ledger) so later reports skip the failing attempt until SLACK_CHARTS_RETRY_DAYS have
+passed (SLACK_CHARTS=auto), or always try (on), or never (off). When it fails too, its error is
+the report's failure and the charts are not blamed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.delivery.ledger import _resolve_connection_string, _secrets_of, storage_key
@@ -81,15 +86,22 @@ def without_charts(message: SlackMessage) -> SlackMessage:
     return SlackMessage(text=message.text, blocks=tuple(blocks))
 
 
-def refuses_charts(error: SlackError) -> bool:
-    """True when Slack answered (so nothing was posted) and its answer names the blocks."""
+def may_refuse_charts(error: SlackError) -> bool:
+    """True when Slack answered without posting and not to slow us down: a possible refusal of
+    the charts (whatever the status and body say, an empty 500 included), worth one more try
+    without them. Never a post that may have landed, never a rate limit (that is retried)."""
     body = error.body.lower()
     return (
         error.status is not None
         and not error.maybe_posted
-        and "block" in body
-        and "too_long" not in body
+        and error.status != HTTPStatus.TOO_MANY_REQUESTS
+        and body != "ratelimited"
     )
+
+
+def blames_other_than_charts(error: SlackError) -> bool:
+    """True when the refusal names another cause: a message too long is not about charts."""
+    return "too_long" in error.body.lower()
 
 
 class InMemoryChartMemory:
@@ -253,18 +265,23 @@ class ChartFallbackPoster:
         try:
             self._inner.post(message)
         except SlackError as exc:
-            if not refuses_charts(exc):
+            if not may_refuse_charts(exc):
                 raise
             log.warning(
-                "Slack refused the chart blocks (%s); posting the same report without charts, "
-                "and skipping charts for this destination for %s days (SLACK_CHARTS_RETRY_DAYS)",
-                exc.body,
-                self._retry_after.days,
+                "Slack did not take the message with charts (HTTP %s %s); posting the same "
+                "report without charts",
+                exc.status,
+                exc.body or "(empty body)",
             )
             self._inner.post(without_charts(message))
             # Remembered only once the same message without charts went through: then the
-            # charts, not some other block, were what Slack refused.
-            self._remember(destination, exc)
+            # charts, not some other block or an outage, were what Slack refused.
+            if not blames_other_than_charts(exc):
+                log.warning(
+                    "skipping charts for this destination for %s days (SLACK_CHARTS_RETRY_DAYS)",
+                    self._retry_after.days,
+                )
+                self._remember(destination, exc)
             return
         if refused is not None:
             log.info("Slack accepted chart blocks again for this destination")

@@ -15,7 +15,7 @@ from shared.delivery.chart_fallback import (
     InMemoryChartMemory,
     TableChartMemory,
     has_charts,
-    refuses_charts,
+    may_refuse_charts,
     without_charts,
 )
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
@@ -75,19 +75,37 @@ def kinds(payload: dict[str, Any]) -> list[str]:
         (REFUSED, True),
         (SlackError("x", status=200, body="invalid_blocks"), True),  # chat.postMessage ok:false
         (SlackError("x", status=500, body="invalid_blocks_format"), True),
-        (SlackError("x", status=400, body="msg_blocks_too_long"), False),
-        (SlackError("x", status=404, body="channel_not_found"), False),
-        (SlackError("x", status=500, body="rollup_error"), False),
+        (SlackError("x", status=500, body=""), True),  # how webhooks refused the markdown block
+        (SlackError("x", status=400, body=""), True),  # the empty 400 of other refusals
+        (SlackError("x", status=500, body="rollup_error"), True),
+        (SlackError("x", status=404, body="channel_not_found"), True),  # one more try, then out
+        (SlackError("x", status=400, body="msg_blocks_too_long"), True),
+        (SlackError("x", status=429, body="rate_limited"), False),
+        (SlackError("x", status=200, body="ratelimited"), False),  # chat.postMessage's 429
         (SlackError("x", body="invalid_blocks", maybe_posted=True), False),
         (SlackError("could not reach Slack (ConnectionError)"), False),
     ],
-    ids=["400", "ok-false", "500-naming-blocks", "too-long", "channel", "500", "maybe", "down"],
+    ids=[
+        "400",
+        "ok-false",
+        "500-naming-blocks",
+        "500-empty",
+        "400-empty",
+        "500",
+        "channel",
+        "too-long",
+        "429",
+        "ok-false-ratelimited",
+        "maybe",
+        "down",
+    ],
 )
-def test_only_an_answer_naming_the_blocks_is_a_chart_refusal(
+def test_any_answer_but_a_rate_limit_may_be_a_chart_refusal(
     error: SlackError, refused: bool
 ) -> None:
-    """Anything else (or a post that may have landed) is raised as the failure it is."""
-    assert refuses_charts(error) is refused
+    """Slack answered without posting: maybe the charts, so one try without them is safe. A
+    post that may have landed, or a rate limit, is never taken for a refusal."""
+    assert may_refuse_charts(error) is refused
 
 
 def test_without_charts_keeps_the_text_and_states_each_charts_numbers() -> None:
@@ -142,13 +160,61 @@ def test_slack_charts_setting_decides_whether_a_refused_destination_is_tried(
     assert ("data_visualization" in kinds(slack.posts[0])) is sent_charts
 
 
-def test_another_failure_is_raised_and_not_posted_again() -> None:
-    """channel_not_found is not about charts: no second post, no memory."""
-    slack = FakeSlack(fail_with=[SlackError("gone", status=404, body="channel_not_found")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        SlackError("gone", status=404, body="channel_not_found"),
+        SlackError("down", status=503, body=""),
+    ],
+    ids=["channel-gone", "slack-down"],
+)
+def test_a_failure_that_is_not_the_charts_is_raised_after_one_chartless_try(
+    error: SlackError,
+) -> None:
+    """The chartless try fails the same way: raised, nothing posted, the charts not blamed."""
+    slack = FakeSlack(fail_with=[error, error])
+    memory = InMemoryChartMemory()
+    with pytest.raises(SlackError) as raised:
+        fallback(slack, memory, Clock()).post(CHARTED)
+    assert raised.value is error
+    assert slack.posts == []
+    assert slack.fail_with == []  # tried twice: with the charts, then without
+    assert memory.refused_at(slack.destination) is None
+
+
+def test_a_rate_limit_is_raised_without_a_second_post() -> None:
+    """429 says "slow down", not "no charts": no chartless try, nothing remembered."""
+    limited = SlackError("slow", status=429, body="rate_limited")
+    slack = FakeSlack(fail_with=[limited])
     memory = InMemoryChartMemory()
     with pytest.raises(SlackError):
         fallback(slack, memory, Clock()).post(CHARTED)
     assert slack.posts == []
+    assert memory.refused_at(slack.destination) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [SlackError("x", status=500, body=""), SlackError("x", status=400, body="")],
+    ids=["500-empty", "400-empty"],
+)
+def test_a_refusal_without_a_word_about_blocks_still_posts_the_report_without_charts(
+    error: SlackError,
+) -> None:
+    """An empty 500 or 400 to a charted message: the same report without charts, remembered."""
+    slack = FakeSlack(fail_with=[error])
+    memory = InMemoryChartMemory()
+    fallback(slack, memory, Clock()).post(CHARTED)
+    assert [kinds(p) for p in slack.posts] == [["section", "context"]]
+    assert memory.refused_at(slack.destination) == T0
+
+
+def test_a_message_too_long_is_posted_without_charts_but_the_charts_are_not_blamed() -> None:
+    """msg_blocks_too_long: the shorter chartless message goes; later reports still try charts."""
+    slack = FakeSlack(fail_with=[SlackError("x", status=400, body="msg_blocks_too_long")])
+    memory = InMemoryChartMemory()
+    fallback(slack, memory, Clock()).post(CHARTED)
+    assert [kinds(p) for p in slack.posts] == [["section", "context"]]
     assert memory.refused_at(slack.destination) is None
 
 
@@ -206,6 +272,46 @@ def test_a_chart_refusing_destination_gets_exactly_one_message_per_report(
     assert len(refusing.rejections) == 1  # the one chart attempt; the next report skips it
     assert [r.status for r in ledger.history()] == [DeliveryStatus.SENT]
     assert memory.refused_at(inner.destination) == T0
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [(400, "invalid_blocks"), (500, ""), (400, "")],
+    ids=["400-invalid_blocks", "500-empty", "400-empty"],
+)
+def test_a_webhook_refusing_charts_in_any_shape_gets_every_daily_report_once(
+    refusal: tuple[int, str],
+) -> None:
+    """Two daily reports to a webhook that refuses charts (even with an empty 500): two posts,
+    each once, without charts; only the first report paid for the refused attempt."""
+    stand = SlackStandIn(refuse_charts=True, chart_refusal=refusal)
+    stand.start()
+    memory, ledger = InMemoryChartMemory(), InMemoryLedger()
+    try:
+        with requests.Session() as session:
+            inner = SlackWebhook(Secret(stand.url), session=session, sleep=lambda _s: None)
+            slack = ChartFallbackPoster(inner, memory=memory, clock=Clock())
+            for day in (MONDAY_9, MONDAY_9 + timedelta(days=1)):
+                outcome = run_scheduled(
+                    PeriodKind.DAILY,
+                    CTX,
+                    RULES,
+                    scheduled_for=day,
+                    past_due=False,
+                    now=day,
+                    mixpanel=FakeMixpanel(project(), CTX.timezone),
+                    slack=slack,
+                    ledger=ledger,
+                )
+                assert isinstance(outcome, Delivered)
+                assert outcome.posted
+    finally:
+        stand.stop()
+    assert len(stand.posts) == 2
+    assert all(slack_rejection(p) is None for p in stand.posts)
+    assert all("data_visualization" not in kinds(p) for p in stand.posts)
+    assert stand.rejections == [refusal]  # the second report skipped the refused attempt
+    assert [r.status for r in ledger.history()] == [DeliveryStatus.SENT] * 2
 
 
 def test_an_accepting_destination_gets_the_charts(stack_slack: SlackStandIn) -> None:

@@ -151,6 +151,22 @@ def test_a_chart_refusing_stand_in_answers_invalid_blocks_only_to_charts(
     assert standin.posts == [{"text": "t"}]
 
 
+@pytest.mark.parametrize("refusal", [(500, ""), (400, "")], ids=["500-empty", "400-empty"])
+def test_a_chart_refusing_webhook_can_answer_as_webhooks_refused_the_markdown_block(
+    standin: SlackStandIn, refusal: tuple[int, str]
+) -> None:
+    """HTTP 500 (or 400) with an empty body and no word about blocks, to charted posts only."""
+    standin.refuse_charts = True
+    standin.chart_refusal = refusal
+    with requests.Session() as http:
+        refused = http.post(standin.url, json={"text": "t", "blocks": [chart()]}, timeout=5)
+        plain = http.post(standin.url, json={"text": "t"}, timeout=5)
+    assert (refused.status_code, refused.text) == refusal
+    assert (plain.status_code, plain.text) == (200, "ok")
+    assert standin.rejections == [refusal]
+    assert standin.posts == [{"text": "t"}]
+
+
 def test_chat_post_message_answers_like_the_web_api(standin: SlackStandIn) -> None:
     """HTTP 200 always: ok true with channel and ts, or ok false with the error."""
     api = f"{standin.api_url}/api/chat.postMessage"
