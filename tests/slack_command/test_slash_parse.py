@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from shared.schedule.periods import PeriodKind, custom_period, report_period
+from shared.settings import Secret
 from shared.slack_command.parse import (
     BadForm,
     CommandForm,
@@ -20,7 +21,6 @@ from shared.slack_command.parse import (
     refusal,
     response_url_ok,
 )
-from shared.settings import Secret
 
 TODAY = date(2026, 11, 25)
 REPORTS = {"growth": PeriodKind.WEEKLY, "Finance": PeriodKind.MONTHLY}
@@ -134,7 +134,8 @@ def form(team: str = "T0001", channel: str = "C0001") -> CommandForm:
         (
             form(channel="C0003"),
             frozenset({"C0001"}),
-            "Sorry, reports are not available in this channel. Ask in one of the channels the reporter is set up for.",
+            "Sorry, reports are not available in this channel. "
+            "Ask in one of the channels the reporter is set up for.",
         ),
     ],
     ids=["own team", "allowed channel", "other team", "other channel"],
@@ -191,7 +192,8 @@ def test_the_words_mean_what_customreport_parameters_mean(text, command):
         ),
         (
             "weekly 2026-11-01 2026-11-02",
-            "Period cannot be combined with the first date/the second date; a date range is its own period.",
+            "Period cannot be combined with the first date/the second date; "
+            "a date range is its own period.",
         ),
         ("a`b<c>" + "x" * 60, "I don't know `a'b<c>" + "x" * 34 + "…`. Try `/analytics help`."),
     ],
