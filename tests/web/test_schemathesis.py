@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.serve import ROUTE, make_server
+from devtools.serve import ROUTE, make_server, slash_env
 from tests.e2e import Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,6 +41,8 @@ def dev_server(
     """The dev server in front of main(), with the stand-ins and an Azurite ledger."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
+    for name, value in slash_env({}).items():  # SlackCommand's settings, as make serve sets them
+        monkeypatch.setenv(name, value)
     server = make_server(0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
