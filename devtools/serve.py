@@ -42,6 +42,7 @@ import SlackCommandWorker
 from devtools.mixpanel_standin import DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USERNAME, MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
+from devtools.slash_demo import DEMO_SIGNING_SECRET, DEMO_TEAM_ID
 from devtools.smtp_standin import SmtpStandIn
 from shared.clock import utc_now
 
@@ -296,8 +297,6 @@ def read_chunked(
 
 SLASH_COMMAND_ROUTE = "/api/SlackCommand"
 SLASH_ROUTES = (SLASH_COMMAND_ROUTE.lower(), "/api/deliveryhistory")
-DEMO_SIGNING_SECRET = "demo-signing-secret-not-a-real-one"
-DEMO_TEAM_ID = "T0DEMO"
 
 
 class _Out(func.Out[str]):
