@@ -55,7 +55,8 @@ from shared.web.custom_request import repeated_names
 from shared.web.http_api import HttpResult, error_result, json_result
 
 log = logging.getLogger("analytics_reporter")
-HISTORY_PARAMETERS = ("days", "code")  # `code` is the function key: the host's, never read
+HISTORY_PARAMETERS = ("days", "code")
+UNRESOLVED_REFERENCE = "@Microsoft.KeyVault("  # `code` is the function key: the host's, never read
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,11 @@ def _command(
             log.error("SlackCommand: %s not set (docs/slash-command.md)", " and ".join(missing))
             return CommandResult(_misconfigured(f"{' and '.join(missing)} not set"))
         secret = settings.slack_signing_secret.reveal()
+        if secret.startswith(UNRESOLVED_REFERENCE):  # App Service keeps the literal on failure
+            log.error("SlackCommand: SLACK_SIGNING_SECRET is an unresolved Key Vault reference")
+            return CommandResult(
+                _misconfigured("SLACK_SIGNING_SECRET is an unresolved Key Vault reference")
+            )
         problem = signature_problem(body, headers, secret=secret, now=now.timestamp())
         if problem is not None:  # nothing of an unsigned body is read, logged or kept
             log.warning("SlackCommand: refused a request not signed by Slack (%s)", problem)

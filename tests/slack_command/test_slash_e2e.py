@@ -210,3 +210,15 @@ def test_charts_refused_at_the_response_url_fall_back_to_the_same_report_without
     assert not any(b["type"] == "data_visualization" for b in answer["blocks"])
     assert slash.slack.command_refusals == [(400, "invalid_blocks")]  # the charted attempt
     assert any("📈" in json.dumps(b, ensure_ascii=False) for b in answer["blocks"])
+
+
+def test_an_unresolved_key_vault_reference_is_named_not_taken_for_a_secret(
+    slash: Slash, monkeypatch, caplog
+):
+    """App Service leaves '@Microsoft.KeyVault(...)' in the setting when it cannot resolve it."""
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "@Microsoft.KeyVault(VaultName=v;SecretName=s)")
+    response, job = slash.ask("weekly")
+    assert response.status_code == 500
+    assert "unresolved Key Vault reference" in body_of(response)["error"]["message"]
+    assert "unresolved Key Vault reference" in caplog.text
+    assert job is None
