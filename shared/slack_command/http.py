@@ -184,11 +184,34 @@ def run_command_job(
         return False
     try:
         app = App.from_environ(environ)
-    except ConfigError as exc:
+    except ConfigError as exc:  # a retry would fail the same way: say so once, and stop
         log.error("SlackCommandWorker: %s", exc)
+        _say(job, SETTINGS_BROKEN)
         return False
     with app.session:
         return answer_job(job, answering(app, job, ledger=_ledger(app)), now=now)
+
+
+SETTINGS_BROKEN = (
+    ":warning: The reporter's settings are invalid, so it cannot answer; "
+    "an admin can see why in the function logs."
+)
+
+
+def _say(job: CommandJob, text: str) -> None:
+    """One ephemeral line at the command's response_url, when nothing else can be built."""
+    import requests
+
+    from shared.errors import SlackError
+    from shared.slack_command.answer import text_message
+
+    with requests.Session() as session:
+        try:
+            ResponseUrlPoster(job.form.response_url, EPHEMERAL, session=session).post(
+                text_message(text)
+            )
+        except SlackError as exc:
+            log.error("SlackCommandWorker: could not say so either: %s", exc)
 
 
 def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering:

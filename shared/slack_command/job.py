@@ -18,9 +18,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger
-from shared.errors import SlackError
+from shared.errors import LedgerError, SlackError
 from shared.pipeline import one_line
-from shared.render.slack_message import SlackMessage, render_message
+from shared.render.slack_message import SlackMessage, escape_mrkdwn, render_message
 from shared.report.metrics import MetricsConfig
 from shared.settings import Secret
 from shared.slack_command.answer import (
@@ -165,7 +165,11 @@ def _decide(job: CommandJob, deps: Answering, *, now: datetime) -> tuple[Reply, 
     if isinstance(command, NotUnderstood):
         return Reply(text_message(command.reason)), "answered: not understood"
     if isinstance(command, Status):
-        return Reply(status_message(deps.history())), "answered: status"
+        try:
+            return Reply(status_message(deps.history())), "answered: status"
+        except LedgerError as exc:  # say so once, rather than fail the claimed answer
+            text = f":warning: The delivery history could not be read: {one_line(exc)}"
+            return Reply(text_message(escape_mrkdwn(text))), "answered with an error: status"
     assert isinstance(command, ReportAsk)  # noqa: S101 - the four kinds of Command
     try:
         report = deps.build(command)

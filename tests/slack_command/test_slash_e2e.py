@@ -222,3 +222,14 @@ def test_an_unresolved_key_vault_reference_is_named_not_taken_for_a_secret(
     assert "unresolved Key Vault reference" in body_of(response)["error"]["message"]
     assert "unresolved Key Vault reference" in caplog.text
     assert job is None
+
+
+def test_settings_broken_after_the_ack_get_one_short_answer(slash: Slash, monkeypatch, caplog):
+    """The worker cannot build the app: it says so at the response_url once, and logs why."""
+    slash.ask("weekly")
+    monkeypatch.setenv("METRICS_FILE", "/nonexistent/metrics.toml")
+    slash.drain()
+    [answer] = slash.slack.command_posts
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith(":warning: The reporter's settings are invalid")
+    assert "metrics.toml" in caplog.text

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
-from shared.errors import MixpanelRateLimited, SlackError
+from shared.errors import LedgerError, MixpanelRateLimited, SlackError
 from shared.render.slack_message import SlackMessage
 from shared.report.metrics import load_metrics
 from shared.settings import DEFAULT_METRICS_FILE, Secret
@@ -171,3 +171,17 @@ def test_the_ledger_key_never_holds_the_response_url():
     key = command_key(replace(job()))
     assert "JOBSECRET" not in f"{key.report}{key.destination}"
     assert "://" not in key.destination
+
+
+def test_an_unreadable_history_is_answered_once_with_the_reason():
+    """Status with the ledger's storage failing: one short line, not a silent failure."""
+
+    def broken() -> list:
+        raise LedgerError("table storage read history on table 'x' failed (HTTP 503)")
+
+    poster = FakePoster()
+    answering = replace(deps(poster=poster), history=broken)
+    assert answer_job(job("status"), answering, now=NOW) is True
+    [(kind, message)] = poster.posts
+    assert kind == "ephemeral"
+    assert message.text.startswith(":warning: The delivery history could not be read: table")
