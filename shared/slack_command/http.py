@@ -19,6 +19,7 @@ from shared.delivery.ledger import DeliveryLedger
 from shared.errors import ConfigError, LedgerError
 from shared.pipeline import produce_report
 from shared.report.generator import Report
+from shared.settings import Settings
 from shared.slack_command.answer import (
     EPHEMERAL,
     STATUS_ACK,
@@ -105,23 +106,11 @@ def _command(
         return CommandResult(_misconfigured("the reporter's settings are invalid"))
     with app.session:
         settings = app.settings
-        missing = [
-            name
-            for name, value in (
-                ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
-                ("SLACK_TEAM_ID", settings.slack_team_id),
-            )
-            if value is None
-        ]
-        if settings.slack_signing_secret is None or settings.slack_team_id is None:
-            log.error("SlackCommand: %s not set (docs/slash-command.md)", " and ".join(missing))
-            return CommandResult(_misconfigured(f"{' and '.join(missing)} not set"))
+        unusable = settings_problem(settings)
+        if unusable is not None or settings.slack_signing_secret is None:
+            log.error("SlackCommand: %s (docs/slash-command.md)", unusable)
+            return CommandResult(_misconfigured(str(unusable)))
         secret = settings.slack_signing_secret.reveal()
-        if secret.startswith(UNRESOLVED_REFERENCE):  # App Service keeps the literal on failure
-            log.error("SlackCommand: SLACK_SIGNING_SECRET is an unresolved Key Vault reference")
-            return CommandResult(
-                _misconfigured("SLACK_SIGNING_SECRET is an unresolved Key Vault reference")
-            )
         problem = signature_problem(body, headers, secret=secret, now=now.timestamp())
         if problem is not None:  # nothing of an unsigned body is read, logged or kept
             log.warning("SlackCommand: refused a request not signed by Slack (%s)", problem)
@@ -133,7 +122,9 @@ def _command(
         except BadForm as exc:
             log.warning("SlackCommand: a signed body that is not a slash command (%s)", exc)
             return CommandResult(error_result(400, "invalid_body", "not a slash command", "body"))
-        no = refusal(form, team_id=settings.slack_team_id, channels=settings.slack_command_channels)
+        no = refusal(
+            form, team_id=settings.slack_team_id or "", channels=settings.slack_command_channels
+        )
         if no is not None:
             log.info("SlackCommand: refused team %s channel %s", form.team_id, form.channel_id)
             return CommandResult(_ephemeral(no))
@@ -154,6 +145,25 @@ def _command(
         ack = ack_text(command) if isinstance(command, ReportAsk) else STATUS_ACK
         job = encode_job(CommandJob(form=form, today=today, received_at=now))
         return CommandResult(_ephemeral(ack), job)
+
+
+def settings_problem(settings: Settings) -> str | None:
+    """Why SlackCommand cannot run with these settings (None: it can), naming the setting."""
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+            ("SLACK_TEAM_ID", settings.slack_team_id),
+        )
+        if value is None
+    ]
+    if missing:
+        return f"{' and '.join(missing)} not set"
+    secret = settings.slack_signing_secret
+    if secret is not None and secret.reveal().startswith(UNRESOLVED_REFERENCE):
+        # App Service leaves the reference's text in the setting when it cannot resolve it.
+        return "SLACK_SIGNING_SECRET is an unresolved Key Vault reference"
+    return None
 
 
 def _ephemeral_payload(payload: Mapping[str, object]) -> dict[str, object]:
