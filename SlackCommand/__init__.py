@@ -14,5 +14,9 @@ def main(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
         msg.set(result.job)
     http = result.http
     return func.HttpResponse(
-        http.body, status_code=http.status, mimetype=http.mimetype, headers=http.headers
+        http.body,
+        status_code=http.status,
+        mimetype=http.mimetype,
+        charset="utf-8",
+        headers=http.headers,
     )
