@@ -184,6 +184,8 @@ class GatherRequest:
     named_events: tuple[str, ...]
     now: datetime
     active_user_events: tuple[str, ...] | None = None
+    # False: a project created before 2023, whose export dates are project-timezone days and
+    # whose `time` is local wall-clock seconds (MIXPANEL_EXPORT_TIMEZONE=project).
     export_in_utc: bool = True
     # The windows unique users are counted over: the period's, plus trend days and spans and
     # month-to-date windows (None: the period's own).
@@ -323,6 +325,7 @@ def gather_query(
                         timezone=request.timezone,
                         qualifying=request.qualifying,
                         figures=plan.make() if plan else None,
+                        wall_clock=not request.export_in_utc,
                     ),
                     from_date=request.export_days()[0],
                     to_date=request.export_days()[-1],
@@ -533,6 +536,7 @@ def read_export(
             timezone=request.timezone,
             qualifying=request.qualifying,
             accumulators=request.accumulators(),
+            wall_clock=not request.export_in_utc,
         )
 
     def fetch(first: date, last: date, allowance: LineBudget) -> ExportReducer:

@@ -182,7 +182,12 @@ def test_unique_users_streams_the_export_and_counts_each_user_once_per_window(mo
         body=fixture("export_sample.jsonl"),
         match=[
             matchers.query_param_matcher(
-                {"project_id": "424242", "from_date": "2026-11-15", "to_date": "2026-11-18"}
+                {
+                    "project_id": "424242",
+                    "from_date": "2026-11-15",
+                    "to_date": "2026-11-18",
+                    "time_in_ms": "true",
+                }
             )
         ],
     )
@@ -213,6 +218,7 @@ def test_export_with_an_event_filter_sends_it_as_a_json_array(mocked):
                     "from_date": "2026-11-16",
                     "to_date": "2026-11-17",
                     "event": '["Sign Up"]',
+                    "time_in_ms": "true",
                 }
             )
         ],
@@ -565,6 +571,7 @@ def test_the_export_reader_asks_for_one_line_more_than_the_budget_and_stops_past
                     "from_date": "2026-11-16",
                     "to_date": "2026-11-16",
                     "limit": "4",
+                    "time_in_ms": "true",
                 }
             )
         ],
