@@ -623,10 +623,8 @@ def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(
     assert any(n == 2 and key[3] for key, n in same_second.items())  # ...and ms-apart twins
     assert period.current == Window(*case.window)
     assert [c.window for c in period.comparisons] == [Window(*b) for b in case.baselines]
-    expected_requests = dict(source.requests)
-    if source.mode is SourceMode.QUERY and period.span.start < case.today - timedelta(days=29):
-        expected_requests[EXPORT_PATH] += 1  # no totals before the export: it probes its size
-    assert paths(stand) == expected_requests
+    # The /events totals size the export even for a span older than the names list: no probe.
+    assert paths(stand) == source.requests
     assert report.source == source.reported_as
 
     expected = recount.metrics(case.config, period)
@@ -988,10 +986,9 @@ def test_with_a_tiny_export_max_no_export_is_larger_and_every_figure_is_exact_or
         )
     exports = [r for r in stand.requests if r.path == EXPORT_PATH]
     assert all(int(r.query["limit"]) <= TINY + 1 for r in exports)
-    # Query mode knows the size from the /events totals (when the names list covers the span:
-    # else it starts the export, within the limit); the others probe one day, within the limit.
-    names_cover = case.period.span.start >= case.today - timedelta(days=29)
-    assert len(exports) == (0 if mode is SourceMode.QUERY and names_cover else 1)
+    # Query mode knows the size from the /events totals (whatever the span's age); the others
+    # probe one day, within the limit.
+    assert len(exports) == (0 if mode is SourceMode.QUERY else 1)
 
     recount = Recount(events, case.tz)
     expected = {
