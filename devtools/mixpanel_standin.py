@@ -720,6 +720,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--days", type=int, default=120, help="local days of sample data")
     parser.add_argument("--users", type=int, default=4000)
+    parser.add_argument(
+        "--pre-2023",
+        action="store_true",
+        help="a project created before 2023: export days and times in local wall-clock time",
+    )
+    parser.add_argument("--workspace-id", help="a project with Data Views: require this id")
     args = parser.parse_args(argv)
     yesterday = datetime.now(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
     print(f"Generating {args.days} days of sample data ending {yesterday}...", file=sys.stderr)
@@ -730,6 +736,8 @@ def main(argv: list[str] | None = None) -> None:
         secret=DEMO_SECRET,
         project_id=DEMO_PROJECT_ID,
         latency=args.latency,
+        export_in_utc=not args.pre_2023,
+        workspace_id=args.workspace_id,
     )
     origin = standin.start(port=args.port)
     print(origin, flush=True)

@@ -562,8 +562,10 @@ def read_export(
         # The probe: the report's last day (with the widened UTC day after it, which alone
         # is partial), within its share of the limit; the estimate scales it to every day.
         tail = [d for d in days if d >= min(request.period.span.end, days[-1])]
-        # Today (UTC) is partial: only whole days set the share and the estimate.
-        whole = sum(1 for d in tail if d < request.now.astimezone(ZoneInfo("UTC")).date()) or 1
+        # Today (in the export's days: UTC, or local before 2023) is partial: only whole days
+        # set the share and the estimate.
+        zone = ZoneInfo("UTC") if request.export_in_utc else request.timezone
+        whole = sum(1 for d in tail if d < request.now.astimezone(zone).date()) or 1
         share = max(limit * whole // len(days), 1)
         try:
             first = fetch(tail[0], tail[-1], LineBudget(share))
