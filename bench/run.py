@@ -305,7 +305,7 @@ class _Lines(BaseHTTPRequestHandler):
             record = {
                 "event": f"Event {i % 40}",
                 "properties": {
-                    "time": start + i * 2,
+                    "time": (start + i * 2) * 1000,  # time_in_ms=true, as the client asks
                     "distinct_id": f"user-{i % 5000}",
                     "$insert_id": str(i),
                 },

@@ -98,6 +98,7 @@ class Settings:
     slack_webhook_url: Secret
     mixpanel_region: Region = Region.US
     mixpanel_api_url: str | None = None
+    mixpanel_workspace_id: str | None = None  # a Data Views project's global view, every request
     company_name: str = "Analytics"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     report_hour: int = 9
@@ -158,6 +159,12 @@ class Settings:
                 "MIXPANEL_PROJECT_ID must be the numeric project id (not the token), "
                 f"got {project_id!r}"
             )
+        workspace_id = env.get("MIXPANEL_WORKSPACE_ID", "") or None
+        if workspace_id is not None and not re.fullmatch(r"[0-9]+", workspace_id):
+            problems.append(
+                "MIXPANEL_WORKSPACE_ID must be the numeric id of the project's global data view "
+                f"(ASCII digits only), got {_shown('MIXPANEL_WORKSPACE_ID', workspace_id)}"
+            )
         bot_token = env.get("SLACK_BOT_TOKEN", "")
         # A bot token (with a channel) replaces the webhook; otherwise the webhook is required.
         webhook = env.get("SLACK_WEBHOOK_URL", "") if bot_token else required("SLACK_WEBHOOK_URL")
@@ -173,6 +180,7 @@ class Settings:
             mixpanel_username=username,
             mixpanel_secret=Secret(secret),
             mixpanel_project_id=project_id,
+            mixpanel_workspace_id=workspace_id,
             slack_webhook_url=Secret(webhook),
             mixpanel_region=optional(
                 "MIXPANEL_REGION",

@@ -67,7 +67,9 @@ class AlertContext:
     metrics: MetricsConfig
     timezone: ZoneInfo
     company: str
-    export_in_utc: bool = True  # the export's from/to dates are UTC days (EXPORT_IN_UTC)
+    # The export's from/to dates are UTC days and `time` a UTC epoch; False: a project created
+    # before 2023 (local days, local wall-clock `time`; MIXPANEL_EXPORT_TIMEZONE=project).
+    export_in_utc: bool = True
     export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS  # the derived rules' export stops here
 
     @property
@@ -167,6 +169,7 @@ def gather_derived(
             timezone=ctx.timezone,
             hourly=frozenset(hourly),
             daily=frozenset(daily),
+            wall_clock=not ctx.export_in_utc,
         )
 
     decoder = LineDecoder(sorted({p for spec in chosen for p in spec.property_names}))

@@ -4,26 +4,27 @@ and per local day, reduced from one raw export; pure, no I/O.
 Plain total metrics are judged on the Query API's hourly /events counts. Every other kind is
 counted here from the deduplicated raw export (Mixpanel's dedup rule, as the reports count it),
 bucketed by the project timezone's wall-clock hour (the fall-back day's 01:00 bucket holds
-both occurrences of that hour, as Mixpanel buckets it) and by local day. Sums are exact
-decimals of the values' JSON text; a missing or non-numeric value is skipped, never taken as 0.
+both occurrences of that hour, as Mixpanel buckets it) and by local day. A project created
+before 2023 exports local wall-clock seconds (`wall_clock`), read as such (export_stream).
+Sums are exact decimals of the values' JSON text; a missing or non-numeric value is skipped,
+never taken as 0.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from shared.alerts.hours import LocalHour, days_between, hours_of_day, start_of
+from shared.alerts.hours import LocalHour
 from shared.report.figures import as_number, exact
 from shared.report.filters import matches_all
 from shared.report.formulas import evaluate as evaluate_formula
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.report.units import UnitKind
-from shared.sources.export_stream import Deduplicator, Record
+from shared.sources.export_stream import Deduplicator, HourBuckets, Record
 
 Slot = LocalHour | date  # an hourly rule judges a LocalHour, a daily rule a local date
 Reading = tuple[float, float]  # (the metric's value, its volume: events or users behind it)
@@ -70,13 +71,11 @@ class DerivedTally:
         timezone: ZoneInfo,
         hourly: frozenset[str],
         daily: frozenset[str],
+        wall_clock: bool = False,
     ) -> None:
         self._specs = tuple(specs)
         self._first, self._last = first, last
-        buckets = [h for d in days_between(first, last) for h in hours_of_day(d, timezone)]
-        self._buckets = buckets
-        self._starts = [start_of(h, timezone).timestamp() for h in buckets]
-        self._end = start_of(LocalHour(last + timedelta(days=1), 0), timezone).timestamp()
+        self._hours = HourBuckets(first, last, timezone, wall_clock=wall_clock)
         self._hourly = hourly
         self._daily = daily
         self._of_event: dict[str, tuple[MetricSpec, ...]] = {}
@@ -95,14 +94,14 @@ class DerivedTally:
             self.lines += 1
             if not self._dedup.first(event, distinct_id, when, insert_id):
                 continue
-            if when < self._starts[0] or when >= self._end:
+            hour = self._hours.of(when)
+            if hour is None:
                 continue
             specs = self._of_event.get(event)
             if specs is None:
                 specs = self._of_event[event] = tuple(s for s in self._specs if event in s.events)
             if not specs:
                 continue
-            hour = self._buckets[bisect.bisect_right(self._starts, when) - 1]
             for spec in specs:
                 if not matches_all(spec.where, props):
                     continue

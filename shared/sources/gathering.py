@@ -184,6 +184,8 @@ class GatherRequest:
     named_events: tuple[str, ...]
     now: datetime
     active_user_events: tuple[str, ...] | None = None
+    # False: a project created before 2023, whose export dates are project-timezone days and
+    # whose `time` is local wall-clock seconds (MIXPANEL_EXPORT_TIMEZONE=project).
     export_in_utc: bool = True
     # The windows unique users are counted over: the period's, plus trend days and spans and
     # month-to-date windows (None: the period's own).
@@ -296,8 +298,9 @@ def gather_query(
                 raise _NoQueryApi from None
             raise
 
-    # /events/names lists the last 31 days: when that covers the span, the counts call need
-    # not wait for the export; otherwise the export must also reveal the older events.
+    # /events/names lists the last 31 days: when that covers the span, the export may be
+    # narrowed to the metrics' events; otherwise the whole export must also reveal the older
+    # events, and their totals are read from it (no further /events call).
     today = request.now.astimezone(request.timezone).date()
     names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
     plan = request.figures
@@ -312,8 +315,9 @@ def gather_query(
             narrowed |= plan.events
         export_filter = sorted(narrowed | chosen)
 
-    def export_uniques(estimate: int | None) -> tuple[UniqueCounts | MixpanelError, Figured, bool]:
-        """Unique users (and figures) from the export, or aggregation when too large (True)."""
+    def export_uniques(estimate: int | None) -> Exported:
+        """Unique users (and figures) from the export, or aggregation when too large (True),
+        and the whole export's daily totals (None when it was narrowed or not read)."""
         if not isinstance(mixpanel, ExportSource):  # a plain EventSource: its own export
             found = _attempt(
                 lambda: mixpanel.unique_users(
@@ -323,6 +327,7 @@ def gather_query(
                         timezone=request.timezone,
                         qualifying=request.qualifying,
                         figures=plan.make() if plan else None,
+                        wall_clock=not request.export_in_utc,
                     ),
                     from_date=request.export_days()[0],
                     to_date=request.export_days()[-1],
@@ -330,11 +335,11 @@ def gather_query(
                 )
             )
             if isinstance(found, MixpanelError):
-                return found, _failed(found) if plan else None, False
+                return found, _failed(found) if plan else None, False, None
             figured = found.figures if plan and isinstance(found.figures, Figures) else None
-            return _with_method(found), figured, False
+            return _with_method(found), figured, False, None
         try:
-            # Without totals to size it (a span older than the names list), probe first.
+            # Without totals to size it (the names list failed), probe first.
             tally = read_export(
                 request,
                 mixpanel,
@@ -354,11 +359,12 @@ def gather_query(
                 week_start=policy.week_start,
                 insights=policy.insights_reports,
             )
-            return aggregated, _figures_too_large(why) if plan else None, True
+            return aggregated, _figures_too_large(why) if plan else None, True, None
         except MixpanelError as exc:
             log.warning("Mixpanel request failed: %s", exc)
-            return exc, _failed(exc) if plan else None, False
-        return _with_method(tally.uniques), _figures_of(tally), False
+            return exc, _failed(exc) if plan else None, False, None
+        whole = tally.counts if export_filter is None else None
+        return _with_method(tally.uniques), _figures_of(tally), False, whole
 
     def estimate_from(counts: dict[str, dict[date, int]]) -> int:
         counted = counts if export_filter is None else {e: counts.get(e, {}) for e in export_filter}
@@ -373,7 +379,10 @@ def gather_query(
     uniques: UniqueCounts | MixpanelError = UniqueCounts({}, frozenset(), 0)
     figures: Figured = None
     server_side = exported_early = False
-    if names_cover_span and not isinstance(names, MixpanelError):
+    exported_counts: Mapping[str, Mapping[date, int]] | None = None
+    # The totals come first even for a span older than the names list: they size the export
+    # (no probe request), and events only the export reveals are counted from it.
+    if not isinstance(names, MixpanelError):
         everything = sorted(named | names)
 
         def totals() -> dict[str, dict[date, int]] | MixpanelError:
@@ -389,12 +398,12 @@ def gather_query(
             with ThreadPoolExecutor(max_workers=1) as pool:
                 job = pool.submit(export_uniques, math.ceil(per_day * span.days))
                 counts = totals()
-                uniques, figures, server_side = job.result()
+                uniques, figures, server_side, exported_counts = job.result()
             exported_early = True
         else:
             counts = totals()
     if need_export and not exported_early:
-        uniques, figures, server_side = export_uniques(
+        uniques, figures, server_side, exported_counts = export_uniques(
             estimate_from(counts) if isinstance(counts, dict) else None
         )
     seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
@@ -403,8 +412,12 @@ def gather_query(
         counts = _attempt(lambda: query(lambda: mixpanel.daily_counts(wanted, span)))
     elif isinstance(counts, dict) and not seen <= counts.keys():
         extra = sorted(seen - counts.keys())
-        more = _attempt(lambda: query(lambda: mixpanel.daily_counts(extra, span)))
-        counts = more if isinstance(more, MixpanelError) else {**counts, **more}
+        from_export = _span_counts(exported_counts, extra, span)
+        if from_export is not None:  # the whole export counted them, as Mixpanel does
+            counts = {**counts, **from_export}
+        else:
+            more = _attempt(lambda: query(lambda: mixpanel.daily_counts(extra, span)))
+            counts = more if isinstance(more, MixpanelError) else {**counts, **more}
     for part in (names, uniques, counts):
         if isinstance(part, MixpanelAuthError):
             raise part
@@ -533,6 +546,7 @@ def read_export(
             timezone=request.timezone,
             qualifying=request.qualifying,
             accumulators=request.accumulators(),
+            wall_clock=not request.export_in_utc,
         )
 
     def fetch(first: date, last: date, allowance: LineBudget) -> ExportReducer:
@@ -548,8 +562,10 @@ def read_export(
         # The probe: the report's last day (with the widened UTC day after it, which alone
         # is partial), within its share of the limit; the estimate scales it to every day.
         tail = [d for d in days if d >= min(request.period.span.end, days[-1])]
-        # Today (UTC) is partial: only whole days set the share and the estimate.
-        whole = sum(1 for d in tail if d < request.now.astimezone(ZoneInfo("UTC")).date()) or 1
+        # Today (in the export's days: UTC, or local before 2023) is partial: only whole days
+        # set the share and the estimate.
+        zone = ZoneInfo("UTC") if request.export_in_utc else request.timezone
+        whole = sum(1 for d in tail if d < request.now.astimezone(zone).date()) or 1
         share = max(limit * whole // len(days), 1)
         try:
             first = fetch(tail[0], tail[-1], LineBudget(share))
@@ -579,6 +595,23 @@ def read_export(
     return merged.result(request.named_events)
 
 
+def _span_counts(
+    exported: Mapping[str, Mapping[date, int]] | None, events: Sequence[str], span: Window
+) -> dict[str, dict[date, int]] | None:
+    """The daily totals of `events` over `span` from the whole export, or None when it did
+    not count every one of them on every day of the span."""
+    if exported is None:
+        return None
+    days = list(span.dates())
+    found: dict[str, dict[date, int]] = {}
+    for event in events:
+        per_day = exported.get(event)
+        if per_day is None or any(day not in per_day for day in days):
+            return None
+        found[event] = {day: per_day[day] for day in days}
+    return found
+
+
 def _split(days: list[date], parts: int) -> list[list[date]]:
     """`days` in `parts` contiguous runs of nearly equal length."""
     size, extra = divmod(len(days), parts)
@@ -596,6 +629,11 @@ def _too_large(exc: ExportTooLarge, policy: SourcePolicy) -> str:
 
 
 Figured = Figures | Unavailable | None  # export-derived figures; None: no metric needs them
+# What the export gave a query-source report: uniques, figures, whether aggregation answered
+# instead, and the whole export's daily totals per event (None when narrowed or not read).
+Exported = tuple[
+    UniqueCounts | MixpanelError, Figured, bool, Mapping[str, Mapping[date, int]] | None
+]
 
 
 def _figures_of(tally: ExportTally) -> Figured:
