@@ -68,3 +68,16 @@ def _fresh_export_sizes() -> Iterator[None]:
     PROCESS_EXPORT_SIZES.clear()
     yield
     PROCESS_EXPORT_SIZES.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_call_budget(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with no Mixpanel calls counted: in this process, and in storage (a
+    fresh state table name, as stand-in ports, and so project keys, get reused)."""
+    from shared.sources import state_table
+    from shared.sources.budget import PROCESS_BUDGET_STORE
+
+    monkeypatch.setattr(state_table, "MIXPANEL_TABLE", f"mixpanel{uuid.uuid4().hex[:20]}")
+    PROCESS_BUDGET_STORE.clear()
+    yield
+    PROCESS_BUDGET_STORE.clear()

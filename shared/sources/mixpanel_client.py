@@ -31,6 +31,7 @@ from shared.errors import (
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
+from shared.sources.budget import Api, CallBudget, Priority
 from shared.sources.export_stream import BadExportLine, LineBudget, LineDecoder, RecordSink, S
 from shared.sources.port import InsightsAnswer
 from shared.sources.uniques import UniqueCounts, UniqueTally
@@ -112,6 +113,8 @@ class MixpanelClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         names_cache: NamesCache | None = None,
+        call_budget: CallBudget | None = None,
+        priority: Priority = Priority.ON_DEMAND,
     ) -> None:
         self._query_base = query_base.rstrip("/")
         self._export_url = export_url
@@ -137,10 +140,21 @@ class MixpanelClient:
         self._names_cache = names_cache
         self._export_gate = threading.Lock()
         self._next_export = 0.0
+        # The project's calls shared with every instance (shared/sources/budget.py); None:
+        # only this client's own semaphore and pacing.
+        self._call_budget = call_budget
+        self._priority = priority
         self.requests_made = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, session: requests.Session) -> MixpanelClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        session: requests.Session,
+        *,
+        call_budget: CallBudget | None = None,
+        priority: Priority = Priority.ON_DEMAND,
+    ) -> MixpanelClient:
         """A client for the project, region and override origin in `settings`."""
         return cls(
             query_base=settings.query_base,
@@ -152,6 +166,8 @@ class MixpanelClient:
             timeout=settings.mixpanel_timeout,
             budget_seconds=settings.report_budget_seconds,
             names_cache=PROCESS_NAMES_CACHE,
+            call_budget=call_budget,
+            priority=priority,
         )
 
     # -- questions ---------------------------------------------------------------------------
@@ -442,6 +458,7 @@ class MixpanelClient:
             try:
                 with (
                     self._slot(),
+                    self._spend(endpoint, url),
                     self._session.get(
                         url,
                         params=query,
@@ -466,6 +483,16 @@ class MixpanelClient:
             if delay > self._remaining():
                 raise error
             self._sleep(delay)
+
+    @contextmanager
+    def _spend(self, endpoint: str, url: str) -> Iterator[None]:
+        """One call of the shared budget for this attempt (retries spend too), or none."""
+        if self._call_budget is None:
+            yield
+            return
+        api = Api.EXPORT if url == self._export_url else Api.QUERY
+        with self._call_budget.call(self.project_key, api, self._priority, endpoint=endpoint):
+            yield
 
     @contextmanager
     def _slot(self) -> Iterator[None]:
