@@ -107,8 +107,12 @@ class BudgetRules:
         """How many calls of the window `priority` may have made for one more to go out."""
         limit = self.limits[api].per_hour
         if priority is Priority.ON_DEMAND and reserve_applies(now, self):
-            limit -= self.reserve.get(api, 0)
-        return max(limit, 0)
+            limit -= self.reserved(api)
+        return limit
+
+    def reserved(self, api: Api) -> int:
+        """Calls kept for scheduled runs around REPORT_HOUR: at most half of the hour's."""
+        return max(min(self.reserve.get(api, 0), self.limits[api].per_hour // 2), 0)
 
 
 def reserve_applies(now: float, rules: BudgetRules) -> bool:
@@ -532,13 +536,10 @@ class CallBudget:
 
 
 def scheduled_reserve(
-    config: MetricsConfig,
-    *,
-    today: date,
-    alert_source: str = "query",
-    limits: Mapping[Api, ApiLimits] = MIXPANEL_LIMITS,
+    config: MetricsConfig, *, today: date, alert_source: str = "query"
 ) -> dict[Api, int]:
-    """Calls per API kept for the scheduled runs of one busy morning, at most half the limit.
+    """Calls per API the scheduled runs of one busy morning take (BudgetRules keeps at most half
+    of the hour's for them).
 
     Every [[report]] (or, without them, the single report's daily, weekly and bi-weekly runs)
     as if all fell on one morning, each at what shared/report/cost.py states plus the 7 extra
@@ -558,5 +559,4 @@ def scheduled_reserve(
         query += int(cost["query_api"])
         if cost["export_api"]:
             export += int(cost["export_api"]) + DEFAULT_EXPORT_MAX_RANGES - 1
-    wanted = {Api.QUERY: query, Api.EXPORT: export}
-    return {api: min(n, limits[api].per_hour // 2) for api, n in wanted.items()}
+    return {Api.QUERY: query, Api.EXPORT: export}
