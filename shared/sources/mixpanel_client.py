@@ -22,6 +22,7 @@ from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
     MixpanelBadResponse,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelPlanError,
     MixpanelRateLimited,
@@ -144,6 +145,7 @@ class MixpanelClient:
         # only this client's own semaphore and pacing.
         self._call_budget = call_budget
         self._priority = priority
+        self.budget_refusal: MixpanelBudgetSpent | None = None
         self.requests_made = 0
 
     @classmethod
@@ -491,8 +493,12 @@ class MixpanelClient:
             yield
             return
         api = Api.EXPORT if url == self._export_url else Api.QUERY
-        with self._call_budget.call(self.project_key, api, self._priority, endpoint=endpoint):
-            yield
+        try:
+            with self._call_budget.call(self.project_key, api, self._priority, endpoint=endpoint):
+                yield
+        except MixpanelBudgetSpent as refused:
+            self.budget_refusal = refused  # a report missing a figure for it can say so
+            raise
 
     @contextmanager
     def _slot(self) -> Iterator[None]:

@@ -247,6 +247,10 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         return error_result(500, "server_misconfigured", str(exc))
     except MixpanelError as exc:
         return mixpanel_error_result(exc)
+    if mixpanel.budget_refusal is not None:
+        # Another instance spent the last calls after the check above: rather than a report
+        # with figures missing, say when to come back (its calls so far are spent).
+        return mixpanel_error_result(mixpanel.budget_refusal)
 
     message = render_message(report)
     slack: dict[str, Any] = {"posted": False, "error": None}

@@ -402,3 +402,38 @@ def test_a_lost_etag_race_reads_again_and_counts_both_calls(
     assert mine.conflicts == 1
     final = mine.update(PROJECT, Api.QUERY, lambda s: (None, s))
     assert final.calls == (NOON - 5, NOON - 1, NOON)
+
+
+# -- CustomReport at the limit (no storage: this process's budget) ---------------------------------
+
+
+def test_custom_report_answers_429_before_calling_mixpanel_when_the_hour_is_spent(stack: Any):
+    """The process's Query API hour is full: 429, Retry-After, our reason; Mixpanel sees nothing."""
+    from shared.sources.budget import PROCESS_BUDGET_STORE
+    from shared.web.http_api import handle_custom_report
+
+    project = (f"{stack.env['MIXPANEL_API_URL']}/api/query", stack.env["MIXPANEL_PROJECT_ID"])
+    now = datetime.now(LONDON).timestamp()
+    PROCESS_BUDGET_STORE.update(
+        project, Api.QUERY, lambda s: (BudgetState(calls(60, first=now - 600, step=1)), None)
+    )
+    answer = handle_custom_report(
+        "GET", {"period": "weekly", "send_slack": "false"}, b"", environ=stack.env
+    )
+    assert answer.status == 429
+    assert 3000 < int(answer.headers["Retry-After"]) <= 3720 - 600 + 1
+    error = answer.json()["error"]
+    assert error["code"] == "mixpanel_rate_limited"
+    assert "shared budget" in error["message"]
+    assert stack.mixpanel.requests == []
+
+
+def test_timers_build_scheduled_clients_and_requests_on_demand_ones(stack: Any):
+    """App.mixpanel() is on-demand unless a timer asks for the scheduled runs' reserve."""
+    from shared.app import App
+
+    app = App.from_environ(stack.env)
+    assert app.mixpanel()._priority is Priority.ON_DEMAND
+    assert app.mixpanel(Priority.SCHEDULED)._priority is Priority.SCHEDULED
+    today = datetime.now(LONDON).date()
+    assert app.call_budget().rules.reserve == scheduled_reserve(app.ctx.config, today=today)
