@@ -8,6 +8,7 @@ PartitionKey is the project (host and id, escaped); RowKey `budget-query`, `budg
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # One table for both kinds of row; tests give each run its own name (it is a constructor arg).
 MIXPANEL_TABLE = "mixpanelstate"
+# After a failure the table is left alone this long: a Mixpanel call must not wait on a dead
+# storage account again and again (the budget and the sizes fall back to this process).
+RESTING_SECONDS = 30.0
 
 
 class StateUnavailable(Exception):
@@ -33,7 +37,13 @@ def project_partition(project: tuple[str, str]) -> str:
 class StateTable:
     """A lazily opened TableClient that creates its table once and reports failures safely."""
 
-    def __init__(self, source: str | TableClient, *, table_name: str = MIXPANEL_TABLE) -> None:
+    def __init__(
+        self,
+        source: str | TableClient,
+        *,
+        table_name: str = MIXPANEL_TABLE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         # `source` is a connection string (as the ledger takes today) or a ready TableClient
         # (the identity-based factory); nothing is opened until the first call.
         self._source = source
@@ -41,6 +51,8 @@ class StateTable:
         self._client: TableClient | None = None
         self._lock = threading.Lock()
         self._ready = False
+        self._clock = clock
+        self._resting_until = 0.0
 
     @property
     def client(self) -> TableClient:
@@ -71,6 +83,7 @@ class StateTable:
                 self._table_name,
                 connection_timeout=5,  # a Mixpanel call waits on this: never long
                 read_timeout=10,
+                retry_total=1,
             )
         except (ValueError, TypeError) as exc:
             raise StateUnavailable(describe("open", exc)) from None
@@ -79,10 +92,16 @@ class StateTable:
         """Run one storage operation; any Azure failure becomes StateUnavailable."""
         from azure.core.exceptions import AzureError
 
-        client = self.client
+        if self._clock() < self._resting_until:
+            raise StateUnavailable(f"Mixpanel state table {action} skipped (it failed just now)")
         try:
+            client = self.client
             return operation(client)
+        except StateUnavailable:
+            self._resting_until = self._clock() + RESTING_SECONDS
+            raise
         except AzureError as exc:
+            self._resting_until = self._clock() + RESTING_SECONDS
             raise StateUnavailable(describe(action, exc)) from None
 
 
