@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.delivery.ledger import InMemoryLedger
+from shared.sources.budget import MIXPANEL_LIMITS
 from shared.web import http_api
 from tests.azurite import AzuriteError, AzuriteTable, start_azurite_table
 
@@ -81,3 +82,31 @@ def _fresh_call_budget(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     PROCESS_BUDGET_STORE.clear()
     yield
     PROCESS_BUDGET_STORE.clear()
+
+
+REAL_MIXPANEL_LIMITS = dict(MIXPANEL_LIMITS)
+
+
+@pytest.fixture(autouse=True)
+def _unmetered_call_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests about other things run many reports against one stand-in in one process, far past
+    an hour of Mixpanel's limits (the fuzz test sends a thousand): for them the budget counts
+    but never runs out (no hourly or per-second limit; Mixpanel's concurrency). The budget's
+    own tests ask for `mixpanel_limits`, or build their rules with explicit limits."""
+    from dataclasses import replace
+
+    from shared.sources import budget
+
+    lifted = {
+        api: replace(limits, per_hour=1_000_000, per_second=None)
+        for api, limits in REAL_MIXPANEL_LIMITS.items()
+    }
+    monkeypatch.setattr(budget, "MIXPANEL_LIMITS", lifted)
+
+
+@pytest.fixture
+def mixpanel_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mixpanel's real limits for the call budget (60 an hour, 5 at once; export 3 a second)."""
+    from shared.sources import budget
+
+    monkeypatch.setattr(budget, "MIXPANEL_LIMITS", dict(REAL_MIXPANEL_LIMITS))

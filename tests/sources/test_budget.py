@@ -131,7 +131,7 @@ def test_the_reserve_holds_from_one_window_before_report_hour_to_an_hour_after(
     assert reserve_applies(at(hour, minute), RULES) is applies
 
 
-def test_the_reserve_is_at_most_half_of_the_hour():
+def test_the_reserve_is_at_most_half_of_the_hour(mixpanel_limits: None):
     """A reserve larger than half the limit keeps only half: on-demand always has some."""
     rules = BudgetRules(reserve={Api.QUERY: 500}, report_hour=9, timezone=LONDON)
     assert rules.reserved(Api.QUERY) == 30
@@ -407,7 +407,9 @@ def test_a_lost_etag_race_reads_again_and_counts_both_calls(
 # -- CustomReport at the limit (no storage: this process's budget) ---------------------------------
 
 
-def test_custom_report_answers_429_before_calling_mixpanel_when_the_hour_is_spent(stack: Any):
+def test_custom_report_answers_429_before_calling_mixpanel_when_the_hour_is_spent(
+    stack: Any, mixpanel_limits: None
+):
     """The process's Query API hour is full: 429, Retry-After, our reason; Mixpanel sees nothing."""
     from shared.sources.budget import PROCESS_BUDGET_STORE
     from shared.web.http_api import handle_custom_report
