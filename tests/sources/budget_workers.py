@@ -60,9 +60,12 @@ def ask_names(
 
     limits = {Api.QUERY: ApiLimits(per_hour, concurrent), Api.EXPORT: MIXPANEL_LIMITS[Api.EXPORT]}
     budget = CallBudget(
-        TableBudgetStore(StateTable(connection, table_name=table)),
+        # Generous: a slow, shared machine may lose many races and wait long for a slot; the
+        # test is about how many calls get through, never how fast.
+        TableBudgetStore(StateTable(connection, table_name=table), attempts=1000),
         BudgetRules(limits=limits),
         fallback=NoFallback(),  # type: ignore[arg-type]
+        max_wait_seconds=600,
     )
     session = TimedSession()
     client = MixpanelClient(
