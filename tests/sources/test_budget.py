@@ -439,3 +439,42 @@ def test_timers_build_scheduled_clients_and_requests_on_demand_ones(stack: Any):
     assert app.mixpanel(Priority.SCHEDULED)._priority is Priority.SCHEDULED
     today = datetime.now(LONDON).date()
     assert app.call_budget().rules.reserve == scheduled_reserve(app.ctx.config, today=today)
+
+
+def test_a_scheduled_report_whose_export_is_refused_says_the_shared_budget_is_spent(
+    sample_events: Any,
+):
+    """Totals come; the export's hour is spent: unique figures read unavailable, with our reason,
+    and the stand-in never sees an export request."""
+    from devtools.mixpanel_standin import MixpanelStandIn
+    from shared.pipeline import ReportContext, produce_report
+    from shared.schedule.periods import PeriodKind, report_period
+
+    limits = {Api.QUERY: MIXPANEL_LIMITS[Api.QUERY], Api.EXPORT: ApiLimits(0, 100, 3)}
+    budget = CallBudget(MemoryBudgetStore(), BudgetRules(limits=limits))
+    config = load_metrics(DEFAULT_METRICS_FILE)
+    now = datetime.now(LONDON)
+    with MixpanelStandIn(sample_events, username="svc", secret="s3cret-x", project_id="9") as mp:
+        mixpanel = MixpanelClient(
+            query_base=f"{mp.origin}/api/query",
+            export_url=f"{mp.origin}/api/2.0/export",
+            username="svc",
+            secret=Secret("s3cret-x"),
+            project_id="9",
+            session=requests.Session(),
+            call_budget=budget,
+            priority=Priority.SCHEDULED,
+        )
+        report = produce_report(
+            report_period(PeriodKind.WEEKLY, now.date()),
+            ReportContext(config, "Acme", LONDON, "https://x"),
+            mixpanel=mixpanel,
+            now=now,
+        )
+        paths = [r.path for r in mp.requests]
+    active = next(m for m in report.metrics if m.spec.key == "active_users")
+    assert active.value is None
+    assert "shared budget of Mixpanel calls is spent" in str(active.unavailable)
+    assert any(m.value is not None for m in report.metrics)  # the totals came
+    assert not any("export" in p for p in paths)
+    assert isinstance(mixpanel.budget_refusal, MixpanelBudgetSpent)
