@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from bench.budget_overhead import bench_budget_overhead
+from bench.fresh_instances import bench_fresh_instances
 from bench.reports_budget import bench_reports_budget
 from bench.sources import bench_sources
 from devtools.mixpanel_standin import MixpanelStandIn
@@ -410,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.only_sources:
         bench_report(args.latency)
+        bench_fresh_instances(args.latency)
+        bench_budget_overhead()
         bench_resilience()
         bench_hourly_budget()
         bench_alert_budget()

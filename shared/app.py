@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +29,7 @@ from shared.report.reports import ReportSpec, resolve_destinations
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import Secret, Settings
+from shared.sources.budget import Priority
 from shared.sources.gathering import SourceMode, SourcePolicy
 
 if TYPE_CHECKING:
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.email_client import SmtpEmail
     from shared.delivery.ledger import DeliveryLedger
+    from shared.sources.budget import CallBudget
     from shared.sources.mixpanel_client import MixpanelClient
+    from shared.sources.size_store import ExportSizes
 
 log = logging.getLogger("analytics_reporter")
 USER_AGENT = "analytics-reporter/0.1 (+Azure Functions; Mixpanel to Slack)"
@@ -65,11 +69,41 @@ class App:
         session.headers["User-Agent"] = USER_AGENT
         return cls(settings, context(settings, config), session, webhooks)
 
-    def mixpanel(self) -> MixpanelClient:
-        """A Mixpanel client for this invocation (its own rate and time budget)."""
+    def mixpanel(self, priority: Priority = Priority.ON_DEMAND) -> MixpanelClient:
+        """A Mixpanel client for this invocation (its own time budget), spending the project's
+        call budget shared by every instance; timers pass Priority.SCHEDULED (the reserve)."""
         from shared.sources.mixpanel_client import MixpanelClient
 
-        return MixpanelClient.from_settings(self.settings, self.session)
+        return MixpanelClient.from_settings(
+            self.settings, self.session, call_budget=self.call_budget(), priority=priority
+        )
+
+    def call_budget(self) -> CallBudget:
+        """The project's Mixpanel calls: in the app's storage (AzureWebJobsStorage) when it
+        has one, so every instance counts together; else in this process."""
+        from shared.sources.budget import (
+            PROCESS_BUDGET_STORE,
+            BudgetRules,
+            BudgetStore,
+            CallBudget,
+            TableBudgetStore,
+            scheduled_reserve,
+        )
+        from shared.sources.state_table import shared_state_table
+
+        settings = self.settings
+        store: BudgetStore = PROCESS_BUDGET_STORE
+        if settings.storage_connection is not None:
+            store = TableBudgetStore(shared_state_table(settings.storage_connection.reveal()))
+        reserve = scheduled_reserve(
+            self.ctx.config,
+            today=utc_now().astimezone(settings.timezone).date(),
+            alert_source=settings.alert_source,
+        )
+        rules = BudgetRules(
+            reserve=reserve, report_hour=settings.report_hour, timezone=settings.timezone
+        )
+        return CallBudget(store, rules)
 
     def slack(self, report: str | None = None) -> ChartFallbackPoster:
         """The Slack destination, charts dropped if refused: the [[report]]'s own webhook when
@@ -111,7 +145,7 @@ class App:
                     daily_days=frozenset(range(7)) - spec.quiet_days,
                     skip_dates=spec.holidays,
                 ),
-                mixpanel=self.mixpanel,
+                mixpanel=partial(self.mixpanel, Priority.SCHEDULED),
                 slack=self.slack(spec.name) if spec.destination else None,
                 email=self.email(spec.email_to) if spec.email_to else None,
             )
@@ -145,12 +179,23 @@ def context(settings: Settings, config: MetricsConfig) -> ReportContext:
         active_user_events=settings.active_user_events,
         export_in_utc=settings.export_in_utc,
         sources=SourcePolicy(
+            sizes=export_sizes(settings),
             mode=SourceMode(settings.mixpanel_source),
             export_max_events=settings.export_max_events,
             week_start=settings.week_start,
             insights_reports=settings.insights_reports,
         ),
     )
+
+
+def export_sizes(settings: Settings) -> ExportSizes | None:
+    """Export sizes in the app's storage behind this process's memory (None: memory only)."""
+    if settings.storage_connection is None:
+        return None
+    from shared.sources.size_store import CachedSizes, TableSizes
+    from shared.sources.state_table import shared_state_table
+
+    return CachedSizes(TableSizes(shared_state_table(settings.storage_connection.reveal())))
 
 
 def schedule_rules(settings: Settings) -> ScheduleRules:
@@ -213,7 +258,7 @@ def run_timer(
             scheduled_for=intended_time(schedule_status),
             past_due=past_due,
             now=now,
-            mixpanel=app.mixpanel(),
+            mixpanel=app.mixpanel(Priority.SCHEDULED),
             slack=app.slack(),
             ledger=ledger,
             will_retry=will_retry(context),

@@ -73,6 +73,16 @@ class MixpanelRateLimited(MixpanelError):
     """429: the query budget (60/hour, 5 concurrent) is spent; `retry_after` in seconds."""
 
 
+class MixpanelBudgetSpent(MixpanelRateLimited):
+    """Our own shared budget of Mixpanel calls is spent: refused before reaching Mixpanel."""
+
+    def __init__(self, message: str, *, endpoint: str, retry_after: float) -> None:
+        super().__init__(message, endpoint=endpoint, retry_after=retry_after)
+        self.reason = message
+        # Not "Mixpanel /events: ...": Mixpanel never saw this request.
+        self.args = (f"{message} (a {endpoint} request)",)
+
+
 class MixpanelUnavailable(MixpanelError):
     """5xx, timeout or dropped connection, after the bounded retries."""
 

@@ -18,6 +18,7 @@ from shared.clock import utc_now
 from shared.errors import LedgerError, MixpanelError
 from shared.pipeline import one_line
 from shared.render.slack_message import render_failure
+from shared.sources.budget import Priority
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 
 if TYPE_CHECKING:
@@ -72,9 +73,10 @@ class ExportHourly:
         )
 
 
-def hourly_source(app: App) -> HourlySource:
-    """The Query API's hourly /events, or the raw export when ALERT_SOURCE=export."""
-    client = app.mixpanel()
+def hourly_source(app: App, priority: Priority = Priority.ON_DEMAND) -> HourlySource:
+    """The Query API's hourly /events, or the raw export when ALERT_SOURCE=export (the timer
+    spends the scheduled runs' reserve of the call budget; a backtest does not)."""
+    client = app.mixpanel(priority)
     if app.settings.alert_source == "export":
         return ExportHourly(client, app.settings.timezone, app.settings.export_in_utc)
     return client
@@ -110,7 +112,8 @@ def run_alert_timer(
     with app.session:
         slack = app.slack()
         try:
-            run_alert_check(ctx, now=now, source=hourly_source(app), poster=slack, ledger=ledger)
+            source = hourly_source(app, Priority.SCHEDULED)
+            run_alert_check(ctx, now=now, source=source, poster=slack, ledger=ledger)
         except (MixpanelError, LedgerError) as exc:
             notice = render_failure(
                 report=REPORT,

@@ -17,6 +17,7 @@ from shared.errors import (
     InvalidRequest,
     MixpanelError,
 )
+from shared.sources.budget import Priority
 from shared.web.http_api import HttpResult, error_result, json_result, mixpanel_error_result
 
 log = logging.getLogger("analytics_reporter")
@@ -108,7 +109,8 @@ def _handle(
         keys = frozenset(n if n.startswith("watch:") else f"rule:{n}" for n in request.rules)
     with app.session:
         try:
-            found = backtest(ctx, hourly_source(app), now=now, days=request.days, rules=keys)
+            source = hourly_source(app, Priority.ON_DEMAND)  # not the scheduled runs' reserve
+            found = backtest(ctx, source, now=now, days=request.days, rules=keys)
         except MixpanelError as exc:
             return mixpanel_error_result(exc)
     tz = app.settings.timezone

@@ -19,7 +19,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, TypeVar, runtime_checkable
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelPlanError,
     MixpanelRateLimited,
@@ -45,6 +46,7 @@ from shared.sources.export_stream import (
 )
 from shared.sources.port import EventSource, InsightsAnswer
 from shared.sources.server_side import EXPORT_METHOD, server_side_uniques
+from shared.sources.size_store import PROCESS_EXPORT_SIZES, ExportSizes
 from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
 
 log = logging.getLogger("analytics_reporter")
@@ -78,6 +80,13 @@ class SourcePolicy:
     export_parallel: int = DEFAULT_EXPORT_PARALLEL
     export_max_ranges: int = DEFAULT_EXPORT_MAX_RANGES
     range_events: int = RANGE_EVENTS  # about this many events per fetched day range
+    # Where export sizes are remembered (shared/sources/size_store.py); None: this process.
+    sizes: ExportSizes | None = field(default=None, compare=False)
+
+    @property
+    def export_sizes(self) -> ExportSizes:
+        """The size store to read and teach."""
+        return PROCESS_EXPORT_SIZES if self.sizes is None else self.sizes
 
 
 class QueryApiMemory:
@@ -104,35 +113,6 @@ class QueryApiMemory:
 
 
 PROCESS_QUERY_API_MEMORY = QueryApiMemory()
-
-
-class ExportSizeMemory:
-    """Export lines per day each project had in its last export, per process.
-
-    With it a warm instance sizes the export without a probe request (60 an hour).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._per_day: dict[tuple[str, str], float] = {}
-
-    def per_day(self, key: tuple[str, str]) -> float | None:
-        """Lines a day in the project's last export, if one was read in this process."""
-        with self._lock:
-            return self._per_day.get(key)
-
-    def put(self, key: tuple[str, str], per_day: float) -> None:
-        """Remember the project's lines a day."""
-        with self._lock:
-            self._per_day[key] = per_day
-
-    def clear(self) -> None:
-        """Forget everything (tests start each stand-in project afresh)."""
-        with self._lock:
-            self._per_day.clear()
-
-
-PROCESS_EXPORT_SIZES = ExportSizeMemory()
 
 
 @runtime_checkable
@@ -268,7 +248,7 @@ def gather_query(
     policy: SourcePolicy,
     *,
     detect: bool,
-    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
+    sizes: ExportSizes | None = None,
 ) -> Facts:
     """Names, then every total in one /events call, then the export for unique users.
 
@@ -277,6 +257,7 @@ def gather_query(
     a Query API refusal of the plan raises _NoQueryApi.
     """
     period, groups = request.period, request.groups
+    sizes = policy.export_sizes if sizes is None else sizes
     span = period.span
     capable = isinstance(mixpanel, ExportSource)
     chosen = frozenset(request.active_user_events or ())
@@ -513,17 +494,18 @@ def read_export(
     events: Sequence[str] | None,
     estimate: int | None,
     probe: bool = False,
-    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
+    sizes: ExportSizes | None = None,
 ) -> ExportTally:
     """The export over the request's span, reduced; never more than EXPORT_MAX_EVENTS lines.
 
     `estimate` is the span's event count when known (the /events totals); otherwise, with
-    `probe`, the previous export's size in this process, or else the report's last day is
+    `probe`, the previous export's size (policy.export_sizes), or else the report's last day is
     read first, allowed only its share of the limit. Then the
     other days are fetched in up to `policy.export_parallel` concurrent ranges. Either way the
     stream is dropped as soon as it passes the limit.
     """
     days = request.export_days()
+    sizes = policy.export_sizes if sizes is None else sizes
     limit = policy.export_max_events
     known = sizes.per_day(mixpanel.project_key) if probe and events is None else None
     if estimate is None and known is not None:
@@ -672,6 +654,8 @@ def _attempt(job: Callable[[], T]) -> T | MixpanelError:
 
 def _failed(error: MixpanelError) -> Unavailable:
     """Why the figures a failed request feeds are unavailable, in one line."""
+    if isinstance(error, MixpanelBudgetSpent):
+        return Unavailable("this hour's shared budget of Mixpanel calls is spent; try again later")
     if isinstance(error, MixpanelRateLimited):
         return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
     return Unavailable(str(error))

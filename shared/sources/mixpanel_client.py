@@ -22,6 +22,7 @@ from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
     MixpanelBadResponse,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelPlanError,
     MixpanelRateLimited,
@@ -31,6 +32,7 @@ from shared.errors import (
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
+from shared.sources.budget import Api, CallBudget, Priority
 from shared.sources.export_stream import (
     BadExportLine,
     Deduplicator,
@@ -123,6 +125,8 @@ class MixpanelClient:
         jitter: Callable[[], float] = random.random,
         names_cache: NamesCache | None = None,
         workspace_id: str | None = None,
+        call_budget: CallBudget | None = None,
+        priority: Priority = Priority.ON_DEMAND,
     ) -> None:
         self._query_base = query_base.rstrip("/")
         self._export_url = export_url
@@ -152,10 +156,22 @@ class MixpanelClient:
         self._names_cache = names_cache
         self._export_gate = threading.Lock()
         self._next_export = 0.0
+        # The project's calls shared with every instance (shared/sources/budget.py); None:
+        # only this client's own semaphore and pacing.
+        self._call_budget = call_budget
+        self._priority = priority
+        self.budget_refusal: MixpanelBudgetSpent | None = None
         self.requests_made = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, session: requests.Session) -> MixpanelClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        session: requests.Session,
+        *,
+        call_budget: CallBudget | None = None,
+        priority: Priority = Priority.ON_DEMAND,
+    ) -> MixpanelClient:
         """A client for the project, region and override origin in `settings`."""
         return cls(
             query_base=settings.query_base,
@@ -168,6 +184,8 @@ class MixpanelClient:
             budget_seconds=settings.report_budget_seconds,
             names_cache=PROCESS_NAMES_CACHE,
             workspace_id=settings.mixpanel_workspace_id,
+            call_budget=call_budget,
+            priority=priority,
         )
 
     # -- questions ---------------------------------------------------------------------------
@@ -458,6 +476,7 @@ class MixpanelClient:
             try:
                 with (
                     self._slot(),
+                    self._spend(endpoint, url),
                     self._session.get(
                         url,
                         params=query,
@@ -482,6 +501,20 @@ class MixpanelClient:
             if delay > self._remaining():
                 raise error
             self._sleep(delay)
+
+    @contextmanager
+    def _spend(self, endpoint: str, url: str) -> Iterator[None]:
+        """One call of the shared budget for this attempt (retries spend too), or none."""
+        if self._call_budget is None:
+            yield
+            return
+        api = Api.EXPORT if url == self._export_url else Api.QUERY
+        try:
+            with self._call_budget.call(self.project_key, api, self._priority, endpoint=endpoint):
+                yield
+        except MixpanelBudgetSpent as refused:
+            self.budget_refusal = refused  # a report missing a figure for it can say so
+            raise
 
     @contextmanager
     def _slot(self) -> Iterator[None]:

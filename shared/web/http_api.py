@@ -19,6 +19,7 @@ from shared.errors import (
     InvalidRequest,
     LedgerError,
     MixpanelAuthError,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelRateLimited,
     MixpanelUnavailable,
@@ -29,7 +30,9 @@ from shared.errors import (
 from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
+from shared.report.cost import request_cost
 from shared.report.generator import Report
+from shared.sources.budget import Api, Priority
 from shared.web.custom_request import (
     MAX_SHOWN_NAMES,
     CustomRequest,
@@ -100,6 +103,10 @@ def query_of(url: str) -> str | None:
 
 def mixpanel_error_result(exc: MixpanelError) -> HttpResult:
     """Mixpanel's failure as the documented answer: 429 with Retry-After, 502 or 503."""
+    if isinstance(exc, MixpanelBudgetSpent):  # our shared budget, before asking Mixpanel
+        return error_result(
+            429, "mixpanel_rate_limited", exc.reason, side="mixpanel", retry_after=exc.retry_after
+        )
     if isinstance(exc, MixpanelRateLimited):
         return error_result(
             429,
@@ -209,11 +216,20 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         ctx = replace(ctx, config=ctx.config.with_events(request.events))
     if request.report is not None:
         ctx = app.report_context(next(r for r in ctx.config.reports if r.name == request.report))
+    mixpanel = app.mixpanel()
     try:
+        # Refused at once, before any call, when the hour has too few calls left for it.
+        cost = request_cost(ctx.config, request.period, today=now.astimezone(ctx.timezone).date())
+        app.call_budget().ensure_room(
+            mixpanel.project_key,
+            {Api.QUERY: cost["query_api"], Api.EXPORT: cost["export_api"]},
+            Priority.ON_DEMAND,
+            endpoint="/events",
+        )
         report = produce_report(
             request.period,
             ctx,
-            mixpanel=app.mixpanel(),
+            mixpanel=mixpanel,
             now=now,
             events_field="events"
             if request.events
@@ -231,6 +247,10 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         return error_result(500, "server_misconfigured", str(exc))
     except MixpanelError as exc:
         return mixpanel_error_result(exc)
+    if mixpanel.budget_refusal is not None:
+        # Another instance spent the last calls after the check above: rather than a report
+        # with figures missing, say when to come back (its calls so far are spent).
+        return mixpanel_error_result(mixpanel.budget_refusal)
 
     message = render_message(report)
     slack: dict[str, Any] = {"posted": False, "error": None}
