@@ -149,9 +149,9 @@ def _reading(spec: MetricSpec, cell: _Cell) -> Reading | None:
     sum or average holding a value or total beyond MAX_FIGURE (unknown, as the reports show it)."""
     if spec.measure is Measure.UNIQUE:
         return float(len(cell.users)), float(len(cell.users))
-    if spec.measure in (Measure.SUM, Measure.AVERAGE) and (
-        cell.huge or abs(cell.total) > MAX_FIGURE
-    ):
+    if cell.huge and spec.measure in (Measure.SUM, Measure.AVERAGE):
+        return None
+    if spec.measure is Measure.SUM and abs(cell.total) > MAX_FIGURE:
         return None
     if spec.measure is Measure.SUM:
         return float(as_number(cell.total)), float(cell.values)

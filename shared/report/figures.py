@@ -77,9 +77,10 @@ class _Cell:
 
     def too_large(self, measure: Measure) -> bool:
         """Whether a sum or average cannot be shown exactly: a value or total beyond MAX_FIGURE."""
-        if measure not in (Measure.SUM, Measure.AVERAGE):
-            return False
-        return self.huge > 0 or abs(self.total) > MAX_FIGURE
+        if measure is Measure.SUM:
+            return self.huge > 0 or abs(self.total) > MAX_FIGURE
+        # values within the limit average within it, whatever their total
+        return measure is Measure.AVERAGE and self.huge > 0
 
     def value(self, measure: Measure) -> Number | None:
         if measure is Measure.TOTAL:
