@@ -56,6 +56,9 @@ _KIND_WORDS = {
 # full-width twin, which Slack never parses, so a name like '*PAYROLL*' stays literal.
 _MARKS = {"*": "\uff0a", "_": "\uff3f", "~": "\uff5e", "`": "\uff40"}
 _FORMATTING_MARK = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+# Slack parses a plain @here, @channel or @everyone as a mention: an '@' that starts a word is
+# shown full-width (an address's '@', inside a word, stays).
+_MENTION_AT = re.compile(r"(?<!\w)@(?=\w)")
 _LINKABLE = re.compile(r"https?://[^\s<>|]+")
 
 
@@ -194,14 +197,19 @@ def truncate(text: str, limit: int, *, suffix: str = "…") -> str:
     return text[: limit - len(suffix)].rstrip() + suffix
 
 
+def _inert(text: str) -> str:
+    """`text` with no formatting mark and no mention Slack would parse; same length."""
+    return _MENTION_AT.sub("\uff20", _FORMATTING_MARK.sub(lambda m: _MARKS[m.group(0)], text))
+
+
 def literal_mrkdwn(text: str) -> str:
-    """`text` shown literally in mrkdwn: escaped, and no mark that could start or end formatting."""
-    return escape_mrkdwn(_FORMATTING_MARK.sub(lambda m: _MARKS[m.group(0)], text))
+    """`text` shown literally in mrkdwn: escaped, no mark that could format, no @mention."""
+    return escape_mrkdwn(_inert(text))
 
 
 def escape_truncated(text: str, limit: int, *, suffix: str = "…") -> str:
     """literal_mrkdwn(text) cut to `limit` characters without splitting an entity like '&lt;'."""
-    text = _FORMATTING_MARK.sub(lambda m: _MARKS[m.group(0)], text)
+    text = _inert(text)
     escaped = escape_mrkdwn(text)
     if len(escaped) <= limit:
         return escaped
