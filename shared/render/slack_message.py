@@ -56,9 +56,9 @@ _KIND_WORDS = {
 # full-width twin, which Slack never parses, so a name like '*PAYROLL*' stays literal.
 _MARKS = {"*": "\uff0a", "_": "\uff3f", "~": "\uff5e", "`": "\uff40"}
 _FORMATTING_MARK = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
-# Slack parses a plain @here, @channel or @everyone as a mention: an '@' that starts a word is
-# shown full-width (an address's '@', inside a word, stays).
-_MENTION_AT = re.compile(r"(?<!\w)@(?=\w)")
+# Slack parses a plain @here, @channel or @everyone as a mention (text objects without
+# verbatim): that '@' is shown full-width. Others (a@b.co, <@U1> once escaped) notify nobody.
+_MENTION_AT = re.compile(r"(?<!\w)@(?=(?:here|channel|everyone)\b)")
 _LINKABLE = re.compile(r"https?://[^\s<>|]+")
 
 

@@ -46,9 +46,7 @@ def readings(amounts: list[Any]) -> dict[str, Any]:
     return {key: figures.reading(BY_KEY[key], hour, BY_KEY) for key in BY_KEY}
 
 
-@pytest.mark.parametrize(
-    "huge", [1e308, 10**309, Decimal("1E+309"), int(MAX_FIGURE) + 1], ids=str
-)
+@pytest.mark.parametrize("huge", [1e308, 10**309, Decimal("1E+309"), int(MAX_FIGURE) + 1], ids=str)
 def test_one_huge_value_leaves_the_sum_and_average_unknown_and_the_count_exact(huge: Any) -> None:
     """The filtered count still counts the event (it is > 100); the sums are not judged."""
     got = readings([12, huge])

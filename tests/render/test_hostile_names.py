@@ -96,8 +96,11 @@ def test_urls_and_host_names_are_defanged_numbers_and_sentences_are_not(
         ("*PAYROLL*", "\uff0aPAYROLL\uff0a"),
         ("_update_ ~x~ `y`", "\uff3fupdate\uff3f \uff5ex\uff5e \uff40y\uff40"),
         ("add_to_cart $ae_first_open 2*3", "add_to_cart $ae_first_open 2*3"),
-        ("<!here> & <@U1>", "&lt;!here&gt; &amp; &lt;\uff20U1&gt;"),
-        ("@here @channel a@b.co", "\uff20here \uff20channel a@b.co"),
+        ("<!here> & <@U1>", "&lt;!here&gt; &amp; &lt;@U1&gt;"),
+        (
+            "@here @channel @everyone a@b.co @hereby",
+            "\uff20here \uff20channel \uff20everyone a@b.co @hereby",
+        ),
     ],
     ids=["bold", "italic-strike-code", "inside-a-word-kept", "mentions-escaped", "plain-mentions"],
 )
