@@ -146,13 +146,13 @@ def render_pdf(report: Report) -> bytes:
         pad = 2 * _CELL_PADDING + 2
         widest = max(stringWidth(_unbroken(row.value), bold, value.fontSize) for row in rows)
         value_width = max(24 * mm, widest + pad)
-        words = [
+        tokens = [
             w
             for row in rows
             for t in (row.change.words, *row.others)
             for w in _unbroken(t).split(" ")
         ]
-        longest = max((stringWidth(w, regular, body.fontSize) for w in words), default=0.0)
+        longest = max((stringWidth(w, regular, body.fontSize) for w in tokens), default=0.0)
         room = A4[0] - 2 * _MARGIN * mm - value_width - (longest + pad)
         label_width = max(min(55 * mm, room), _MIN_LABEL_WIDTH * mm)
         table = Table(data, colWidths=[label_width, value_width, None], repeatRows=0)
