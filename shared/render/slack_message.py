@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.render.charts import chart_blocks
 from shared.render.sparkline import metric_sparkline
-from shared.render.wording import shown
+from shared.render.wording import defang, neutral, shown
 from shared.report.generator import Change, MetricResult, Mover, Report, Verdict
 from shared.report.units import COUNT, Unit, UnitKind, format_points, format_value
 from shared.schedule.periods import PeriodKind, Window
@@ -208,8 +208,9 @@ def literal_mrkdwn(text: str) -> str:
 
 
 def escape_truncated(text: str, limit: int, *, suffix: str = "…") -> str:
-    """literal_mrkdwn(text) cut to `limit` characters without splitting an entity like '&lt;'."""
-    text = _inert(text)
+    """literal_mrkdwn(text) cut to `limit` characters without splitting an entity like '&lt;';
+    format characters made visible and links defanged (wording), as the alert posts need."""
+    text = _inert(defang(neutral(text)))
     escaped = escape_mrkdwn(text)
     if len(escaped) <= limit:
         return escaped

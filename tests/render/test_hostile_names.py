@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from devtools.slack_standin import live_markup, slack_rejection
+from shared.alerts.evaluate import Finding
+from shared.alerts.message import render_alert, render_resolved
 from shared.render.charts import chart_blocks
 from shared.render.slack_message import literal_mrkdwn, render_message
 from shared.render.wording import HIDDEN_MARK, defang, neutral, shown
@@ -169,3 +173,27 @@ def test_native_chart_labels_carry_no_hidden_character_or_link() -> None:
     text = repr(blocks)
     assert hidden_characters(str(blocks)) == []
     assert not LIVE_HOST.search(text)
+
+
+def test_an_alert_about_a_hostile_event_shows_its_name_literally() -> None:
+    """Alert and resolved posts build their words with escape_truncated: the same wording."""
+    finding = Finding(
+        key="k",
+        title=f"{MARKUP} fell",
+        since="09:00",
+        expected=40.0,
+        seen=0.0,
+        detail=f"{RLO} seen 0 times, expected 40",
+    )
+    now = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    for message in (
+        render_alert(finding, company="Acme", now=now, tz=ZoneInfo("Europe/London")),
+        render_resolved(finding.title, company="Acme", now=now, tz=ZoneInfo("Europe/London")),
+    ):
+        payload = message.payload()
+        assert slack_rejection(payload) is None
+        markup = live_markup(payload)
+        assert (markup.links, markup.mentions) == ([], [])
+        assert {kind for kind, _ in markup.formatted} == {"bold"}
+        assert hidden_characters(repr(payload)) == []
+        assert not LIVE_HOST.search(repr(payload))

@@ -9,14 +9,17 @@ and every JSON writer then runs to the end.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shared.report.figures import MAX_FIGURE, FigureTally
+from shared.report.figures import MAX_FIGURE, FigureTally, as_number
 from shared.report.filters import exact
 from shared.report.formulas import FormulaOverflow, evaluate, parse_formula
 from shared.report.generator import Facts, Report, Verdict, build_report
@@ -231,3 +234,34 @@ def test_exact_reads_every_finite_json_number_exactly_and_nothing_else(
 ) -> None:
     """The one reading of a property as a number, shared by sums, averages and filters."""
     assert exact(value) == expected
+
+
+JSON_VALUES = st.one_of(
+    st.integers(min_value=-(10**320), max_value=10**320),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["NaN", "Infinity", "1e309", "12", True, None]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(JSON_VALUES, max_size=12))
+def test_a_sum_is_the_exact_sum_of_its_finite_values_or_unavailable_never_inf_or_nan(
+    values: list[object],
+) -> None:
+    """Any mix of what JSON (and lenient decoders) can carry: exact, or None and too large."""
+    figures = FigureTally(CONFIG.computed, WINDOWS, qualifying=lambda _: True)
+    for n, value in enumerate(values):
+        figures.add(THIS.start, "Receipt Uploaded", f"u{n}", {"amount": value})
+    figure = figures.result().values[("basket", THIS)]
+    numbers = [d for v in values if (d := exact(v)) is not None]
+    total = sum(numbers, Decimal(0))
+    if any(abs(d) > MAX_FIGURE for d in numbers) or abs(total) > MAX_FIGURE:
+        assert figure.value is None
+        assert figure.too_large
+    else:
+        assert figure.value is not None
+        assert not figure.too_large
+        assert figure.value == as_number(total)  # the exact total (nearest float if not whole)
+        assert math.isfinite(figure.value)
+    assert figure.skipped == len(values) - len(numbers)
