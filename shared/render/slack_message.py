@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.render.charts import chart_blocks
 from shared.render.sparkline import metric_sparkline
-from shared.render.wording import defang, neutral, shown
+from shared.render.wording import defang, neutral, one_line, shown
 from shared.report.generator import Change, MetricResult, Mover, Report, Verdict
 from shared.report.units import COUNT, Unit, UnitKind, format_points, format_value
 from shared.schedule.periods import PeriodKind, Window
@@ -207,10 +207,11 @@ def literal_mrkdwn(text: str) -> str:
     return escape_mrkdwn(_inert(text))
 
 
-def escape_truncated(text: str, limit: int, *, suffix: str = "…") -> str:
+def escape_truncated(text: str, limit: int, *, suffix: str = "…", defanged: bool = True) -> str:
     """literal_mrkdwn(text) cut to `limit` characters without splitting an entity like '&lt;';
-    format characters made visible and links defanged (wording), as the alert posts need."""
-    text = _inert(defang(neutral(text)))
+    format characters made visible and (unless not `defanged`) links defanged, as data is."""
+    text = neutral(text)
+    text = _inert(defang(text) if defanged else text)
     escaped = escape_mrkdwn(text)
     if len(escaped) <= limit:
         return escaped
@@ -880,7 +881,9 @@ def render_failure(
         name = f"{name} report"
     name = name[:1].upper() + name[1:]
     where = f" for {window.label()}" if window else ""
-    detail = _clean(error, MAX_ERROR_CHARS) or "unknown error"
+    # The error is the app's own words (addresses and URLs it names stay readable as they are),
+    # still one line with no format character.
+    detail = truncate(one_line(error).strip(), MAX_ERROR_CHARS) or "unknown error"
     posted = "No numbers were posted for this window." if window else "No numbers were posted."
     # None: whether the host retries is unknown, so the notice promises nothing.
     retry = ""
@@ -897,6 +900,6 @@ def render_failure(
         context_block([escape_mrkdwn(f"failed at {moment:%d %b %Y %H:%M %Z}")]),
     )
     fallback = escape_truncated(
-        f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS
+        f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS, defanged=False
     )
     return SlackMessage(text=fallback, blocks=blocks)

@@ -49,6 +49,11 @@ def defang(text: str) -> str:
     return _HOST.sub(lambda m: m.group(0).replace(".", "[.]"), text)
 
 
+def one_line(text: str) -> str:
+    """`text` on one line with no format characters, links left as they are (our own errors)."""
+    return neutral(_CONTROL.sub(" ", text))
+
+
 def shown(text: str) -> str:
     """`text` as every renderer shows data: one line, no format characters, no live link."""
-    return defang(neutral(_CONTROL.sub(" ", text)))
+    return defang(one_line(text))
