@@ -139,12 +139,14 @@ def main(argv: list[str] | None = None) -> int:
             stem = name or str(period.kind)
             path = OUT / f"slack-message-{stem}.json"
             path.write_text(
-                json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                json.dumps(message.payload(), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                encoding="utf-8",
             )
             print(f"Block Kit JSON (what would be posted): {path}")
             suffix = f"-{name}" if name else ""
             (OUT / f"report{suffix}.json").write_text(
-                json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n",
+                json.dumps(report_to_json(report), indent=2, ensure_ascii=False, allow_nan=False)
+                + "\n",
                 encoding="utf-8",
             )
             preview = OUT / f"preview{suffix}.html"

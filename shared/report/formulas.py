@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ class Formula:
 
 class FormulaError(ValueError):
     """The formula text is not one of the allowed forms."""
+
+
+class FormulaOverflow(ArithmeticError):
+    """A formula's value (or a step of it) is beyond what a float holds: no figure, never inf."""
 
 
 def parse_formula(text: str) -> Formula:
@@ -56,11 +61,27 @@ def parse_formula(text: str) -> Formula:
 
 
 def evaluate(formula: Formula, values: Mapping[str, float | None]) -> float | None:
-    """The formula's value; None when an input is missing or a division is by zero."""
+    """The formula's finite value; None when an input is missing or a division is by zero.
+
+    Raises FormulaOverflow when an input, a constant or any step is not a finite float
+    (1e200 * 1e200), so Infinity or NaN never becomes a figure.
+    """
+
+    def finite(number: float | None) -> float | None:
+        if number is not None and not math.isfinite(number):
+            raise FormulaOverflow(f"{formula.text} is too large to compute")
+        return number
 
     def value(node: ast.expr) -> float | None:
+        try:
+            return finite(step(node))
+        except OverflowError:  # an integer (input or literal) of 400 digits: no float holds it
+            raise FormulaOverflow(f"{formula.text} is too large to compute") from None
+
+    def step(node: ast.expr) -> float | None:
         if isinstance(node, ast.Name):
-            return values.get(node.id)
+            got = values.get(node.id)
+            return None if got is None else float(got)
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return float(node.value)
         if isinstance(node, ast.UnaryOp):

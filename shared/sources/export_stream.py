@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -143,6 +144,9 @@ class LineDecoder:
             try:
                 line = self._decoder.decode(raw)
             except msgspec.ValidationError as exc:
+                if "out of range" in str(exc):  # 1e309 or a 400-digit integer: untrusted data
+                    records.append(self._lenient(raw, per_second))
+                    continue
                 raise BadExportLine(f"an export line has a malformed field ({exc})", raw) from None
             except msgspec.DecodeError:
                 records.append(self._lenient(raw, per_second))
@@ -152,9 +156,10 @@ class LineDecoder:
 
     def _lenient(self, raw: bytes, per_second: int) -> Record:
         """A line strict JSON refuses but the standard decoder reads (NaN or Infinity in a
-        property, which Python-based trackers send): decoded slowly, once, never dropped."""
+        property, which Python-based trackers send; a number beyond a float or int64, which
+        stays an exact Decimal): decoded slowly, once, never dropped."""
         try:
-            line = json.loads(raw)
+            line = json.loads(raw, parse_int=_json_int, parse_float=_json_float)
             props = line["properties"]
             event, when = line["event"], props["time"]
         except (ValueError, KeyError, TypeError):
@@ -193,6 +198,17 @@ class LineDecoder:
 
 
 _RESERVED = frozenset({"time", "distinct_id", "$insert_id"})
+
+
+def _json_int(text: str) -> int | Decimal:
+    """An integer's JSON text; one too long for int() (Python's 4300-digit guard) as a Decimal."""
+    return int(text) if len(text) <= 4000 else Decimal(text)
+
+
+def _json_float(text: str) -> float | Decimal:
+    """A float's JSON text; one beyond a float (1e309, which float() reads as inf) as a Decimal."""
+    number = float(text)
+    return number if number - number == 0 else Decimal(text)
 
 
 class Deduplicator:

@@ -66,7 +66,7 @@ class HttpResult:
 
 
 def json_result(status: int, value: object, headers: dict[str, str] | None = None) -> HttpResult:
-    body = json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+    body = json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
     return HttpResult(status, body, JSON, headers or {})
 
 
