@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from shared.report.filters import Condition, parse_condition
 from shared.report.formulas import Formula, FormulaError, parse_formula
 from shared.report.reports import ReportSpec, parse_reports
 from shared.report.units import COUNT, DEFAULT_DECIMALS, Unit, UnitKind, parse_unit
+from shared.settings import format_characters
 
 ANY_EVENT = "*"
 MAX_BREAKDOWN_TOP = 20
+MAX_THRESHOLD = 1_000_000_000  # a band, count or volume beyond this is a typo, never a choice
 
 
 class Measure(StrEnum):
@@ -212,6 +215,8 @@ def _metric(
     better = entry.get("higher_is_better", True)
     if not isinstance(key, str) or not key:
         problems.append(f"{where} needs a key")
+    elif found := format_characters(key):
+        problems.append(f"{where} key contains an invisible Unicode format character ({found})")
     elif key in keys:
         problems.append(f"{where} repeats key {key!r}")
     else:
@@ -219,9 +224,13 @@ def _metric(
         where = f"{source}: metric {key!r}"
     if not isinstance(label, str) or not label:
         problems.append(f"{where} needs a label")
+    else:
+        refuse_format_characters(label, f"{where} label", problems)
     if not isinstance(emoji, str):
         problems.append(f"{where} emoji must be a string like ':gift:'")
-    if measure not in {m.value for m in Measure}:
+    else:
+        refuse_format_characters(emoji, f"{where} emoji", problems)
+    if not isinstance(measure, str) or measure not in {m.value for m in Measure}:
         choices = ", ".join(repr(m.value) for m in Measure)
         problems.append(f"{where} measure must be one of {choices}, got {measure!r}")
         measure = "total"
@@ -288,6 +297,12 @@ def _metric(
     )
 
 
+def refuse_format_characters(text: str, where: str, problems: list[str]) -> None:
+    """Append a problem naming `where` when `text` hides an invisible format character."""
+    if found := format_characters(text):
+        problems.append(f"{where} contains an invisible Unicode format character ({found})")
+
+
 def _conditions(raw: object, where: str, problems: list[str]) -> tuple[Condition, ...]:
     if not isinstance(raw, list):
         problems.append(f"{where} where must be a list of conditions")
@@ -350,8 +365,15 @@ def _thresholds(raw: object, source: str, problems: list[str]) -> Thresholds:
             problems.append(f"{source}: unknown threshold {name!r}")
             continue
         value, default = raw[name], getattr(defaults, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            problems.append(f"{source}: threshold {name} must be a number >= 0")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 <= value <= MAX_THRESHOLD
+        ):
+            problems.append(
+                f"{source}: threshold {name} must be a finite number from 0 to {MAX_THRESHOLD:,}"
+            )
         elif isinstance(default, int) and not isinstance(value, int):
             problems.append(f"{source}: threshold {name} must be a whole number")
         else:
