@@ -34,20 +34,63 @@ from shared.render.slack_message import render_message, render_text
 from shared.report.metrics import load_metrics
 from shared.report.reports import ReportSpec
 from shared.schedule.periods import PeriodKind, report_period
+from shared.settings import Settings
 
 OUT = Path("out")
 SAMPLE_REPORTS = Path(__file__).with_name("sample_reports.toml")
 
 
+# The settings that make .env a real project: all of them, or none (the bundled sample).
+REAL_SETTINGS = ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "MIXPANEL_PROJECT_ID")
+# Stand-ins for the required settings the sample supplies, to check the user's own ones.
+SAMPLE_PLACEHOLDERS = {
+    "MIXPANEL_USERNAME": DEMO_USERNAME,
+    "MIXPANEL_SECRET": DEMO_SECRET,
+    "MIXPANEL_PROJECT_ID": DEMO_PROJECT_ID,
+    "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/sample",
+}
+
+
 def _real_settings(environ: Mapping[str, str]) -> bool:
-    return bool(environ.get("MIXPANEL_USERNAME") and environ.get("MIXPANEL_SECRET"))
+    """True when every real Mixpanel setting is set, False when none is.
+
+    Some but not all is a ConfigError naming the missing ones: running the bundled sample
+    under the user's company name instead would look like their numbers.
+    """
+    given = [n for n in REAL_SETTINGS if environ.get(n, "").strip()]
+    if not given:
+        return False
+    missing = [n for n in REAL_SETTINGS if n not in given]
+    if missing:
+        raise ConfigError(
+            [
+                f"the real Mixpanel settings are incomplete: {', '.join(given)} set but "
+                f"{', '.join(missing)} missing (in .env or the environment); set "
+                f"{'it' if len(missing) == 1 else 'them'}, or run the bundled sample with "
+                "ARGS=--sample"
+            ]
+        )
+    return True
+
+
+def _check_own_settings(environ: Mapping[str, str]) -> None:
+    """The user's settings the sample run keeps (a time zone, a company name...): any problem
+    is a ConfigError, as the real run would report it, never silently replaced."""
+    Settings.from_env(
+        {
+            **environ,
+            **{k: v for k, v in SAMPLE_PLACEHOLDERS.items() if not environ.get(k, "").strip()},
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one report end to end and show the Slack message; 0 on success."""
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
     parser.add_argument(
-        "--period", choices=[k.value for k in PeriodKind if k != "custom"], default="weekly"
+        "--period",
+        choices=[k.value for k in PeriodKind if k != "custom"],
+        help="the single report's period (default weekly); each [[report]] has its own cadence",
     )
     parser.add_argument("--metrics-file", help="a metrics TOML file instead of the default")
     parser.add_argument(
@@ -69,10 +112,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=120, help="sample project: days of data")
     parser.add_argument("--users", type=int, default=4000, help="sample project: users")
     args = parser.parse_args(argv)
+    if args.period and args.reports:
+        parser.error(
+            "--period does not apply with --reports: each [[report]] runs on its own cadence "
+            "(add --report NAME to run one of them)"
+        )
 
     file_env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
     environ: dict[str, str] = {**os.environ, **file_env}
-    live = _real_settings(environ) and not args.sample
+    try:
+        live = not args.sample and _real_settings(environ)
+        if not live:
+            _check_own_settings(environ)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.post and not live:
+        parser.error(
+            "--post posts to the real Slack webhook in .env, and there are no real Mixpanel "
+            "settings there (or --sample was given): the sample's message already goes to a "
+            "loopback Slack stand-in"
+        )
     if args.metrics_file or args.reports:
         environ["METRICS_FILE"] = args.metrics_file or str(SAMPLE_REPORTS)
     now = utc_now()
@@ -103,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                     "MIXPANEL_API_URL": origin,
                     "TIMEZONE": SAMPLE_TIMEZONE,
                     "SLACK_WEBHOOK_URL": slack_standin.start(),
-                    "COMPANY_NAME": environ.get("COMPANY_NAME") or "Reewild (sample)",
+                    # Sample numbers never pass for the user's own: the name says so.
+                    "COMPANY_NAME": f"{environ.get('COMPANY_NAME') or 'Reewild'} (sample)",
                 }
             )
             print(f"Sample Mixpanel project served at {origin}")
@@ -125,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             print("Using the real Mixpanel project from .env")
         app = App.from_environ(environ)
         today = now.astimezone(app.settings.timezone).date()
-        runs = _runs(app, args.report, PeriodKind(args.period))
+        runs = _runs(app, args.report, args.period and PeriodKind(args.period))
         for name, ctx, kind in runs:
             period = report_period(kind, today)
             mixpanel = app.mixpanel()
@@ -200,14 +261,21 @@ def _reports(metrics_file: str | None) -> tuple[ReportSpec, ...]:
 
 
 def _runs(
-    app: App, only: str | None, kind: PeriodKind
+    app: App, only: str | None, kind: PeriodKind | None
 ) -> list[tuple[str | None, ReportContext, PeriodKind]]:
     """What to run: the single report (period from --period), or each [[report]] on its cadence."""
     reports = app.ctx.config.reports
     if not reports:
         if only:
             raise ConfigError([f"--report {only}: the metrics file defines no [[report]]s"])
-        return [(None, app.ctx, kind)]
+        return [(None, app.ctx, kind or PeriodKind.WEEKLY)]
+    if kind is not None:
+        raise ConfigError(
+            [
+                f"--period {kind}: the metrics file's [[report]]s each run on their own cadence "
+                "(drop --period; add --report NAME to run one of them)"
+            ]
+        )
     names = [r.name for r in reports]
     if only and only not in names:
         raise ConfigError([f"--report {only!r} is not defined; configured: {', '.join(names)}"])

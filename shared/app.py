@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -249,7 +250,10 @@ def _notify_config_error(
     except (ValueError, OSError, ZoneInfoNotFoundError):
         zone = ZoneInfo("Europe/London")
     hour = environ.get("REPORT_HOUR", "").strip()
-    rules = ScheduleRules(zone, int(hour) if hour.isdigit() and int(hour) < 24 else 9)
+    # ASCII digits only: '²'.isdigit() is True and int('²') would raise inside the error path.
+    rules = ScheduleRules(
+        zone, int(hour) if re.fullmatch(r"[0-9]{1,2}", hour) and int(hour) < 24 else 9
+    )
     decision = decide(
         kind, scheduled_for=intended_time(schedule_status), now=now, past_due=past_due, rules=rules
     )
