@@ -15,7 +15,7 @@ from shared.alerts.rules import load_alerts
 from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
 from shared.clock import utc_now
-from shared.errors import LedgerError, MixpanelError
+from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
 from shared.render.slack_message import render_failure
 from shared.sources.export_stream import LineBudget, LineDecoder, S
@@ -111,7 +111,7 @@ def run_alert_timer(
         slack = app.slack()
         try:
             run_alert_check(ctx, now=now, source=hourly_source(app), poster=slack, ledger=ledger)
-        except (MixpanelError, LedgerError) as exc:
+        except (MixpanelError, LedgerError, UnknownEventsError) as exc:
             notice = render_failure(
                 report=REPORT,
                 window=None,

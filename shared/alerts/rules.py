@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.alerts.derived import reads_every_event
 from shared.errors import MetricsFileError
-from shared.report.metrics import Measure, MetricsConfig, MetricSpec
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec, missing_file
 from shared.settings import format_characters
 
 
@@ -140,11 +140,12 @@ MAX_NUMBER = 10**12  # far above any hourly or daily figure: a larger one is a t
 def load_alerts(
     path: Path, metrics: MetricsConfig, *, watch_events: tuple[str, ...] | None = None
 ) -> AlertsConfig:
-    """The alerts file at `path` (absent = watch only); MetricsFileError lists every problem."""
+    """The alerts file at `path`; MetricsFileError lists every problem (a missing file is one:
+    it would silently mean no rules)."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raw = {}
+        raise MetricsFileError([missing_file("alerts file", path)]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise MetricsFileError([f"alerts file {path} cannot be read: {exc}"]) from None
     return parse_alerts(raw, metrics, source=f"alerts file {path}", watch_events=watch_events)

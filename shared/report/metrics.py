@@ -163,10 +163,21 @@ def load_metrics(path: Path) -> MetricsConfig:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MetricsFileError([f"metrics file {path} does not exist"]) from None
+        raise MetricsFileError([missing_file("metrics file", path)]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise MetricsFileError([f"metrics file {path} cannot be read: {exc}"]) from None
     return parse_metrics(raw, source=str(path))
+
+
+def missing_file(kind: str, path: Path) -> str:
+    """'<kind> <path> does not exist', with the closest names in its folder if there are any."""
+    try:
+        siblings = [p.name for p in path.parent.iterdir() if p.is_file()]
+    except OSError:  # no such folder, or not readable: nothing to suggest
+        siblings = []
+    close = difflib.get_close_matches(path.name, siblings, n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"{kind} {path} does not exist{hint}"
 
 
 def parse_metrics(raw: Mapping[str, Any], *, source: str = "metrics file") -> MetricsConfig:

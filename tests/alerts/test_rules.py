@@ -164,12 +164,16 @@ def test_every_problem_in_the_alerts_file_is_reported_at_once():
 
 
 def test_the_bundled_alerts_file_is_valid_and_the_watch_is_on(tmp_path: Path):
-    """shared/alerts.toml parses; a missing file means the watch alone, on by default."""
+    """shared/alerts.toml parses; an empty file means the watch alone, on by default (a
+    missing one is an error: tests/alerts/test_alert_settings.py)."""
     bundled = load_alerts(DEFAULT_ALERTS_FILE, METRICS)
     assert bundled.watch.enabled
-    missing = load_alerts(tmp_path / "none.toml", METRICS)
-    assert missing.rules == ()
-    assert missing.watch == WatchSettings()
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    empty = load_alerts(tmp_path / "empty.toml", METRICS)
+    assert empty.rules == ()
+    assert empty.watch == WatchSettings()
+    with pytest.raises(MetricsFileError):
+        load_alerts(tmp_path / "none.toml", METRICS)
     off = load_alerts(DEFAULT_ALERTS_FILE, METRICS, watch_events=())
     assert not off.watch.enabled
     assert Condition("anomaly") is Condition.ANOMALY
