@@ -51,7 +51,7 @@ SAMPLE_PLACEHOLDERS = {
 }
 
 
-def _real_settings(environ: Mapping[str, str]) -> bool:
+def real_settings(environ: Mapping[str, str]) -> bool:
     """True when every real Mixpanel setting is set, False when none is.
 
     Some but not all is a ConfigError naming the missing ones: running the bundled sample
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     file_env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
     environ: dict[str, str] = {**os.environ, **file_env}
     try:
-        live = not args.sample and _real_settings(environ)
+        live = not args.sample and real_settings(environ)
         if not live:
             _check_own_settings(environ)
     except ConfigError as exc:
