@@ -189,18 +189,22 @@ def parse_metrics(raw: Mapping[str, Any], *, source: str = "metrics file") -> Me
         problems.append(f"{source}: needs at least one [[metric]]")
         entries = []
     keys: set[str] = set()
+    declared: list[str] = []  # every key, valid metric or not, in the file's order
     for index, entry in enumerate(entries, start=1):
+        before = len(keys)
         spec = _metric(entry, index, source, keys, problems)
+        if len(keys) > before and isinstance(entry, dict):
+            declared.append(str(entry["key"]))
         if spec is not None:
             metrics.append(spec)
-    _check_formulas(metrics, source, problems)
+    # A metric that is defined but broken has its own problem above: the formulas and reports
+    # that use it are not told again that it is "not defined" (with a wrong suggestion).
+    _check_formulas(metrics, set(declared), source, problems)
     thresholds = _thresholds(raw.get("thresholds", {}), source, problems)
     unknown = set(raw) - {"metric", "thresholds", "report"}
     if unknown:
         problems.append(f"{source}: unknown tables {sorted(unknown)}")
-    reports = parse_reports(
-        raw.get("report", []), [m.key for m in metrics] or sorted(keys), source, problems
-    )
+    reports = parse_reports(raw.get("report", []), declared, source, problems)
     if problems:
         raise MetricsFileError(problems)
     return MetricsConfig(tuple(metrics), thresholds, (), reports, source)
@@ -349,7 +353,9 @@ def _formula(raw: object, kind: Measure, where: str, problems: list[str]) -> For
         return None
 
 
-def _check_formulas(metrics: list[MetricSpec], source: str, problems: list[str]) -> None:
+def _check_formulas(
+    metrics: list[MetricSpec], declared: set[str], source: str, problems: list[str]
+) -> None:
     by_key = {m.key: m for m in metrics}
     for metric in metrics:
         if metric.formula is None:
@@ -357,6 +363,8 @@ def _check_formulas(metrics: list[MetricSpec], source: str, problems: list[str])
         for key in metric.formula.keys:
             used = by_key.get(key)
             where = f"{source}: metric {metric.key!r} formula"
+            if used is None and key in declared:
+                continue  # defined but broken: reported once, at its own table
             if used is None:
                 close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
                 hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""

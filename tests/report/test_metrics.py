@@ -580,3 +580,38 @@ def test_a_mutated_metrics_file_text_is_a_metrics_file_error_never_a_traceback(
     except MetricsFileError as exc:
         problems = exc.problems
     assert problems
+
+
+def test_a_defined_but_broken_metric_is_reported_once_not_as_undefined_everywhere() -> None:
+    """The broken metric's own problem alone: no 'not defined' (with a wrong did-you-mean) in
+    each report and formula that uses it."""
+    raw = {
+        "metric": [
+            SIGNUPS,
+            {"key": "new_signups_ios", "label": "iOS", "events": ["Sign Up"], "measure": "median"},
+            {"key": "share", "label": "Share", "formula": "new_signups_ios / new_signups"},
+        ],
+        "report": [
+            {"name": name, "cadence": "daily", "metrics": ["new_signups", "new_signups_ios"],
+             "destination": "SLACK_WEBHOOK_GROWTH"}
+            for name in ("growth", "exec")
+        ],
+    }  # fmt: skip
+    assert _problems(raw, "f.toml") == [
+        "f.toml: metric 'new_signups_ios' measure must be one of 'total', 'unique', 'sum', "
+        "'average', 'formula', got 'median'"
+    ]
+
+
+def test_a_report_naming_a_truly_undefined_metric_still_gets_a_did_you_mean() -> None:
+    """The follow-on rule keeps the real 'not defined' problem, with its suggestion."""
+    raw = {
+        "metric": [SIGNUPS],
+        "report": [
+            {"name": "growth", "cadence": "daily", "metrics": ["new_signup"],
+             "destination": "SLACK_WEBHOOK_GROWTH"}
+        ],
+    }  # fmt: skip
+    assert _problems(raw, "f.toml") == [
+        "f.toml: report 'growth': metric 'new_signup' is not defined (did you mean 'new_signups'?)"
+    ]
