@@ -187,59 +187,68 @@ def main(argv: list[str] | None = None) -> int:
         app = App.from_environ(environ)
         today = now.astimezone(app.settings.timezone).date()
         runs = _runs(app, args.report, args.period and PeriodKind(args.period))
+        failed = 0
         for name, ctx, kind in runs:
-            period = report_period(kind, today)
-            mixpanel = app.mixpanel()
-            report = produce_report(period, ctx, mixpanel=mixpanel, now=now)
-            message = render_message(report)
-            elapsed = time.perf_counter() - started
-            print()
-            print(render_text(report))
-            print()
-            OUT.mkdir(exist_ok=True)
-            stem = name or str(period.kind)
-            path = OUT / f"slack-message-{stem}.json"
-            path.write_text(
-                json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-            print(f"Block Kit JSON (what would be posted): {path}")
-            suffix = f"-{name}" if name else ""
-            (OUT / f"report{suffix}.json").write_text(
-                json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n",
-                encoding="utf-8",
-            )
-            preview = OUT / f"preview{suffix}.html"
-            preview.write_text(render_html(message), encoding="utf-8")
-            print(f"The message as Slack shows it, charts included (opens offline): {preview}")
-            print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
-            spec = next((r for r in app.ctx.config.reports if r.name == name), None)
-            if spec is not None and spec.destination is None:
-                print("No Slack destination: this report is emailed only.")
-            elif not live:
-                app.slack(name).post(message)
-                print(
-                    "A strict Slack stand-in on the loopback accepted the message "
-                    f"({len(message.blocks)} blocks)."
+            try:
+                period = report_period(kind, today)
+                mixpanel = app.mixpanel()
+                report = produce_report(period, ctx, mixpanel=mixpanel, now=now)
+                message = render_message(report)
+                elapsed = time.perf_counter() - started
+                print()
+                print(render_text(report))
+                print()
+                OUT.mkdir(exist_ok=True)
+                stem = name or str(period.kind)
+                path = OUT / f"slack-message-{stem}.json"
+                path.write_text(
+                    json.dumps(message.payload(), indent=2, ensure_ascii=False) + "\n",
+                    encoding="utf-8",
                 )
-            elif args.post:
-                app.slack(name).post(message)
-                print("Posted to the Slack webhook in .env.")
-            else:
-                print("Not posted (add ARGS=--post to post it to the webhook in .env).")
-            if name is None:  # the single-report deployment's email (EMAIL_TO)
-                for line in email_demo(report, app.settings.email, out=OUT, post=args.post):
-                    print(line)
-            elif spec is not None and spec.email_to:  # a [[report]]'s own email_to
-                lines = email_demo(
-                    report,
-                    app.settings.email,
-                    out=OUT,
-                    post=args.post or not live,
-                    stem=f"email-{name}",
-                    recipients=spec.email_to,
+                print(f"Block Kit JSON (what would be posted): {path}")
+                suffix = f"-{name}" if name else ""
+                (OUT / f"report{suffix}.json").write_text(
+                    json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n",
+                    encoding="utf-8",
                 )
-                print("\n".join(lines))
-        return 0
+                preview = OUT / f"preview{suffix}.html"
+                preview.write_text(render_html(message), encoding="utf-8")
+                print(f"The message as Slack shows it, charts included (opens offline): {preview}")
+                print(f"Mixpanel requests: {mixpanel.requests_made}; total time {elapsed:.2f} s")
+                spec = next((r for r in app.ctx.config.reports if r.name == name), None)
+                if spec is not None and spec.destination is None:
+                    print("No Slack destination: this report is emailed only.")
+                elif not live:
+                    app.slack(name).post(message)
+                    print(
+                        "A strict Slack stand-in on the loopback accepted the message "
+                        f"({len(message.blocks)} blocks)."
+                    )
+                elif args.post:
+                    app.slack(name).post(message)
+                    print("Posted to the Slack webhook in .env.")
+                else:
+                    print("Not posted (add ARGS=--post to post it to the webhook in .env).")
+                if name is None:  # the single-report deployment's email (EMAIL_TO)
+                    for line in email_demo(report, app.settings.email, out=OUT, post=args.post):
+                        print(line)
+                elif spec is not None and spec.email_to:  # a [[report]]'s own email_to
+                    lines = email_demo(
+                        report,
+                        app.settings.email,
+                        out=OUT,
+                        post=args.post or not live,
+                        stem=f"email-{name}",
+                        recipients=spec.email_to,
+                    )
+                    print("\n".join(lines))
+            except ReporterError as exc:
+                if len(runs) == 1:
+                    raise
+                # One report's problem (seen only once gathered) never stops the others.
+                print(f"error: report {name!r} failed: {exc}", file=sys.stderr)
+                failed += 1
+        return 1 if failed else 0
     except ReporterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -95,7 +95,7 @@ class App:
     def report_context(self, spec: ReportSpec) -> ReportContext:
         """The context of one [[report]]: its metrics (and their inputs) and its title."""
         config = self.ctx.config.report(spec.name)
-        return replace(self.ctx, config=config, title=spec.title or spec.name)
+        return replace(self.ctx, config=config, title=spec.title or spec.name, report=spec.name)
 
     def scheduled_reports(self, kind: PeriodKind) -> list[ScheduledReport]:
         """Every [[report]] of cadence `kind`, each with its own quiet days and destinations
