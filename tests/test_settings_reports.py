@@ -107,3 +107,43 @@ def test_a_superscript_report_hour_fails_the_timer_with_a_config_error_not_a_val
             PeriodKind.DAILY, timer, environ=environ, now=datetime(2026, 7, 15, 8, tzinfo=UTC)
         )
     assert "REPORT_HOUR must be an hour from 0 to 23, got '²'" in caught.value.problems
+
+
+def test_a_report_webhook_hiding_a_format_character_is_named_without_its_value(
+    reports_file: Path,
+):
+    """A destination setting of any name is checked like the app's own settings."""
+    environ = {
+        **BASE,
+        "METRICS_FILE": str(reports_file),
+        "SLACK_WEBHOOK_GROWTH": "https://example.invalid/gro\u200bwth",
+        "SLACK_WEBHOOK_EXEC": "https://example.invalid/exec",
+        "SMTP_HOST": "smtp.example.com",
+        "SMTP_SENDER": "r@example.com",
+    }
+    with pytest.raises(ConfigError) as caught:
+        App.from_environ(environ)
+    assert caught.value.problems == [
+        "SLACK_WEBHOOK_GROWTH contains an invisible Unicode format character "
+        "(U+200B ZERO WIDTH SPACE)"
+    ]
+
+
+def test_a_report_webhook_of_any_name_hiding_a_format_character_is_named(reports_file: Path):
+    """A destination setting outside the app's own prefixes is checked by the report."""
+    text = reports_file.read_text(encoding="utf-8").replace("SLACK_WEBHOOK_GROWTH", "GROWTH_HOOK")
+    reports_file.write_text(text, encoding="utf-8")
+    environ = {
+        **BASE,
+        "METRICS_FILE": str(reports_file),
+        "GROWTH_HOOK": "https://example.invalid/gro\u200bwth",
+        "SLACK_WEBHOOK_EXEC": "https://example.invalid/exec",
+        "SMTP_HOST": "smtp.example.com",
+        "SMTP_SENDER": "r@example.com",
+    }
+    with pytest.raises(ConfigError) as caught:
+        App.from_environ(environ)
+    assert caught.value.problems == [
+        f"{reports_file}: report 'growth': destination setting GROWTH_HOOK contains an invisible "
+        "Unicode format character (U+200B ZERO WIDTH SPACE)"
+    ]

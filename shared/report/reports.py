@@ -12,7 +12,13 @@ from email.headerregistry import Address
 from shared.delivery.addresses import parse_recipient_list
 from shared.errors import ConfigError
 from shared.schedule.periods import PeriodKind
-from shared.settings import WEEKDAYS, Secret, _is_http_url, format_characters
+from shared.settings import (
+    SETTING_PREFIXES,
+    WEEKDAYS,
+    Secret,
+    _is_http_url,
+    format_characters,
+)
 
 CADENCES = {
     "daily": PeriodKind.DAILY,
@@ -215,8 +221,14 @@ def resolve_destinations(
             continue
         value = environ.get(report.destination, "").strip()
         where = f"{source}: report {report.name!r}: destination setting {report.destination}"
+        hidden = format_characters(value)
         if not value:
             problems.append(f"{where} is not set")
+        elif hidden:  # a setting of the app's own prefixes is named by Settings.from_env already
+            if not report.destination.startswith(SETTING_PREFIXES):
+                problems.append(
+                    f"{where} contains an invisible Unicode format character ({hidden})"
+                )
         elif not _is_http_url(value):
             problems.append(f"{where} must hold an http(s) URL (value not shown)")
         else:
