@@ -6,17 +6,20 @@ skip this module and hand fakes to shared/pipeline.py instead.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.clock import utc_now
-from shared.errors import ConfigError
+from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
     ReportContext,
     ScheduledReport,
@@ -28,7 +31,7 @@ from shared.report.metrics import MetricsConfig, load_metrics
 from shared.report.reports import ReportSpec, resolve_destinations
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
-from shared.settings import Secret, Settings
+from shared.settings import DEFAULT_METRICS_FILE, Secret, Settings
 from shared.sources.budget import Priority
 from shared.sources.gathering import SourceMode, SourcePolicy
 
@@ -59,12 +62,15 @@ class App:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], config: MetricsConfig | None = None) -> App:
-        """Parse settings and the metrics file; raises ConfigError listing every problem."""
+        """Parse settings and the metrics file; raises ConfigError listing every problem.
+
+        Everything that can be checked without Mixpanel is checked here, before any report
+        runs: the settings, the metrics file (every [[report]]'s metrics), each report's
+        destination and email settings, and the metric keys settings name.
+        """
         import requests  # imported here, not at module top: keeps cold starts fast
 
-        settings = Settings.from_env(environ)
-        config = config or load_metrics(settings.metrics_file)
-        webhooks = resolve_destinations(config.reports, environ, source=config.source)
+        settings, config, webhooks = validated(environ, config)
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
         return cls(settings, context(settings, config), session, webhooks)
@@ -128,7 +134,7 @@ class App:
     def report_context(self, spec: ReportSpec) -> ReportContext:
         """The context of one [[report]]: its metrics (and their inputs) and its title."""
         config = self.ctx.config.report(spec.name)
-        return replace(self.ctx, config=config, title=spec.title or spec.name)
+        return replace(self.ctx, config=config, title=spec.title or spec.name, report=spec.name)
 
     def scheduled_reports(self, kind: PeriodKind) -> list[ScheduledReport]:
         """Every [[report]] of cadence `kind`, each with its own quiet days and destinations
@@ -167,6 +173,58 @@ class App:
         return TableDeliveryLedger(
             self.settings.storage_connection.reveal(), table_name=self.settings.delivery_table
         )
+
+
+def validated(
+    environ: Mapping[str, str], config: MetricsConfig | None = None
+) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
+    """Settings, metrics config and [[report]] webhooks; one ConfigError lists every problem of
+    all three (a MetricsFileError when they are all the metrics file's)."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings.from_env(environ)
+    except ConfigError as exc:
+        problems += exc.problems
+    path = (
+        settings.metrics_file
+        if settings is not None
+        else Path(environ.get("METRICS_FILE", "").strip() or DEFAULT_METRICS_FILE)
+    )
+    file_problems: list[str] = []
+    if config is None:
+        try:
+            config = load_metrics(path)
+        except MetricsFileError as exc:
+            file_problems = exc.problems
+    webhooks: dict[str, Secret] = {}
+    if config is not None:
+        try:
+            webhooks = resolve_destinations(config.reports, environ, source=config.source)
+        except ConfigError as exc:
+            problems += exc.problems
+        if settings is not None:
+            problems += _unknown_metric_keys(settings, config)
+    if file_problems and not problems:
+        raise MetricsFileError(file_problems)
+    if problems or file_problems or settings is None or config is None:
+        raise ConfigError(problems + file_problems)
+    return settings, config, webhooks
+
+
+def _unknown_metric_keys(settings: Settings, config: MetricsConfig) -> list[str]:
+    """MIXPANEL_INSIGHTS_REPORTS keys that name no metric (they would be silently unused)."""
+    keys = [m.key for m in config.computed]
+    problems = []
+    for key, _ in settings.insights_reports:
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            problems.append(
+                f"MIXPANEL_INSIGHTS_REPORTS names metric {key!r}, which {config.source} "
+                f"does not define{hint}"
+            )
+    return problems
 
 
 def context(settings: Settings, config: MetricsConfig) -> ReportContext:
@@ -294,7 +352,10 @@ def _notify_config_error(
     except (ValueError, OSError, ZoneInfoNotFoundError):
         zone = ZoneInfo("Europe/London")
     hour = environ.get("REPORT_HOUR", "").strip()
-    rules = ScheduleRules(zone, int(hour) if hour.isdigit() and int(hour) < 24 else 9)
+    # ASCII digits only: '²'.isdigit() is True and int('²') would raise inside the error path.
+    rules = ScheduleRules(
+        zone, int(hour) if re.fullmatch(r"[0-9]{1,2}", hour) and int(hour) < 24 else 9
+    )
     decision = decide(
         kind, scheduled_for=intended_time(schedule_status), now=now, past_due=past_due, rules=rules
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +29,14 @@ SOURCES = ("auto", "query", "export")
 # How many raw export lines a report may stream: what fits half of the report's 120 s budget
 # at the end-to-end rate `make bench` measures, about 66k lines/s (README "Data sources").
 DEFAULT_EXPORT_MAX_EVENTS = 4_000_000
+# The settings this app reads (and each [[report]]'s SLACK_WEBHOOK_* destination), by prefix.
+SETTING_PREFIXES = (
+    "MIXPANEL_", "SLACK_", "SMTP_", "EMAIL_", "COMPANY_NAME", "TIMEZONE", "REPORT_", "DAILY_",
+    "BIWEEKLY_", "METRICS_FILE", "ACTIVE_USER_EVENTS", "DELIVERY_", "ALERT", "TRACKING_",
+    "CUSTOM_", "EXPORT_", "AzureWebJobsStorage",
+)  # fmt: skip
+MAX_EVENTS = 10**12  # far above any export a report could stream, and still a sane int
+MAX_SECONDS = 86_400.0  # a timeout or budget longer than a day is a typo
 
 T = TypeVar("T")
 
@@ -133,10 +143,16 @@ class Settings:
         """Settings from `environ`; ConfigError names every missing or malformed variable."""
         problems: list[str] = []
         env = {k: v.strip() for k, v in environ.items()}
+        refused: set[str] = set()
+        for name in sorted(env):  # an invisible character in a name, id, address or secret
+            if name.startswith(SETTING_PREFIXES) and (found := format_characters(env[name])):
+                problems.append(f"{name} contains an invisible Unicode format character ({found})")
+                refused.add(name)
+                env[name] = ""  # reported once, here, not again as malformed
 
         def required(name: str) -> str:
             value = env.get(name, "")
-            if not value:
+            if not value and name not in refused:
                 problems.append(f"{name} is required")
             return value
 
@@ -154,7 +170,7 @@ class Settings:
         username = required("MIXPANEL_USERNAME")
         secret = required("MIXPANEL_SECRET")
         project_id = required("MIXPANEL_PROJECT_ID")
-        if project_id and not project_id.isdigit():
+        if project_id and not _is_ascii_number(project_id):
             problems.append(
                 "MIXPANEL_PROJECT_ID must be the numeric project id (not the token), "
                 f"got {project_id!r}"
@@ -313,6 +329,44 @@ class Settings:
         return f"https://{QUERY_HOSTS[self.mixpanel_region]}/project/{self.mixpanel_project_id}"
 
 
+def format_characters(text: str) -> str:
+    """The Unicode format characters (category Cf: U+202E, U+200B...) in `text`, named; or "".
+
+    They are invisible: a right-to-left override or a zero-width space in a name or an id makes
+    what is shown differ from what is used, so configuration refuses them (never strips them).
+    """
+    found = dict.fromkeys(c for c in text if unicodedata.category(c) == "Cf" and c not in JOINERS)
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in found)
+
+
+# Zero-width (non-)joiners shape emoji sequences and Persian or Indic words: text, not tricks.
+JOINERS = frozenset("\u200c\u200d")
+_ASCII_INT = re.compile(r"[0-9]+")
+_ASCII_DECIMAL = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _is_ascii_number(value: str) -> bool:
+    """True for ASCII digits only: str.isdigit() and int() also accept '²' and '٣'."""
+    return bool(_ASCII_INT.fullmatch(value))
+
+
+def ascii_int(value: str) -> int:
+    """A whole number written in ASCII digits (an optional leading minus); ValueError if not."""
+    if not _ASCII_INT.fullmatch(value.removeprefix("-")):
+        raise ValueError(value)
+    return int(value)
+
+
+def finite_float(value: str) -> float:
+    """A finite number written in ASCII (no nan, inf, '²' or '٣'); ValueError if not."""
+    if not _ASCII_DECIMAL.fullmatch(value.removeprefix("-")):
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
 def _shown(name: str, raw: str) -> str:
     if name in {"AzureWebJobsStorage", "SMTP_PASSWORD", "SLACK_BOT_TOKEN"}:
         return "(value not shown)"
@@ -340,15 +394,15 @@ def _zone(value: str) -> ZoneInfo:
 
 
 def _hour(value: str) -> int:
-    hour = int(value)
+    hour = ascii_int(value)
     if not 0 <= hour <= 23:
         raise ValueError(value)
     return hour
 
 
 def _positive(value: str) -> float:
-    number = float(value)
-    if not number > 0:
+    number = finite_float(value)
+    if not 0 < number <= MAX_SECONDS:
         raise ValueError(value)
     return number
 
@@ -392,8 +446,8 @@ def _export_utc(value: str) -> bool:
 
 
 def _days(value: str) -> int:
-    days = int(value)
-    if days < 1:
+    days = ascii_int(value)
+    if not 1 <= days <= 3650:
         raise ValueError(value)
     return days
 
@@ -435,15 +489,15 @@ def _source(value: str) -> str:
 
 
 def _seconds(value: str) -> int:
-    seconds = int(value)
+    seconds = ascii_int(value)
     if not 0 <= seconds <= 86400:
         raise ValueError(value)
     return seconds
 
 
 def _count(value: str) -> int:
-    number = int(value.replace("_", ""))
-    if number < 1:
+    number = ascii_int(value.replace("_", "") if "__" not in value else value)
+    if not 1 <= number <= MAX_EVENTS:
         raise ValueError(value)
     return number
 
@@ -452,7 +506,7 @@ def _bookmarks(value: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for part in value.split(","):
         key, sep, bookmark = part.strip().partition(":")
-        if not sep or not key.strip() or not bookmark.strip().isdigit():
+        if not sep or not key.strip() or not _is_ascii_number(bookmark.strip()):
             raise ValueError(value)
         pairs.append((key.strip(), bookmark.strip()))
     return tuple(pairs)

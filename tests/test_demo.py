@@ -24,7 +24,8 @@ def clean_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory with no .env and no real settings in the environment."""
     monkeypatch.chdir(tmp_path)
     PROCESS_NAMES_CACHE.clear()  # a new sample project may reuse an earlier one's port
-    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "SLACK_WEBHOOK_URL", "METRICS_FILE"):
+    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "MIXPANEL_PROJECT_ID", "SLACK_WEBHOOK_URL",
+                 "METRICS_FILE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 

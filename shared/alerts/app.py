@@ -15,7 +15,7 @@ from shared.alerts.rules import load_alerts
 from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
 from shared.clock import utc_now
-from shared.errors import LedgerError, MixpanelError
+from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
 from shared.render.slack_message import render_failure
 from shared.sources.budget import Priority
@@ -114,7 +114,7 @@ def run_alert_timer(
         try:
             source = hourly_source(app, Priority.SCHEDULED)
             run_alert_check(ctx, now=now, source=source, poster=slack, ledger=ledger)
-        except (MixpanelError, LedgerError) as exc:
+        except (MixpanelError, LedgerError, UnknownEventsError) as exc:
             notice = render_failure(
                 report=REPORT,
                 window=None,

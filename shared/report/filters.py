@@ -139,8 +139,8 @@ def parse_condition(raw: object, where: str, problems: list[str]) -> Condition |
         problems.append(f"{where} one_of must be a list of values")
         return None
     elif op in NUMERIC_OPS:
-        if not is_number(value):
-            problems.append(f"{where} {op.value} must be a number")
+        if not is_number(value) or not math.isfinite(value):  # nan matches nothing, ever
+            problems.append(f"{where} {op.value} must be a finite number")
             return None
         values = (value,)
     elif op is Op.CONTAINS:

@@ -8,6 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+# A formula is a short sum of a few metrics: these bounds are far above any real one, and far
+# below what would exhaust Python's recursion limit while parsing or evaluating it.
+MAX_FORMULA_CHARS = 500
+MAX_FORMULA_DEPTH = 50
+MAX_CONSTANT = 1e12  # a scale factor, never a figure: a larger one is a typo
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +34,26 @@ class FormulaOverflow(ArithmeticError):
 
 def parse_formula(text: str) -> Formula:
     """The formula in `text`; raises FormulaError naming what is not allowed."""
+    if len(text.strip()) > MAX_FORMULA_CHARS:
+        raise FormulaError(
+            f"formula is {len(text.strip()):,} characters long; at most {MAX_FORMULA_CHARS} allowed"
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
-        raise FormulaError(f"cannot read formula {text!r}") from None
+    except (SyntaxError, RecursionError, MemoryError):  # RecursionError: nested too deeply
+        raise FormulaError(f"cannot read formula {text[:80]!r}") from None
     keys: list[str] = []
 
-    def check(node: ast.expr) -> None:
+    def check(node: ast.expr, depth: int = 1) -> None:
+        if depth > MAX_FORMULA_DEPTH:
+            raise FormulaError(
+                f"formula {text[:80]!r} nests more than {MAX_FORMULA_DEPTH} operations deep"
+            )
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            check(node.left)
-            check(node.right)
+            check(node.left, depth + 1)
+            check(node.right, depth + 1)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            check(node.operand)
+            check(node.operand, depth + 1)
         elif isinstance(node, ast.Name):
             keys.append(node.id)
         elif (
@@ -48,7 +61,10 @@ def parse_formula(text: str) -> Formula:
             and isinstance(node.value, int | float)
             and not isinstance(node.value, bool)
         ):
-            pass
+            if not -MAX_CONSTANT <= node.value <= MAX_CONSTANT:  # also refuses 1e999 (inf)
+                raise FormulaError(
+                    f"formula {text[:80]!r}: a number may be at most {MAX_CONSTANT:,.0f}"
+                )
         else:
             raise FormulaError(
                 f"formula {text!r} may only use metric keys, numbers, + - * / and parentheses"
