@@ -50,10 +50,8 @@ param companyName string = 'Analytics'
 @description('IANA time zone of the reports (Flex has no WEBSITE_TIME_ZONE: the app converts).')
 param timezone string = 'Europe/London'
 
-@description('Local hour (0-23) the reports post at.')
-@minValue(0)
-@maxValue(23)
-param reportHour int = 9
+@description('Local hour (0-23) the reports post at; the app checks it (REPORT_HOUR).')
+param reportHour string = '9'
 
 @description('true: SLACK_WEBHOOK_URL is read from the vault secret slack-webhook-url.')
 param slackWebhookEnabled bool = true

@@ -13,7 +13,7 @@ param mixpanelProjectId string
 param mixpanelRegion string
 param companyName string
 param timezone string
-param reportHour int
+param reportHour string
 param slackWebhookEnabled bool
 param slackBotEnabled bool
 param slackChannel string
@@ -254,7 +254,7 @@ var plainSettings = [
   }
   {
     name: 'REPORT_HOUR'
-    value: string(reportHour)
+    value: reportHour
   }
   {
     name: 'DELIVERY_TABLE'
