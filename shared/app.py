@@ -120,19 +120,21 @@ class App:
         ]
 
     def ledger(self) -> DeliveryLedger:
-        """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
+        """The delivery ledger in the app's own storage account: AzureWebJobsStorage's
+        connection string, else AzureWebJobsStorage__accountName with the app's identity."""
         from shared.delivery.ledger import TableDeliveryLedger
+        from shared.delivery.tables import storage_of
 
-        if self.settings.storage_connection is None:
+        storage = storage_of(self.settings)
+        if storage is None:
             raise ConfigError(
                 [
-                    "AzureWebJobsStorage is required for scheduled reports "
-                    "(UseDevelopmentStorage=true with Azurite locally)"
+                    "AzureWebJobsStorage (or AzureWebJobsStorage__accountName in Azure) is "
+                    "required for scheduled reports (UseDevelopmentStorage=true with Azurite "
+                    "locally)"
                 ]
             )
-        return TableDeliveryLedger(
-            self.settings.storage_connection.reveal(), table_name=self.settings.delivery_table
-        )
+        return TableDeliveryLedger(storage, table_name=self.settings.delivery_table)
 
 
 def context(settings: Settings, config: MetricsConfig) -> ReportContext:

@@ -184,7 +184,7 @@ def _handle(
                 "this report has no Slack destination (it is emailed only); send send_slack=false",
                 "send_slack",
             )
-        if request.send_slack and request.idempotency_key and not app.settings.storage_connection:
+        if request.send_slack and request.idempotency_key and not app.settings.has_storage:
             return error_result(
                 503,
                 "storage_unavailable",
@@ -273,7 +273,7 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
 
 
 def _ledger(app: App) -> DeliveryLedger:
-    return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
+    return app.ledger() if app.settings.has_storage else LOCAL_LEDGER
 
 
 def _post(
