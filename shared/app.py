@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.clock import utc_now
 from shared.errors import ConfigError
 from shared.pipeline import (
+    Delivered,
     ReportContext,
     ScheduledReport,
     notify_failure,
@@ -25,6 +26,7 @@ from shared.pipeline import (
 )
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.report.reports import ReportSpec, resolve_destinations
+from shared.runlog import logged_run, timer_outcome, track_mixpanel
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import Secret, Settings
@@ -69,7 +71,9 @@ class App:
         """A Mixpanel client for this invocation (its own rate and time budget)."""
         from shared.sources.mixpanel_client import MixpanelClient
 
-        return MixpanelClient.from_settings(self.settings, self.session)
+        client = MixpanelClient.from_settings(self.settings, self.session)
+        track_mixpanel(client)  # its requests count in this run's log line (shared/runlog.py)
+        return client
 
     def slack(self, report: str | None = None) -> ChartFallbackPoster:
         """The Slack destination, charts dropped if refused: the [[report]]'s own webhook when
@@ -166,6 +170,21 @@ def schedule_rules(settings: Settings) -> ScheduleRules:
     )
 
 
+# The timer function of each cadence, for the run line when the host's context does not say.
+TIMER_FUNCTIONS = {
+    PeriodKind.DAILY: "DailyReport",
+    PeriodKind.WEEKLY: "WeeklyReport",
+    PeriodKind.BIWEEKLY: "BiWeeklyReport",
+    PeriodKind.MONTHLY: "MonthlyReport",
+}
+
+
+def function_name(context: object, default: str) -> str:
+    """The invoked function's name from the host's Context, else `default`."""
+    name = getattr(context, "function_name", None)
+    return name if isinstance(name, str) and name else default
+
+
 def run_timer(
     kind: PeriodKind,
     timer: object,
@@ -174,6 +193,19 @@ def run_timer(
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> None:
+    """One timer fire of the `kind` report, logged as one run line (shared/runlog.py)."""
+    with logged_run(function_name(context, TIMER_FUNCTIONS.get(kind, str(kind))), str(kind)) as run:
+        run.set(*timer_outcome(_run_timer(kind, timer, context, environ=environ, now=now)))
+
+
+def _run_timer(
+    kind: PeriodKind,
+    timer: object,
+    context: object = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Delivered | Skip | list[Delivered | Skip] | None:
     """One timer fire of the `kind` report; raises when the run failed (the host records it).
 
     `timer` is the trigger's TimerRequest and `context` the invocation Context (both read by
@@ -191,14 +223,14 @@ def run_timer(
             # The single report of the settings has no monthly post, as before [[report]]s.
             log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
             app.session.close()
-            return
+            return None
         ledger = app.ledger()
     except ConfigError as exc:
         _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
         raise
     with app.session:
         if app.ctx.config.reports:  # several reports: each of this cadence, each once
-            run_reports(
+            return run_reports(
                 kind,
                 app.scheduled_reports(kind),
                 scheduled_for=intended_time(schedule_status),
@@ -207,8 +239,7 @@ def run_timer(
                 ledger=ledger,
                 will_retry=will_retry(context),
             )
-            return
-        run_scheduled(
+        return run_scheduled(
             kind,
             app.ctx,
             schedule_rules(app.settings),

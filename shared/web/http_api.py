@@ -30,6 +30,7 @@ from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.report.generator import Report
+from shared.runlog import http_outcome, logged_run
 from shared.web.custom_request import (
     MAX_SHOWN_NAMES,
     CustomRequest,
@@ -129,7 +130,33 @@ def handle_custom_report(
     now: datetime | None = None,
     raw: RawRequest | None = None,
 ) -> HttpResult:
-    """Answer one /api/CustomReport request; never raises."""
+    """Answer one /api/CustomReport request, logged as one run line; never raises."""
+    with logged_run("CustomReport", params.get("report") or "custom") as run:
+        result = _answer(method, params, body, environ=environ, now=now, raw=raw)
+        run.set(*http_outcome(result.status, body_of(result)))
+        return result
+
+
+def body_of(result: HttpResult) -> Mapping[str, Any] | None:
+    """The JSON object an answer carries (None for text, Block Kit lists or bad JSON)."""
+    if result.mimetype != JSON:
+        return None
+    try:
+        value = result.json()
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _answer(
+    method: str,
+    params: Mapping[str, str],
+    body: bytes,
+    *,
+    environ: Mapping[str, str],
+    now: datetime | None,
+    raw: RawRequest | None,
+) -> HttpResult:
     try:
         return _handle(method, params, body, environ=environ, now=now or utc_now(), raw=raw)
     except Exception:  # a bug must still answer in the documented shape, without internals
