@@ -137,6 +137,7 @@ class Settings:
         """Settings from `environ`; ConfigError names every missing or malformed variable."""
         problems: list[str] = []
         env = {k: v.strip() for k, v in environ.items()}
+        problems.extend(unresolved_references(env))
 
         def required(name: str) -> str:
             value = env.get(name, "")
@@ -326,6 +327,17 @@ class Settings:
     def project_url(self) -> str:
         """Link to the project in Mixpanel's UI (for the report footer)."""
         return f"https://{QUERY_HOSTS[self.mixpanel_region]}/project/{self.mixpanel_project_id}"
+
+
+def unresolved_references(env: Mapping[str, str]) -> list[str]:
+    """Settings still holding `@Microsoft.KeyVault(...)`: Azure passes the reference itself
+    when it cannot resolve it (secret missing, or the identity lacks Key Vault Secrets User)."""
+    return [
+        f"{name} is a Key Vault reference Azure could not resolve: put the secret in the vault "
+        "and check the app identity's Key Vault Secrets User role (docs/deploy.md)"
+        for name, value in sorted(env.items())
+        if value.startswith("@Microsoft.KeyVault(")
+    ]
 
 
 def _shown(name: str, raw: str) -> str:
