@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.clock import utc_now
 from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
+    Delivered,
     ReportContext,
     ScheduledReport,
     notify_failure,
@@ -29,6 +30,7 @@ from shared.pipeline import (
 )
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.report.reports import ReportSpec, resolve_destinations
+from shared.runlog import logged_run, timer_outcome, track_mixpanel
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import DEFAULT_METRICS_FILE, Secret, Settings
@@ -80,13 +82,16 @@ class App:
         call budget shared by every instance; timers pass Priority.SCHEDULED (the reserve)."""
         from shared.sources.mixpanel_client import MixpanelClient
 
-        return MixpanelClient.from_settings(
+        client = MixpanelClient.from_settings(
             self.settings, self.session, call_budget=self.call_budget(), priority=priority
         )
+        track_mixpanel(client)  # its requests count in this run's log line (shared/runlog.py)
+        return client
 
     def call_budget(self) -> CallBudget:
         """The project's Mixpanel calls: in the app's storage (AzureWebJobsStorage) when it
         has one, so every instance counts together; else in this process."""
+        from shared.delivery.tables import storage_of
         from shared.sources.budget import (
             PROCESS_BUDGET_STORE,
             BudgetRules,
@@ -99,8 +104,9 @@ class App:
 
         settings = self.settings
         store: BudgetStore = PROCESS_BUDGET_STORE
-        if settings.storage_connection is not None:
-            store = TableBudgetStore(shared_state_table(settings.storage_connection.reveal()))
+        storage = storage_of(settings)
+        if storage is not None:
+            store = TableBudgetStore(shared_state_table(storage))
         reserve = scheduled_reserve(
             self.ctx.config,
             today=utc_now().astimezone(settings.timezone).date(),
@@ -160,19 +166,21 @@ class App:
         ]
 
     def ledger(self) -> DeliveryLedger:
-        """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
+        """The delivery ledger in the app's own storage account: AzureWebJobsStorage's
+        connection string, else AzureWebJobsStorage__accountName with the app's identity."""
         from shared.delivery.ledger import TableDeliveryLedger
+        from shared.delivery.tables import storage_of
 
-        if self.settings.storage_connection is None:
+        storage = storage_of(self.settings)
+        if storage is None:
             raise ConfigError(
                 [
-                    "AzureWebJobsStorage is required for scheduled reports "
-                    "(UseDevelopmentStorage=true with Azurite locally)"
+                    "AzureWebJobsStorage (or AzureWebJobsStorage__accountName in Azure) is "
+                    "required for scheduled reports (UseDevelopmentStorage=true with Azurite "
+                    "locally)"
                 ]
             )
-        return TableDeliveryLedger(
-            self.settings.storage_connection.reveal(), table_name=self.settings.delivery_table
-        )
+        return TableDeliveryLedger(storage, table_name=self.settings.delivery_table)
 
 
 def validated(
@@ -248,12 +256,15 @@ def context(settings: Settings, config: MetricsConfig) -> ReportContext:
 
 def export_sizes(settings: Settings) -> ExportSizes | None:
     """Export sizes in the app's storage behind this process's memory (None: memory only)."""
-    if settings.storage_connection is None:
+    from shared.delivery.tables import storage_of
+
+    storage = storage_of(settings)
+    if storage is None:
         return None
     from shared.sources.size_store import CachedSizes, TableSizes
     from shared.sources.state_table import shared_state_table
 
-    return CachedSizes(TableSizes(shared_state_table(settings.storage_connection.reveal())))
+    return CachedSizes(TableSizes(shared_state_table(storage)))
 
 
 def schedule_rules(settings: Settings) -> ScheduleRules:
@@ -267,6 +278,21 @@ def schedule_rules(settings: Settings) -> ScheduleRules:
     )
 
 
+# The timer function of each cadence, for the run line when the host's context does not say.
+TIMER_FUNCTIONS = {
+    PeriodKind.DAILY: "DailyReport",
+    PeriodKind.WEEKLY: "WeeklyReport",
+    PeriodKind.BIWEEKLY: "BiWeeklyReport",
+    PeriodKind.MONTHLY: "MonthlyReport",
+}
+
+
+def function_name(context: object, default: str) -> str:
+    """The invoked function's name from the host's Context, else `default`."""
+    name = getattr(context, "function_name", None)
+    return name if isinstance(name, str) and name else default
+
+
 def run_timer(
     kind: PeriodKind,
     timer: object,
@@ -275,6 +301,19 @@ def run_timer(
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> None:
+    """One timer fire of the `kind` report, logged as one run line (shared/runlog.py)."""
+    with logged_run(function_name(context, TIMER_FUNCTIONS.get(kind, str(kind))), str(kind)) as run:
+        run.set(*timer_outcome(_run_timer(kind, timer, context, environ=environ, now=now)))
+
+
+def _run_timer(
+    kind: PeriodKind,
+    timer: object,
+    context: object = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Delivered | Skip | list[Delivered | Skip] | None:
     """One timer fire of the `kind` report; raises when the run failed (the host records it).
 
     `timer` is the trigger's TimerRequest and `context` the invocation Context (both read by
@@ -292,14 +331,14 @@ def run_timer(
             # The single report of the settings has no monthly post, as before [[report]]s.
             log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
             app.session.close()
-            return
+            return None
         ledger = app.ledger()
     except ConfigError as exc:
         _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
         raise
     with app.session:
         if app.ctx.config.reports:  # several reports: each of this cadence, each once
-            run_reports(
+            return run_reports(
                 kind,
                 app.scheduled_reports(kind),
                 scheduled_for=intended_time(schedule_status),
@@ -308,8 +347,7 @@ def run_timer(
                 ledger=ledger,
                 will_retry=will_retry(context),
             )
-            return
-        run_scheduled(
+        return run_scheduled(
             kind,
             app.ctx,
             schedule_rules(app.settings),

@@ -119,6 +119,11 @@ class Settings:
     active_user_events: tuple[str, ...] | None = None
     export_in_utc: bool = True
     storage_connection: Secret | None = None
+    # Identity-based host storage (Azure): the account (or its table endpoint) and, for a
+    # user-assigned identity, its client id; used when no connection string is given.
+    storage_account: str | None = None
+    storage_table_uri: str | None = None
+    storage_client_id: str | None = None
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
@@ -143,6 +148,7 @@ class Settings:
         """Settings from `environ`; ConfigError names every missing or malformed variable."""
         problems: list[str] = []
         env = {k: v.strip() for k, v in environ.items()}
+        problems.extend(unresolved_references(env))
         refused: set[str] = set()
         for name in sorted(env):  # an invisible character in a name, id, address or secret
             if name.startswith(SETTING_PREFIXES) and (found := format_characters(env[name])):
@@ -243,6 +249,19 @@ class Settings:
             storage_connection=(
                 Secret(env["AzureWebJobsStorage"]) if env.get("AzureWebJobsStorage") else None
             ),
+            storage_account=optional(
+                "AzureWebJobsStorage__accountName",
+                _account,
+                None,
+                "must be a storage account name (3-24 lowercase letters and digits)",
+            ),
+            storage_table_uri=optional(
+                "AzureWebJobsStorage__tableServiceUri",
+                _https_origin,
+                None,
+                "must be an https origin like https://acct.table.core.windows.net",
+            ),
+            storage_client_id=env.get("AzureWebJobsStorage__clientId") or None,
             delivery_table=optional(
                 "DELIVERY_TABLE",
                 _table_name,
@@ -310,6 +329,11 @@ class Settings:
         return settings
 
     @property
+    def has_storage(self) -> bool:
+        """Whether the app has its storage account: a connection string or its identity's."""
+        return bool(self.storage_connection or self.storage_account or self.storage_table_uri)
+
+    @property
     def query_base(self) -> str:
         """Base URL of the Query API for this project's region (or the override origin)."""
         if self.mixpanel_api_url:
@@ -367,6 +391,17 @@ def finite_float(value: str) -> float:
     return number
 
 
+def unresolved_references(env: Mapping[str, str]) -> list[str]:
+    """Settings still holding `@Microsoft.KeyVault(...)`: Azure passes the reference itself
+    when it cannot resolve it (secret missing, or the identity lacks Key Vault Secrets User)."""
+    return [
+        f"{name} is a Key Vault reference Azure could not resolve: put the secret in the vault "
+        "and check the app identity's Key Vault Secrets User role (docs/deploy.md)"
+        for name, value in sorted(env.items())
+        if value.startswith("@Microsoft.KeyVault(")
+    ]
+
+
 def _shown(name: str, raw: str) -> str:
     if name in {"AzureWebJobsStorage", "SMTP_PASSWORD", "SLACK_BOT_TOKEN"}:
         return "(value not shown)"
@@ -385,6 +420,19 @@ def _origin(value: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError(value)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _account(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]{3,24}", value):
+        raise ValueError(value)
+    return value
+
+
+def _https_origin(value: str) -> str:
+    origin = _origin(value.rstrip("/"))
+    if not origin.startswith("https://"):
+        raise ValueError(value)
+    return origin
 
 
 def _zone(value: str) -> ZoneInfo:

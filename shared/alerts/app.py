@@ -18,6 +18,7 @@ from shared.clock import utc_now
 from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
 from shared.render.slack_message import render_failure
+from shared.runlog import logged_run
 from shared.sources.budget import Priority
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 
@@ -97,6 +98,18 @@ def alert_context(app: App) -> AlertContext:
 
 
 def run_alert_timer(
+    timer: object,
+    context: object = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """One AlertCheck fire, logged as one run line (shared/runlog.py)."""
+    with logged_run("AlertCheck", REPORT):
+        _run_alert_timer(timer, context, environ=environ, now=now)
+
+
+def _run_alert_timer(
     timer: object,
     context: object = None,
     *,

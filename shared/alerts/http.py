@@ -17,8 +17,15 @@ from shared.errors import (
     InvalidRequest,
     MixpanelError,
 )
+from shared.runlog import http_outcome, logged_run
 from shared.sources.budget import Priority
-from shared.web.http_api import HttpResult, error_result, json_result, mixpanel_error_result
+from shared.web.http_api import (
+    HttpResult,
+    body_of,
+    error_result,
+    json_result,
+    mixpanel_error_result,
+)
 
 log = logging.getLogger("analytics_reporter")
 PARAMS = frozenset({"rule", "days", "dry_run"})
@@ -68,12 +75,15 @@ def handle_alert_backtest(
     environ: Mapping[str, str],
     now: datetime | None = None,
 ) -> HttpResult:
-    """Answer one /api/AlertBacktest request; never raises."""
-    try:
-        return _handle(method, params, environ=environ, now=now or utc_now())
-    except Exception:  # a bug must still answer in the documented shape, without internals
-        log.exception("AlertBacktest failed unexpectedly")
-        return error_result(500, "internal_error", "internal error; see the function logs")
+    """Answer one /api/AlertBacktest request, logged as one run line; never raises."""
+    with logged_run("AlertBacktest", "alert backtest") as run:
+        try:
+            result = _handle(method, params, environ=environ, now=now or utc_now())
+        except Exception:  # a bug must still answer in the documented shape, without internals
+            log.exception("AlertBacktest failed unexpectedly")
+            result = error_result(500, "internal_error", "internal error; see the function logs")
+        run.set(*http_outcome(result.status, body_of(result)))
+        return result
 
 
 def _handle(

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.delivery.ledger import _resolve_connection_string, storage_key
+from shared.delivery.ledger import storage_key
+from shared.delivery.tables import IdentityStorage, Storage, resolve_connection_string, table_client
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -39,13 +40,13 @@ class StateTable:
 
     def __init__(
         self,
-        source: str | TableClient,
+        source: Storage | TableClient,
         *,
         table_name: str = MIXPANEL_TABLE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # `source` is a connection string (as the ledger takes today) or a ready TableClient
-        # (the identity-based factory); nothing is opened until the first call.
+        # `source` is a connection string, the app's identity-based storage, or a ready
+        # TableClient; nothing is opened until the first call.
         self._source = source
         self._table_name = table_name
         self._client: TableClient | None = None
@@ -75,11 +76,13 @@ class StateTable:
     def _open(self) -> TableClient:
         from azure.data.tables import TableClient
 
+        if isinstance(self._source, IdentityStorage):
+            return table_client(self._source, self._table_name)
         if not isinstance(self._source, str):
             return self._source
         try:
             return TableClient.from_connection_string(
-                _resolve_connection_string(self._source),
+                resolve_connection_string(self._source),
                 self._table_name,
                 connection_timeout=5,  # a Mixpanel call waits on this: never long
                 read_timeout=10,
@@ -114,11 +117,11 @@ def describe(action: str, exc: BaseException) -> str:
     return f"Mixpanel state table {action} failed ({', '.join(str(p) for p in parts)})"
 
 
-_TABLES: dict[tuple[str, str], StateTable] = {}
+_TABLES: dict[tuple[Storage, str], StateTable] = {}
 _TABLES_LOCK = threading.Lock()
 
 
-def shared_state_table(connection: str, table_name: str | None = None) -> StateTable:
+def shared_state_table(connection: Storage, table_name: str | None = None) -> StateTable:
     """This process's StateTable for `connection` (so the table is created once per instance)."""
     name = table_name or MIXPANEL_TABLE  # read now: tests give each run its own table
     with _TABLES_LOCK:

@@ -32,6 +32,7 @@ from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
 from shared.report.cost import request_cost
 from shared.report.generator import Report
+from shared.runlog import http_outcome, logged_run
 from shared.sources.budget import Api, Priority
 from shared.web.custom_request import (
     MAX_SHOWN_NAMES,
@@ -136,7 +137,33 @@ def handle_custom_report(
     now: datetime | None = None,
     raw: RawRequest | None = None,
 ) -> HttpResult:
-    """Answer one /api/CustomReport request; never raises."""
+    """Answer one /api/CustomReport request, logged as one run line; never raises."""
+    with logged_run("CustomReport", params.get("report") or "custom") as run:
+        result = _answer(method, params, body, environ=environ, now=now, raw=raw)
+        run.set(*http_outcome(result.status, body_of(result)))
+        return result
+
+
+def body_of(result: HttpResult) -> Mapping[str, Any] | None:
+    """The JSON object an answer carries (None for text, Block Kit lists or bad JSON)."""
+    if result.mimetype != JSON:
+        return None
+    try:
+        value = result.json()
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _answer(
+    method: str,
+    params: Mapping[str, str],
+    body: bytes,
+    *,
+    environ: Mapping[str, str],
+    now: datetime | None,
+    raw: RawRequest | None,
+) -> HttpResult:
     try:
         return _handle(method, params, body, environ=environ, now=now or utc_now(), raw=raw)
     except Exception:  # a bug must still answer in the documented shape, without internals
@@ -191,7 +218,7 @@ def _handle(
                 "this report has no Slack destination (it is emailed only); send send_slack=false",
                 "send_slack",
             )
-        if request.send_slack and request.idempotency_key and not app.settings.storage_connection:
+        if request.send_slack and request.idempotency_key and not app.settings.has_storage:
             return error_result(
                 503,
                 "storage_unavailable",
@@ -293,7 +320,7 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
 
 
 def _ledger(app: App) -> DeliveryLedger:
-    return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
+    return app.ledger() if app.settings.has_storage else LOCAL_LEDGER
 
 
 def _post(
