@@ -156,18 +156,18 @@ def test_every_setting_the_app_reads_has_its_infra_line() -> None:
 
 
 def test_a_new_setting_without_its_infra_line_fails_with_the_line_to_add() -> None:
-    """What a helper adding MIXPANEL_WORKSPACE_ID or SLACK_SIGNING_SECRET would be told."""
-    read = {"MIXPANEL_WORKSPACE_ID": "shared/settings.py:1", "SLACK_SIGNING_SECRET": "x.py:2"}
+    """What adding a new setting, or a new secret, without its infra line would be told."""
+    read = {"EXAMPLE_NEW_KNOB": "shared/settings.py:1", "EXAMPLE_SIGNING_SECRET": "x.py:2"}
     problems = missing_infra_lines(read, template_settings(), catalogue())
     assert problems == [
-        "MIXPANEL_WORKSPACE_ID (read at shared/settings.py:1) has no infra line: add this row "
-        "to the table in docs/settings.md: | `MIXPANEL_WORKSPACE_ID` | optional | <its default> "
+        "EXAMPLE_NEW_KNOB (read at shared/settings.py:1) has no infra line: add this row "
+        "to the table in docs/settings.md: | `EXAMPLE_NEW_KNOB` | optional | <its default> "
         "| <what it is> | (or set it in plainSettings in infra/resources.bicep)",
-        "SLACK_SIGNING_SECRET (read at x.py:2) is a secret: add a Key Vault reference to "
-        "infra/resources.bicep (a *Settings array): { name: 'SLACK_SIGNING_SECRET'  value: "
-        "'@Microsoft.KeyVault(VaultName=${vault.name};SecretName=slack-signing-secret)' }, its "
-        "catalogue line to docs/settings.md: | `SLACK_SIGNING_SECRET` | secret | none | ... |, "
-        "and 'SLACK_SIGNING_SECRET' to SECRETS in infra/scripts/put_secrets.py",
+        "EXAMPLE_SIGNING_SECRET (read at x.py:2) is a secret: add a Key Vault reference to "
+        "infra/resources.bicep (a *Settings array): { name: 'EXAMPLE_SIGNING_SECRET'  value: "
+        "'@Microsoft.KeyVault(VaultName=${vault.name};SecretName=example-signing-secret)' }, its "
+        "catalogue line to docs/settings.md: | `EXAMPLE_SIGNING_SECRET` | secret | none | ... |, "
+        "and 'EXAMPLE_SIGNING_SECRET' to SECRETS in infra/scripts/put_secrets.py",
     ]
 
 
