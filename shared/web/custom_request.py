@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -328,13 +329,34 @@ def _typed(name: str, value: object) -> Value:
 
 
 def _check_text(name: str, text: str) -> None:
-    """Defence in depth for every string: bounded, no NUL, encodable as UTF-8."""
+    """Defence in depth for every string: bounded, no NUL, no format character, valid UTF-8."""
     if len(text) > MAX_VALUE_CHARS:
         raise InvalidRequest(name, f"{name} must be at most {MAX_VALUE_CHARS} characters")
     if "\x00" in text:
         raise InvalidRequest(name, f"{name} must not contain NUL characters")
     if _SURROGATE.search(text):
         raise InvalidRequest(name, f"{name} must be valid Unicode text (no lone surrogates)")
+    check_format_characters(name, text)
+
+
+def format_character(text: str) -> tuple[int, str] | None:
+    """The 1-based position and the first Unicode format character (category Cf) in `text`."""
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) == "Cf":
+            return position, char
+    return None
+
+
+def check_format_characters(name: str, text: str) -> None:
+    """Refuse invisible format characters (U+202E reorders text, U+200B hides in names)."""
+    found = format_character(text)
+    if found is not None:
+        position, char = found
+        raise InvalidRequest(
+            name,
+            f"{name} must not contain invisible format characters (Unicode category Cf); "
+            f"character {position} is U+{ord(char):04X}",
+        )
 
 
 def _decide(
