@@ -29,7 +29,6 @@ from shared.errors import (
 from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
 from shared.render.slack_message import render_message, render_text
-from shared.report.generator import Report
 from shared.web.custom_request import (
     MAX_SHOWN_NAMES,
     CustomRequest,
@@ -37,7 +36,7 @@ from shared.web.custom_request import (
     parse_custom_request,
     shown_names,
 )
-from shared.web.ondemand import post_on_demand
+from shared.web.ondemand import Outcome, Poster, Reservation, reserve_on_demand
 from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
@@ -204,6 +203,56 @@ def method_not_allowed(message: str) -> HttpResult:
 
 
 def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
+    """Claim the post in the ledger first (a duplicate spends no Mixpanel request), then build
+    and post; a claim that does not end in a post is released, whatever stopped it."""
+    reservation: Reservation | None = None
+    slack_poster: Poster | None = None
+    if request.send_slack:
+        try:
+            slack_poster = app.slack(request.report)
+            taken = _reserve(app, request, slack_poster.destination, now)
+        except ConfigError as exc:
+            log.error("CustomReport: %s", exc)
+            return error_result(500, "server_misconfigured", str(exc))
+        except LedgerError as exc:
+            return error_result(
+                502,
+                "storage_failed",
+                f"nothing was built or posted: the delivery ledger failed: {exc}",
+                side="storage",
+            )
+        if isinstance(taken, Outcome):
+            return json_result(200, {"report": None, "slack": taken.as_json()})
+        reservation = taken
+    try:
+        return _build_and_post(app, request, now, reservation, slack_poster)
+    finally:
+        if reservation is not None:
+            reservation.release(now=now, detail="not posted: the report was not built")
+
+
+def _reserve(
+    app: App, request: CustomRequest, destination: str, now: datetime
+) -> Reservation | Outcome:
+    return reserve_on_demand(
+        _ledger(app),
+        destination,
+        period=request.period,
+        events=request.events,
+        idempotency_key=request.idempotency_key,
+        repost_seconds=app.settings.custom_repost_seconds,
+        report_name=request.report,
+        now=now,
+    )
+
+
+def _build_and_post(
+    app: App,
+    request: CustomRequest,
+    now: datetime,
+    reservation: Reservation | None,
+    slack_poster: Poster | None,
+) -> HttpResult:
     ctx = app.ctx
     if request.events is not None:
         ctx = replace(ctx, config=ctx.config.with_events(request.events))
@@ -234,12 +283,9 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
 
     message = render_message(report)
     slack: dict[str, Any] = {"posted": False, "error": None}
-    if request.send_slack:
+    if reservation is not None and slack_poster is not None:
         try:
-            slack = _post(app, request, report, message, now)
-        except ConfigError as exc:
-            log.error("CustomReport: %s", exc)
-            return error_result(500, "server_misconfigured", str(exc))
+            slack = reservation.post(slack_poster, message, now=now).as_json()
         except (SlackError, LedgerError) as exc:
             side = "slack" if isinstance(exc, SlackError) else "storage"
             return error_result(
@@ -274,24 +320,6 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
 
 def _ledger(app: App) -> DeliveryLedger:
     return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
-
-
-def _post(
-    app: App, request: CustomRequest, report: Report, message: Any, now: datetime
-) -> dict[str, Any]:
-    """Post through the ledger: a repeat within CUSTOM_REPOST_SECONDS or of a key posts nothing."""
-    outcome = post_on_demand(
-        _ledger(app),
-        app.slack(request.report),
-        message,
-        period=report.period,
-        events=request.events,
-        idempotency_key=request.idempotency_key,
-        repost_seconds=app.settings.custom_repost_seconds,
-        report_name=request.report,
-        now=now,
-    )
-    return outcome.as_json()
 
 
 def _plan(request: CustomRequest) -> dict[str, Any]:

@@ -592,11 +592,12 @@ def test_the_block_kit_payload_needs_fallback_text_and_typed_blocks(
 
 
 def test_every_200_json_answer_is_one_of_the_documented_shapes() -> None:
-    """The 200 application/json schema is oneOf ReportResponse, BlockKitPayload, Plan."""
+    """The 200 application/json schema is oneOf ReportResponse, BlockKitPayload, Plan and
+    DuplicateResponse (issue 23 item 4: a duplicate builds no report)."""
     content = load_openapi()["components"]["responses"]["Report"]["content"]
     assert content["text/plain"]["schema"] == {"type": "string"}
     refs = [s["$ref"].rsplit("/", 1)[1] for s in content["application/json"]["schema"]["oneOf"]]
-    assert refs == ["ReportResponse", "BlockKitPayload", "Plan"]
+    assert refs == ["ReportResponse", "BlockKitPayload", "Plan", "DuplicateResponse"]
 
 
 def test_an_unknown_schema_name_is_a_lookup_error() -> None:
