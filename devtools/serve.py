@@ -1,7 +1,8 @@
-"""`make serve`: /api/CustomReport on localhost:7071 through the real main(), no Core Tools.
+"""`make serve`: /api/CustomReport and /api/AlertBacktest on localhost:7071, no Core Tools.
 
 A thin development adapter: it turns each HTTP request into an azure.functions.HttpRequest,
-calls CustomReport.main and writes its HttpResponse back. With no real settings in .env it
+calls the function's real main() (CustomReport.main or AlertBacktest.main) and writes its
+HttpResponse back. With no real settings in .env it
 serves the bundled sample project and a loopback Slack stand-in, so the README's curl examples
 work anywhere. Without AzureWebJobsStorage it starts Azurite (installed by `make setup`) for
 the delivery ledger, so `idempotency_key` and the re-post interval work as deployed.
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 import azure.functions as func
 from dotenv import dotenv_values
 
+import AlertBacktest
 import CustomReport
 from devtools.mixpanel_standin import DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USERNAME, MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
@@ -38,6 +40,12 @@ from devtools.smtp_standin import SmtpStandIn
 from shared.clock import utc_now
 
 ROUTE = "/api/CustomReport"
+BACKTEST_ROUTE = "/api/AlertBacktest"
+# Each served route and the main() behind it, looked up case-insensitively as Azure does.
+ROUTES: dict[str, Callable[[func.HttpRequest], func.HttpResponse]] = {
+    ROUTE.lower(): lambda request: CustomReport.main(request),
+    BACKTEST_ROUTE.lower(): lambda request: AlertBacktest.main(request),
+}
 MAX_BODY = 1024 * 1024
 # Azure Functions documents a 4 KiB limit on the URL; over it the front end answers 414.
 MAX_URL_BYTES = 4096
@@ -65,7 +73,7 @@ def error_body(code: str, message: str) -> bytes:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Every method token goes to CustomReport.main (which answers 405 itself)."""
+    """Every method token goes to the route's main() (which answers 405 itself)."""
 
     timeout = READ_TIMEOUT_SECONDS
     server_version = "make-serve"
@@ -133,8 +141,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path.rstrip("/").lower() != ROUTE.lower():
-            self._send(404, error_body("not_found", f"only {ROUTE} is served"))
+        main = ROUTES.get(parts.path.rstrip("/").lower())
+        if main is None:
+            self._send(
+                404, error_body("not_found", f"only {ROUTE} and {BACKTEST_ROUTE} are served")
+            )
             return
         try:
             body = self._read_body()
@@ -149,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
             params=dict(parse_qsl(parts.query, keep_blank_values=True)),
             body=body,
         )
-        response = CustomReport.main(request)
+        response = main(request)
         self._send(
             response.status_code,
             response.get_body(),
@@ -329,7 +340,10 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"Delivery ledger: Azurite on 127.0.0.1:{storage.port} (stopped with the server)."
             )
-    print(f"CustomReport: http://localhost:{args.port}{ROUTE}  (Ctrl-C to stop)", flush=True)
+    print(f"CustomReport: http://localhost:{args.port}{ROUTE}")
+    print(
+        f"AlertBacktest: http://localhost:{args.port}{BACKTEST_ROUTE}  (Ctrl-C to stop)", flush=True
+    )
     # SIGTERM (and SIGINT, even where a shell ignored it) stop the server the way Ctrl-C does,
     # so the finally block below always stops Azurite and the stand-ins.
     signal.signal(signal.SIGTERM, _interrupt)

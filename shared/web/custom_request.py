@@ -164,7 +164,7 @@ def _check_repeats(query_string: str) -> None:
     repeated = repeated_names(query_string)
     if repeated:
         raise InvalidRequest(
-            _safe_field(repeated[0]),
+            safe_field(repeated[0]),
             f"{_noun(repeated)} {shown_names(repeated)} "
             f"{'is' if len(repeated) == 1 else 'are'} given more than once in the query "
             "string; give each parameter once",
@@ -206,7 +206,7 @@ def _shown(name: str) -> str:
     return _encodable(repr(clipped))
 
 
-def _safe_field(name: str) -> str:
+def safe_field(name: str) -> str:
     """A caller-supplied name as an error's `field`: clipped and always UTF-8 encodable."""
     return _encodable(name if len(name) <= MAX_SHOWN_CHARS else name[:MAX_SHOWN_CHARS] + "...")
 
@@ -255,7 +255,7 @@ def _body_pairs(body: bytes) -> list[tuple[str, object]]:
     for name, _ in parsed:
         if name in seen:
             raise InvalidRequest(
-                _safe_field(name),
+                safe_field(name),
                 f"parameter {_shown(name)} is given more than once in the body",
                 code="duplicate_parameter",
             )
@@ -269,7 +269,7 @@ def _merge(params: Mapping[str, str], pairs: list[tuple[str, object]]) -> dict[s
     unknown = sorted((set(params) | set(body)) - set(ALLOWED_PARAMETERS))
     if unknown:
         raise InvalidRequest(
-            _safe_field(unknown[0]),
+            safe_field(unknown[0]),
             f"unknown {_noun(unknown)} {shown_names(unknown)}; "
             f"allowed: {', '.join(ALLOWED_PARAMETERS)}",
             code="unknown_parameter",
@@ -326,6 +326,17 @@ def _typed(name: str, value: object) -> Value:
             name, "events must be a string or a list of strings", code="invalid_type"
         )
     raise InvalidRequest(name, f"{name} must be a string", code="invalid_type")
+
+
+def check_query_value(name: str, value: str) -> None:
+    """A query-string value's rules: at most MAX_QUERY_VALUE_CHARS, then those of any string."""
+    if len(value) > MAX_QUERY_VALUE_CHARS:
+        raise InvalidRequest(
+            name,
+            f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters in the query "
+            "string; send longer values in a POST body",
+        )
+    _check_text(name, value)
 
 
 def _check_text(name: str, text: str) -> None:
