@@ -16,6 +16,7 @@ from Transfer-Encoding: chunked, never ignored; a malformed Content-Length or ch
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -39,6 +40,8 @@ from devtools.slack_standin import SlackStandIn
 from devtools.smtp_standin import SmtpStandIn
 from shared.clock import utc_now
 
+DEFAULT_PORT = 7071
+MAX_PORT = 65535
 ROUTE = "/api/CustomReport"
 BACKTEST_ROUTE = "/api/AlertBacktest"
 # Each served route and the main() behind it, looked up case-insensitively as Azure does.
@@ -297,13 +300,40 @@ def smtp_env(address: str) -> dict[str, str]:
     }
 
 
+def port_number(text: str) -> int:
+    """--port's value: a TCP port, 0 to 65535 (0 = any free port)."""
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to {MAX_PORT})")
+    return int(text)
+
+
+def bind(port: int) -> ThreadingHTTPServer | str:
+    """The server on `port`, or the one line that says why it cannot listen there."""
+    try:
+        return make_server(port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = f"port {port} is busy: something else (another make serve?) listens on it"
+        elif exc.errno == errno.EACCES:
+            why = f"port {port} needs privileges this user does not have"
+        else:
+            why = f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"
+        other = port + 1 if 0 < port < MAX_PORT else DEFAULT_PORT + 1
+        return f'make serve: {why}. Choose another port: make serve ARGS="--port {other}"'
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve until Ctrl-C."""
+    """Serve until Ctrl-C; 2 (with one line, no traceback) when the port is not free."""
     parser = argparse.ArgumentParser(prog="make serve", description=__doc__)
-    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT)
     parser.add_argument("--sample", action="store_true", help="force the bundled sample")
     parser.add_argument("--no-storage", action="store_true", help="do not start Azurite")
     args = parser.parse_args(argv)
+    # First: a busy port must leave nothing behind (no stand-in, no Azurite, no settings).
+    server = bind(args.port)
+    if isinstance(server, str):
+        print(server, file=sys.stderr)
+        return 2
     os.environ.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
     standins: list[MixpanelStandIn | SlackStandIn | SmtpStandIn] = []
     if args.sample or not os.environ.get("MIXPANEL_SECRET"):
@@ -331,7 +361,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("Serving the bundled sample project; Slack posts go to a loopback stand-in.")
         print(f"Emails go to a loopback SMTP server at {smtp.address}, kept in out/mail/.")
-    server = make_server(args.port)  # first: a busy port must not leave Azurite behind
     storage = None
     if not os.environ.get(STORAGE_SETTING) and not args.no_storage:
         storage = _start_storage()

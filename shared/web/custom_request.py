@@ -33,6 +33,7 @@ ALLOWED_PARAMETERS = (
     "to_date",
     "events",
     "send_slack",
+    "send_email",
     "format",
     "dry_run",
     "idempotency_key",
@@ -73,7 +74,7 @@ PERIODS = MappingProxyType(
 BOOLEAN_WORDS = MappingProxyType(
     {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 )
-BOOLEAN_PARAMETERS = ("send_slack", "dry_run")
+BOOLEAN_PARAMETERS = ("send_slack", "send_email", "dry_run")
 
 T = TypeVar("T")
 
@@ -96,6 +97,7 @@ class CustomRequest:
     dry_run: bool
     idempotency_key: str | None
     report: str | None = None  # a [[report]] of the metrics file: its metrics and destination
+    send_email: bool = False  # also email it (EMAIL_TO, or the [[report]]'s email_to)
 
 
 class _JsonObject(list[tuple[str, object]]):
@@ -377,6 +379,7 @@ def _decide(
     report = report_choice(values, reports)
     period = _period(values, today, reports[report] if report else PeriodKind.DAILY)
     send_slack = _boolean(values, "send_slack", default=True)
+    send_email = _boolean(values, "send_email", default=False)
     dry_run = _boolean(values, "dry_run", default=False)
     events = _events(values.get("events"))
     output = _choice(values, "format", {f.value: f for f in OutputFormat}, OutputFormat.JSON)
@@ -402,6 +405,7 @@ def _decide(
         dry_run=dry_run,
         idempotency_key=key if isinstance(key, str) else None,
         report=report,
+        send_email=send_email,
     )
 
 

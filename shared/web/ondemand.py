@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger, DeliveryStatus
-from shared.errors import SlackError
+from shared.errors import EmailError, SlackError
 from shared.schedule.periods import ReportPeriod
 
 ON_DEMAND_PREFIX = "ondemand"
@@ -115,11 +115,11 @@ class Reservation:
     settled: bool = False
 
     def post(self, slack: Poster, message: Any, *, now: datetime) -> Outcome:
-        """Post once and mark the claim sent; a Slack failure marks it failed (or sent, if
-        Slack may have the message) and is raised."""
+        """Post once and mark the claim sent; a Slack (or email) failure marks it failed (or
+        sent, if the destination may have the message) and is raised."""
         try:
             slack.post(message)
-        except SlackError as exc:
+        except (SlackError, EmailError) as exc:
             if exc.maybe_posted:
                 self.ledger.mark_sent(self.claim, now=now, detail=f"uncertain: {exc}")
             else:

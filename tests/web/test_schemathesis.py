@@ -1,4 +1,6 @@
-"""Schemathesis against the real CustomReport main() behind the dev server: zero findings.
+"""Schemathesis against the real CustomReport and AlertBacktest main() behind the dev server.
+
+Zero findings on both operations of openapi.yaml.
 
 `make serve`'s server (devtools/serve.py) runs on a free loopback port in this process, in
 front of the real main(), the loopback Mixpanel and Slack stand-ins and a real Azurite ledger.
@@ -21,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from devtools.serve import ROUTE, make_server
+from devtools.serve import BACKTEST_ROUTE, ROUTE, make_server
 from tests.e2e import Stack
+from tests.openapi_check import load_openapi
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261202
@@ -115,3 +118,9 @@ def test_schemathesis_finds_nothing_against_the_real_main(
     assert stack.mixpanel.requests, output[-2000:]
     assert stack.slack.rejections == []
     assert ROUTE == "/api/CustomReport"
+    # Every operation was tested (CustomReport's GET and POST, AlertBacktest's GET), and
+    # AlertBacktest's valid cases ran real backtests (the hourly /events only a backtest asks).
+    assert re.search(r"Tested:\s+3\b", output), output[-3000:]
+    assert BACKTEST_ROUTE in load_openapi()["paths"]
+    hourly = [r for r in stack.mixpanel.requests if r.query.get("unit") == "hour"]
+    assert hourly, output[-2000:]
