@@ -17,15 +17,15 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.serve import BACKTEST_ROUTE, ROUTE, make_server
+from devtools.serve import BACKTEST_ROUTE, ROUTE
 from tests.e2e import Stack
 from tests.openapi_check import load_openapi
+from tests.serving import dev_server as serving
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261202
@@ -44,15 +44,8 @@ def dev_server(
     """The dev server in front of main(), with the stand-ins and an Azurite ledger."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
-    server = make_server(0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def run_schemathesis(base_url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
