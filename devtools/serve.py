@@ -360,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         print("Serving the bundled sample project; Slack posts go to a loopback stand-in.")
-        print(f"Emails go to a loopback SMTP server at {smtp.address}, kept in out/mail/.")
+        print(
+            f"Emails (send_email=true) go to a loopback SMTP server at {smtp.address}, "
+            "kept in out/mail/."
+        )
     storage = None
     if not os.environ.get(STORAGE_SETTING) and not args.no_storage:
         storage = _start_storage()
