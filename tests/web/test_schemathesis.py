@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.serve import BACKTEST_ROUTE, ROUTE
+from devtools.serve import BACKTEST_ROUTE, ROUTE, smtp_env
+from devtools.smtp_standin import SmtpStandIn
 from tests.e2e import Stack
 from tests.openapi_check import load_openapi
 from tests.serving import dev_server as serving
@@ -41,11 +42,15 @@ HANG_GUARD_SECONDS = 1800
 def dev_server(
     stack: Stack, azurite_connection_string: str, ledger_table_name: str, monkeypatch
 ) -> Iterator[str]:
-    """The dev server in front of main(), with the stand-ins and an Azurite ledger."""
+    """The dev server in front of main(), with the stand-ins, an Azurite ledger and, as
+    `make serve` has, an SMTP stand-in (so send_email=true, a valid request, is answered 200)."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
-    with serving() as port:
-        yield f"http://127.0.0.1:{port}"
+    with SmtpStandIn() as mail:
+        for name, value in smtp_env(mail.address).items():
+            monkeypatch.setenv(name, value)
+        with serving() as port:
+            yield f"http://127.0.0.1:{port}"
 
 
 def run_schemathesis(base_url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
