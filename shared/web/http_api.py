@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from shared.clock import utc_now
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.errors import (
     ConfigError,
+    EmailError,
     InvalidRequest,
     LedgerError,
     MixpanelAuthError,
@@ -29,7 +30,7 @@ from shared.errors import (
 )
 from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
-from shared.render.slack_message import render_message, render_text
+from shared.render.slack_message import SlackMessage, render_message, render_text
 from shared.report.cost import request_cost
 from shared.report.generator import Report
 from shared.runlog import http_outcome, logged_run
@@ -41,7 +42,7 @@ from shared.web.custom_request import (
     parse_custom_request,
     shown_names,
 )
-from shared.web.ondemand import post_on_demand
+from shared.web.ondemand import Outcome, Poster, Reservation, reserve_on_demand
 from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
@@ -237,7 +238,113 @@ def method_not_allowed(message: str) -> HttpResult:
     return replace(result, headers={**result.headers, "Allow": ALLOW})
 
 
+@dataclass(slots=True)
+class _Channel:
+    """One destination of this request (Slack or email) and what the ledger said of it."""
+
+    name: str  # "slack" or "email": the answer's member and an error's side
+    poster: Poster
+    render: Callable[[Report, SlackMessage], Any]
+    reservation: Reservation | None = None
+    outcome: dict[str, Any] = field(default_factory=lambda: {"posted": False, "error": None})
+
+
 def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
+    """Claim each post in the ledger first (a duplicate spends no Mixpanel request), then build
+    and post; a claim that does not end in a post is released, whatever stopped it."""
+    try:
+        chosen = _channels(app, request)
+    except ConfigError as exc:
+        log.error("CustomReport: %s", exc)
+        return error_result(500, "server_misconfigured", str(exc))
+    if isinstance(chosen, HttpResult):
+        return chosen
+    try:
+        for channel in chosen:
+            taken = _reserve(app, request, channel.poster.destination, now)
+            if isinstance(taken, Outcome):
+                channel.outcome = taken.as_json()
+            else:
+                channel.reservation = taken
+    except LedgerError as exc:
+        _release(chosen, now)
+        return error_result(
+            502,
+            "storage_failed",
+            f"nothing was built or posted: the delivery ledger failed: {exc}",
+            side="storage",
+        )
+    if chosen and all(channel.reservation is None for channel in chosen):
+        return json_result(200, {"report": None, **_outcomes(request, chosen)})
+    try:
+        return _build_and_post(app, request, now, chosen)
+    finally:
+        _release(chosen, now)
+
+
+def _channels(app: App, request: CustomRequest) -> list[_Channel] | HttpResult:
+    """The destinations asked for, or the 400 saying why one cannot be had."""
+    chosen: list[_Channel] = []
+    if request.send_slack:
+        chosen.append(_Channel("slack", app.slack(request.report), lambda _, message: message))
+    if request.send_email:
+        recipients = None
+        if request.report is not None:
+            spec = next(r for r in app.ctx.config.reports if r.name == request.report)
+            recipients = spec.email_to or None
+            if recipients is None:
+                return error_result(
+                    400,
+                    "conflicting_parameters",
+                    "this report has no email_to; send send_email=false",
+                    "send_email",
+                )
+        email = app.email(recipients)
+        if email is None:
+            return error_result(
+                400,
+                "conflicting_parameters",
+                "this deployment has no email settings (SMTP_HOST, SMTP_SENDER and EMAIL_TO); "
+                "send send_email=false",
+                "send_email",
+            )
+        chosen.append(_Channel("email", email, lambda report, _: email.render(report)))
+    return chosen
+
+
+def _release(chosen: list[_Channel], now: datetime) -> None:
+    for channel in chosen:
+        if channel.reservation is not None:
+            channel.reservation.release(now=now, detail="not posted: the report was not built")
+
+
+def _outcomes(request: CustomRequest, chosen: list[_Channel]) -> dict[str, Any]:
+    """The answer's `slack` member (always) and `email` member (when asked to email)."""
+    by_name = {channel.name: channel.outcome for channel in chosen}
+    answer = {"slack": by_name.get("slack", {"posted": False, "error": None})}
+    if request.send_email:
+        answer["email"] = by_name["email"]
+    return answer
+
+
+def _reserve(
+    app: App, request: CustomRequest, destination: str, now: datetime
+) -> Reservation | Outcome:
+    return reserve_on_demand(
+        _ledger(app),
+        destination,
+        period=request.period,
+        events=request.events,
+        idempotency_key=request.idempotency_key,
+        repost_seconds=app.settings.custom_repost_seconds,
+        report_name=request.report,
+        now=now,
+    )
+
+
+def _build_and_post(
+    app: App, request: CustomRequest, now: datetime, chosen: list[_Channel]
+) -> HttpResult:
     ctx = app.ctx
     if request.events is not None:
         ctx = replace(ctx, config=ctx.config.with_events(request.events))
@@ -280,30 +387,33 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         return mixpanel_error_result(mixpanel.budget_refusal)
 
     message = render_message(report)
-    slack: dict[str, Any] = {"posted": False, "error": None}
-    if request.send_slack:
+    failure: tuple[str, Exception] | None = None
+    for channel in chosen:
+        if channel.reservation is None:
+            continue  # a duplicate for this destination: its outcome says so
         try:
-            slack = _post(app, request, report, message, now)
-        except ConfigError as exc:
-            log.error("CustomReport: %s", exc)
-            return error_result(500, "server_misconfigured", str(exc))
-        except (SlackError, LedgerError) as exc:
-            side = "slack" if isinstance(exc, SlackError) else "storage"
-            return error_result(
-                502,
-                f"{side}_failed",
-                f"the report was built but not posted: {exc}",
-                side=side,
-                extra={
-                    "report": report_to_json(report),
-                    "slack": {"posted": False, "error": str(exc)},
-                },
+            sent = channel.reservation.post(
+                channel.poster, channel.render(report, message), now=now
             )
+            channel.outcome = sent.as_json()
+        except (SlackError, EmailError, LedgerError) as exc:
+            channel.outcome = {"posted": False, "error": str(exc)}
+            side = "storage" if isinstance(exc, LedgerError) else channel.name
+            failure = failure or (side, exc)
+    if failure is not None:
+        side, problem = failure
+        return error_result(
+            502,
+            f"{side}_failed",
+            f"the report was built but not posted: {problem}",
+            side=side,
+            extra={"report": report_to_json(report), **_outcomes(request, chosen)},
+        )
     if request.format is OutputFormat.TEXT:
         return HttpResult(200, render_text(report).encode("utf-8"), "text/plain")
     if request.format is OutputFormat.BLOCKS:
         return json_result(200, message.payload())
-    return json_result(200, {"report": report_to_json(report), "slack": slack})
+    return json_result(200, {"report": report_to_json(report), **_outcomes(request, chosen)})
 
 
 def unknown_events_message(exc: UnknownEventsError) -> str:
@@ -321,24 +431,6 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
 
 def _ledger(app: App) -> DeliveryLedger:
     return app.ledger() if app.settings.has_storage else LOCAL_LEDGER
-
-
-def _post(
-    app: App, request: CustomRequest, report: Report, message: Any, now: datetime
-) -> dict[str, Any]:
-    """Post through the ledger: a repeat within CUSTOM_REPOST_SECONDS or of a key posts nothing."""
-    outcome = post_on_demand(
-        _ledger(app),
-        app.slack(request.report),
-        message,
-        period=report.period,
-        events=request.events,
-        idempotency_key=request.idempotency_key,
-        repost_seconds=app.settings.custom_repost_seconds,
-        report_name=request.report,
-        now=now,
-    )
-    return outcome.as_json()
 
 
 def _plan(request: CustomRequest) -> dict[str, Any]:
