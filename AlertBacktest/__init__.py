@@ -5,11 +5,16 @@ import os
 import azure.functions as func
 
 from shared.alerts.http import handle_alert_backtest
+from shared.web.http_api import RawRequest, query_of
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
     """Answer one request: the would-be posts as JSON, or a JSON error."""
-    result = handle_alert_backtest(req.method, dict(req.params), environ=os.environ)
+    # req.params folds a repeated name to one value; the URL still carries every one of them.
+    raw = RawRequest(query_string=query_of(req.url))
+    result = handle_alert_backtest(
+        req.method, dict(req.params), environ=os.environ, raw=raw, body=req.get_body()
+    )
     return func.HttpResponse(
         result.body,
         status_code=result.status,

@@ -14,13 +14,16 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import requests
 
+from bench.budget_overhead import bench_budget_overhead
+from bench.fresh_instances import bench_fresh_instances
 from bench.reports_budget import bench_reports_budget
 from bench.sources import bench_sources
 from devtools.mixpanel_standin import MixpanelStandIn
@@ -305,7 +308,7 @@ class _Lines(BaseHTTPRequestHandler):
             record = {
                 "event": f"Event {i % 40}",
                 "properties": {
-                    "time": start + i * 2,
+                    "time": (start + i * 2) * 1000,  # time_in_ms=true, as the client asks
                     "distinct_id": f"user-{i % 5000}",
                     "$insert_id": str(i),
                 },
@@ -389,38 +392,125 @@ def bench_export(lines_small: int, lines_large: int) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark and print its figures."""
-    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--latency", type=float, default=0.25)
-    parser.add_argument("--import-runs", type=int, default=15)
-    parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--decoder-lines", type=int, default=300_000)
-    parser.add_argument(
-        "--sizes",
-        default="10000,100000,1000000",
-        help="simulated projects, events a day (comma-separated)",
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: its name, about how long it takes, and the call that prints its figures."""
+
+    name: str
+    expected_seconds: float  # on an idle 2-core machine; a busy one stretches every case
+    run: Callable[[], None]
+
+
+# Full and --quick parameters. Quick runs fewer repetitions on smaller sizes and still prints
+# every ratio (a ratio compares two figures measured at the same size in the same run).
+FULL = {"latency": 0.25, "import_runs": 15, "lines": 1_000_000, "decoder_lines": 300_000,
+        "sizes": "10000,100000,1000000", "max_events": DEFAULT_EXPORT_MAX_EVENTS}  # fmt: skip
+QUICK = {"latency": 0.02, "import_runs": 1, "lines": 10_000, "decoder_lines": 5_000,
+         "sizes": "1000", "max_events": 80_000}  # fmt: skip
+
+
+def _minutes(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def run_cases(
+    cases: list[Case],
+    *,
+    quick: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+    say: Callable[[str], None] = lambda line: print(line, flush=True),
+) -> None:
+    """Run each case, saying "case i/n" as it starts and ends, and about how long is left.
+
+    The estimate left is the remaining expected time scaled by how this machine has done so
+    far (a busy machine that took twice as long so far is expected to keep doing so).
+    """
+    total = sum(case.expected_seconds for case in cases)
+    hint = "" if quick else "; for a quick run: make bench ARGS=--quick"
+    say(
+        f"# {len(cases)} cases, expected to take about {_minutes(total)} on an idle 2-core "
+        f"machine (longer on a busy one){hint}"
     )
+    spent = expected_so_far = 0.0
+    for index, case in enumerate(cases, start=1):
+        about = _minutes(case.expected_seconds)
+        say(f"\n[case {index}/{len(cases)}] {case.name}: starting (about {about})")
+        started = clock()
+        case.run()
+        took = clock() - started
+        spent += took
+        expected_so_far += case.expected_seconds
+        pace = spent / expected_so_far if expected_so_far else 1.0
+        left = sum(c.expected_seconds for c in cases[index:]) * pace
+        tail = f"; about {_minutes(left)} left" if index < len(cases) else "; all done"
+        say(f"[case {index}/{len(cases)}] {case.name}: done in {_minutes(took)}{tail}")
+
+
+def plan(args: argparse.Namespace) -> list[Case]:
+    """Every benchmark case of this run, in order, with its expected duration."""
+
+    def about(full: float, quick: float) -> float:
+        """Seconds on an idle 2-core machine, in this run's mode (measured, rounded up)."""
+        return quick if args.quick else full
+
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    cases: list[Case] = []
+    if not args.only_sources:
+        cases += [
+            Case("weekly report vs the obvious design", about(30, 6),
+                 lambda: bench_report(args.latency)),
+            Case("fresh vs warm instances (export size in storage)", about(20, 10),
+                 lambda: bench_fresh_instances(args.latency)),
+            Case("shared call budget overhead", about(10, 6), bench_budget_overhead),
+            Case("resilience (429, 429, 503)", about(6, 5), bench_resilience),
+            Case("a morning's request budget", about(3, 2), bench_hourly_budget),
+            Case("a day of alert checks", about(4, 3), bench_alert_budget),
+            Case("[[report]]s budget", about(3, 2),
+                 lambda: bench_reports_budget(client, NamesCache)),
+            Case("import time", 2.5 * args.import_runs + 1,
+                 lambda: bench_imports(args.import_runs)),
+            Case("raw export memory", about(75, 4),
+                 lambda: bench_export(args.lines // 10, args.lines)),
+        ]  # fmt: skip
+    cases.append(
+        Case(
+            "data sources (decoder, simulated projects)",
+            about(240, 8),
+            lambda: bench_sources(
+                decoder_lines=args.decoder_lines, sizes=sizes, max_events=args.max_events
+            ),
+        )
+    )
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print its figures, with progress."""
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repetitions and smaller sizes (a minute or two); the same ratios",
+    )
+    parser.add_argument("--latency", type=float)
+    parser.add_argument("--import-runs", type=int)
+    parser.add_argument("--lines", type=int)
+    parser.add_argument("--decoder-lines", type=int)
+    parser.add_argument("--sizes", help="simulated projects, events a day (comma-separated)")
+    parser.add_argument("--max-events", type=int, help="EXPORT_MAX_EVENTS for the sources")
     parser.add_argument("--only-sources", action="store_true", help="skip the other benchmarks")
     args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:  # an explicit option wins over the mode's default
+            setattr(args, name, value)
     print(
         f"# bench on {platform.node()}: {platform.machine()}, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{__import__('os').cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f"{' (quick mode)' if args.quick else ''}"
     )
-    if not args.only_sources:
-        bench_report(args.latency)
-        bench_resilience()
-        bench_hourly_budget()
-        bench_alert_budget()
-        bench_reports_budget(client, NamesCache)
-        bench_imports(args.import_runs)
-        bench_export(args.lines // 10, args.lines)
-    bench_sources(
-        decoder_lines=args.decoder_lines,
-        sizes=tuple(int(n) for n in args.sizes.split(",")),
-        max_events=DEFAULT_EXPORT_MAX_EVENTS,
-    )
+    run_cases(plan(args), quick=args.quick)
     return 0
 
 

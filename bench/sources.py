@@ -55,8 +55,12 @@ _LINE = (
 )
 
 
-def day_lines(day: date, per_day: int, users: int, limit: int | None = None) -> Iterator[bytes]:
-    """The export lines of one UTC day, in 64 KiB-ish chunks, duplicates included."""
+def day_lines(
+    day: date, per_day: int, users: int, limit: int | None = None, *, in_ms: bool = False
+) -> Iterator[bytes]:
+    """The export lines of one UTC day, in 64 KiB-ish chunks, duplicates included (`time` in
+    milliseconds with `in_ms`, as time_in_ms=true asks)."""
+    scale = 1000 if in_ms else 1
     start = int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
     salt = day.toordinal()
     step = 86_400 / per_day
@@ -66,7 +70,7 @@ def day_lines(day: date, per_day: int, users: int, limit: int | None = None) -> 
         user = f"user-{(i * 7919 + salt * 31) % users:07d}"
         line = _LINE % (
             NAMES[i % len(NAMES)],
-            start + int(i * step),
+            (start + int(i * step)) * scale,
             user,
             f"{salt:x}-{i:08x}-a1b2c3d4e5f6",
             (start + int(i * step)) * 1000 + 731,
@@ -162,7 +166,11 @@ class SyntheticMixpanel(BaseHTTPRequestHandler):
         try:
             while day <= last and day < self.today and (limit is None or sent < limit):
                 for chunk in day_lines(
-                    day, self.per_day, self.users, None if limit is None else limit - sent
+                    day,
+                    self.per_day,
+                    self.users,
+                    None if limit is None else limit - sent,
+                    in_ms=query.get("time_in_ms") == "true",
                 ):
                     sent += chunk.count(b"\n")
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))

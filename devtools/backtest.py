@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from devtools.demo import real_settings
 from devtools.mixpanel_standin import (
     DEMO_PROJECT_ID,
     DEMO_SECRET,
@@ -30,17 +31,30 @@ from shared.alerts.app import alert_context
 from shared.alerts.breach import Outcome
 from shared.alerts.check import backtest
 from shared.alerts.rules import load_alerts
-from shared.app import App
+from shared.app import USER_AGENT, App, context
 from shared.clock import utc_now
-from shared.errors import ReporterError
+from shared.errors import ReporterError, UnknownEventsError
 from shared.report.metrics import load_metrics
-from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE
+from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Settings
 
 DUMMY_WEBHOOK = "http://127.0.0.1:9/backtest-posts-nothing"
 
 
-def _real_settings(environ: Mapping[str, str]) -> bool:
-    return bool(environ.get("MIXPANEL_USERNAME") and environ.get("MIXPANEL_SECRET"))
+def _backtest_app(environ: Mapping[str, str]) -> App:
+    """The app for a backtest: the Mixpanel settings and the metrics and alerts files only.
+
+    Nothing is posted, so Slack, SMTP and each [[report]]'s destination are neither needed nor
+    read (a backtest on a laptop must not ask for the production webhook).
+    """
+    import requests
+
+    unused = ("SLACK_", "SMTP_", "EMAIL_")
+    kept = {k: v for k, v in environ.items() if not k.startswith(unused)}
+    settings = Settings.from_env({**kept, "SLACK_WEBHOOK_URL": DUMMY_WEBHOOK})
+    config = load_metrics(settings.metrics_file)
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return App(settings, context(settings, config), session)
 
 
 def _rule_keys(names: list[str] | None, environ: Mapping[str, str]) -> frozenset[str] | None:
@@ -86,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
 
     file_env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
     environ: dict[str, str] = {**os.environ, **file_env}
-    live = _real_settings(environ) and not args.sample
+    try:
+        live = not args.sample and real_settings(environ)
+    except ReporterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.alerts_file:
         environ["ALERTS_FILE"] = args.alerts_file
     standin: MixpanelStandIn | None = None
@@ -116,10 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                     "MIXPANEL_PROJECT_ID": DEMO_PROJECT_ID,
                     "MIXPANEL_API_URL": standin.start(),
                     "TIMEZONE": SAMPLE_TIMEZONE,
-                    "SLACK_WEBHOOK_URL": environ.get("SLACK_WEBHOOK_URL") or DUMMY_WEBHOOK,
                 }
             )
-        app = App.from_environ(environ)
+        app = _backtest_app(environ)
         ctx = alert_context(app)
         mixpanel = app.mixpanel()
         found = backtest(ctx, mixpanel, now=now, days=args.days, rules=rules)
@@ -137,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownRuleError as exc:
         print(f"error: {exc}")
         return 2
+    except UnknownEventsError as exc:  # a watch:<event> rule, or TRACKING_WATCH
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if exc.where.startswith("rule") else 1
     except ReporterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """A loopback stand-in for Mixpanel's Query API (/events, /events/names, /insights) and Raw Export
-API; modes for a plan without the Query API, duplicate export lines and the first weekday."""
+API; modes for a plan without the Query API, duplicate export lines, the first weekday, a project
+created before 2023 (export days and `time` in the project timezone) and Data Views."""
 
 import argparse
 import base64
@@ -73,12 +74,12 @@ class SavedReport:
 
 
 def dedupe(events: Iterable[RawEvent]) -> list[RawEvent]:
-    """The events Mixpanel counts: one per (event, distinct_id, time, $insert_id); an event
-    without $insert_id is always its own."""
+    """The events Mixpanel counts: one per (event, distinct_id, time in ms, $insert_id); an event
+    without $insert_id is always its own (reference/event-deduplication.mdx)."""
     seen: set[tuple[str, str, int, str]] = set()
     kept = []
     for event in events:
-        key = (event.name, event.distinct_id, event.time, event.insert_id)
+        key = (event.name, event.distinct_id, event.time * 1000 + event.ms, event.insert_id)
         if event.insert_id and key in seen:
             continue
         seen.add(key)
@@ -115,6 +116,13 @@ class _BadRequest(Exception):
 def _local_midnight(day: date, tz: ZoneInfo) -> int:
     """UTC epoch at which the local `day` starts (fold=0 also handles a midnight in a DST gap)."""
     return int(datetime.combine(day, datetime.min.time(), tz).timestamp())
+
+
+def _wall_clock(epoch: int, tz: ZoneInfo) -> int:
+    """A pre-2023 project's stored `time`: the local wall-clock reading of `epoch` in `tz`, as
+    seconds since 1970-01-01 00:00 on that clock (both autumn 01:30s read the same)."""
+    offset = datetime.fromtimestamp(epoch, tz).utcoffset()
+    return epoch + int(offset.total_seconds()) if offset is not None else epoch
 
 
 def _utc_midnight(day: date) -> int:
@@ -266,6 +274,7 @@ class MixpanelStandIn(LoopbackService):
         today: date | None = None,
         export_in_utc: bool = True,
         query_api_status: int | None = None,
+        workspace_id: str | None = None,
         duplicate_every: int = 0,
         first_weekday: int = 0,
         saved_reports: dict[str, SavedReport] | None = None,
@@ -276,7 +285,12 @@ class MixpanelStandIn(LoopbackService):
         self.project_id = project_id
         self.tz = ZoneInfo(timezone)
         self.latency = latency
+        # False: a project created before 2023. Its export's from_date/to_date are days of the
+        # project timezone AND its `time` is local wall-clock seconds (the UTC epoch shifted by
+        # the offset then in force), not a UTC epoch (export.openapi.yaml, export-methods.mdx).
         self.export_in_utc = export_in_utc
+        # A project with Data Views: every Query and Export request must name its global view.
+        self.workspace_id = workspace_id
         self._today = today
         raw = list(events)
         # The Query API answers from deduplicated events; the export serves every raw line.
@@ -442,6 +456,11 @@ class MixpanelStandIn(LoopbackService):
         if method != "GET":
             raise _BadRequest(f"{method} is not allowed here", HTTPStatus.METHOD_NOT_ALLOWED)
         self._authorize(query, authorization)
+        if self.workspace_id is not None and query.get("workspace_id") != self.workspace_id:
+            raise _BadRequest(
+                f"this project uses Data Views: workspace_id={self.workspace_id} is required "
+                f"(got {query.get('workspace_id')!r})"
+            )
         if self.query_api_status is not None and path != EXPORT_PATH:
             raise _BadRequest(
                 "Your plan does not include access to the Query API", self.query_api_status
@@ -651,7 +670,7 @@ class MixpanelStandIn(LoopbackService):
         """
         events = index.events
         every = self.duplicate_every
-        scale = 1000 if in_ms else 1
+        tz = None if self.export_in_utc else self.tz
         quoted: dict[str, str] = {}  # few distinct names: quote each once
         buffer: list[bytes] = []
         size = sent = 0
@@ -662,12 +681,14 @@ class MixpanelStandIn(LoopbackService):
             if limit is not None and sent >= limit:
                 break
             processed_ms = event.time * 1000 + 500 + zlib.crc32(event.insert_id.encode()) % 90_000
+            stamp = event.time if tz is None else _wall_clock(event.time, tz)
+            when = stamp * 1000 + event.ms if in_ms else stamp
             name = quoted.get(event.name)
             if name is None:
                 name = quoted[event.name] = _quote(event.name)
             insert = f'"$insert_id":{_quote(event.insert_id)},' if event.insert_id else ""
             line = (
-                f'{{"event":{name},"properties":{{"time":{event.time * scale},'
+                f'{{"event":{name},"properties":{{"time":{when},'
                 f'"distinct_id":{_quote(event.distinct_id)},{insert}'
                 f'"mp_processing_time_ms":{processed_ms}{_properties_json(event)}}}}}\n'
             )
@@ -699,6 +720,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--days", type=int, default=120, help="local days of sample data")
     parser.add_argument("--users", type=int, default=4000)
+    parser.add_argument(
+        "--pre-2023",
+        action="store_true",
+        help="a project created before 2023: export days and times in local wall-clock time",
+    )
+    parser.add_argument("--workspace-id", help="a project with Data Views: require this id")
     args = parser.parse_args(argv)
     yesterday = datetime.now(ZoneInfo(SAMPLE_TIMEZONE)).date() - timedelta(days=1)
     print(f"Generating {args.days} days of sample data ending {yesterday}...", file=sys.stderr)
@@ -709,6 +736,8 @@ def main(argv: list[str] | None = None) -> None:
         secret=DEMO_SECRET,
         project_id=DEMO_PROJECT_ID,
         latency=args.latency,
+        export_in_utc=not args.pre_2023,
+        workspace_id=args.workspace_id,
     )
     origin = standin.start(port=args.port)
     print(origin, flush=True)

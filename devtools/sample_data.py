@@ -69,6 +69,8 @@ class RawEvent:
     insert_id: str
     # Event properties as (name, value) pairs, in the order the export writes them.
     properties: tuple[tuple[str, object], ...] = ()
+    # Milliseconds past `time` (0-999): Mixpanel stores ms and exports them with time_in_ms.
+    ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

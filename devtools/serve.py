@@ -1,11 +1,12 @@
-"""`make serve`: /api/CustomReport on localhost:7071 through the real main(), no Core Tools.
+"""`make serve`: /api/CustomReport and /api/AlertBacktest on localhost:7071, no Core Tools.
 
 It also serves /api/SlackCommand (a real Slack app can point at it through a tunnel; with no
 queue here, SlackCommandWorker runs in this process right after the ack) and
 /api/DeliveryHistory (docs/slash-command.md).
 
 A thin development adapter: it turns each HTTP request into an azure.functions.HttpRequest,
-calls CustomReport.main and writes its HttpResponse back. With no real settings in .env it
+calls the function's real main() (CustomReport.main or AlertBacktest.main) and writes its
+HttpResponse back. With no real settings in .env it
 serves the bundled sample project and a loopback Slack stand-in, so the README's curl examples
 work anywhere. Without AzureWebJobsStorage it starts Azurite (installed by `make setup`) for
 the delivery ledger, so `idempotency_key` and the re-post interval work as deployed.
@@ -19,6 +20,7 @@ from Transfer-Encoding: chunked, never ignored; a malformed Content-Length or ch
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -35,6 +37,7 @@ from zoneinfo import ZoneInfo
 import azure.functions as func
 from dotenv import dotenv_values
 
+import AlertBacktest
 import CustomReport
 import DeliveryHistory
 import SlackCommand
@@ -46,7 +49,15 @@ from devtools.slash_demo import DEMO_SIGNING_SECRET, DEMO_TEAM_ID
 from devtools.smtp_standin import SmtpStandIn
 from shared.clock import utc_now
 
+DEFAULT_PORT = 7071
+MAX_PORT = 65535
 ROUTE = "/api/CustomReport"
+BACKTEST_ROUTE = "/api/AlertBacktest"
+# Each served route and the main() behind it, looked up case-insensitively as Azure does.
+ROUTES: dict[str, Callable[[func.HttpRequest], func.HttpResponse]] = {
+    ROUTE.lower(): lambda request: CustomReport.main(request),
+    BACKTEST_ROUTE.lower(): lambda request: AlertBacktest.main(request),
+}
 MAX_BODY = 1024 * 1024
 # Azure Functions documents a 4 KiB limit on the URL; over it the front end answers 414.
 MAX_URL_BYTES = 4096
@@ -74,7 +85,7 @@ def error_body(code: str, message: str) -> bytes:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Every method token goes to CustomReport.main (which answers 405 itself)."""
+    """Every method token goes to the route's main() (which answers 405 itself)."""
 
     timeout = READ_TIMEOUT_SECONDS
     server_version = "make-serve"
@@ -145,8 +156,11 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path.rstrip("/").lower() in SLASH_ROUTES:
             self._dispatch_slash(parts.path.rstrip("/").lower())
             return
-        if parts.path.rstrip("/").lower() != ROUTE.lower():
-            self._send(404, error_body("not_found", f"only {ROUTE} is served"))
+        main = ROUTES.get(parts.path.rstrip("/").lower())
+        if main is None:
+            self._send(
+                404, error_body("not_found", f"only {ROUTE} and {BACKTEST_ROUTE} are served")
+            )
             return
         try:
             body = self._read_body()
@@ -161,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
             params=dict(parse_qsl(parts.query, keep_blank_values=True)),
             body=body,
         )
-        response = CustomReport.main(request)
+        response = main(request)
         self._send(
             response.status_code,
             response.get_body(),
@@ -363,13 +377,40 @@ def smtp_env(address: str) -> dict[str, str]:
     }
 
 
+def port_number(text: str) -> int:
+    """--port's value: a TCP port, 0 to 65535 (0 = any free port)."""
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to {MAX_PORT})")
+    return int(text)
+
+
+def bind(port: int) -> ThreadingHTTPServer | str:
+    """The server on `port`, or the one line that says why it cannot listen there."""
+    try:
+        return make_server(port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = f"port {port} is busy: something else (another make serve?) listens on it"
+        elif exc.errno == errno.EACCES:
+            why = f"port {port} needs privileges this user does not have"
+        else:
+            why = f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"
+        other = port + 1 if 0 < port < MAX_PORT else DEFAULT_PORT + 1
+        return f'make serve: {why}. Choose another port: make serve ARGS="--port {other}"'
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve until Ctrl-C."""
+    """Serve until Ctrl-C; 2 (with one line, no traceback) when the port is not free."""
     parser = argparse.ArgumentParser(prog="make serve", description=__doc__)
-    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT)
     parser.add_argument("--sample", action="store_true", help="force the bundled sample")
     parser.add_argument("--no-storage", action="store_true", help="do not start Azurite")
     args = parser.parse_args(argv)
+    # First: a busy port must leave nothing behind (no stand-in, no Azurite, no settings).
+    server = bind(args.port)
+    if isinstance(server, str):
+        print(server, file=sys.stderr)
+        return 2
     os.environ.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
     standins: list[MixpanelStandIn | SlackStandIn | SmtpStandIn] = []
     if args.sample or not os.environ.get("MIXPANEL_SECRET"):
@@ -396,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         print("Serving the bundled sample project; Slack posts go to a loopback stand-in.")
-        print(f"Emails go to a loopback SMTP server at {smtp.address}, kept in out/mail/.")
-    server = make_server(args.port)  # first: a busy port must not leave Azurite behind
+        print(
+            f"Emails (send_email=true) go to a loopback SMTP server at {smtp.address}, "
+            "kept in out/mail/."
+        )
     storage = None
     if not os.environ.get(STORAGE_SETTING) and not args.no_storage:
         storage = _start_storage()
@@ -408,7 +451,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     os.environ.update(slash_env(os.environ))
     print(f"SlackCommand: http://localhost:{args.port}{SLASH_COMMAND_ROUTE} (point a tunnel here)")
-    print(f"CustomReport: http://localhost:{args.port}{ROUTE}  (Ctrl-C to stop)", flush=True)
+    print(f"CustomReport: http://localhost:{args.port}{ROUTE}")
+    print(
+        f"AlertBacktest: http://localhost:{args.port}{BACKTEST_ROUTE}  (Ctrl-C to stop)", flush=True
+    )
     # SIGTERM (and SIGINT, even where a shell ignored it) stop the server the way Ctrl-C does,
     # so the finally block below always stops Azurite and the stand-ins.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -1,11 +1,12 @@
 """A strict loopback stand-in for a Slack incoming webhook that enforces Block Kit limits."""
 
 import json
+import re
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -324,6 +325,63 @@ def slack_rejection(payload: object) -> str | None:
     return None
 
 
+# --- what Slack would make of a message's mrkdwn (for specs; Slack itself is the authority) ---
+#
+# Slack parses mrkdwn text objects: <url|text> links and <!here>/<@U1> mentions always; with
+# "verbatim" unset (the default) it also links bare URLs, www. and host names, and parses plain
+# @here/@channel/@everyone (docs.slack.dev text-object: "URLs will be auto-converted into
+# links ... certain mentions will be automatically parsed"). Formatting marks open only where
+# no letter or digit precedes them and close only where none follows (so add_to_cart stays).
+_MANUAL = re.compile(r"<([^<>|]+)(?:\|[^<>]*)?>")
+_BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>|]+|\bwww\.[^\s<>|]+")
+_BARE_HOST = re.compile(r"(?<![\w.@/-])(?:[\w-]+@)?[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+_PLAIN_MENTION = re.compile(r"(?<!\w)@(?:here|channel|everyone)\b")
+_RUNS = {
+    "bold": re.compile(r"(?<![^\W_])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![^\W_])"),
+    "italic": re.compile(r"(?<![^\W_])_(?=\S)([^_\n]+?)(?<=\S)_(?![^\W_])"),
+    "strike": re.compile(r"(?<![^\W_])~(?=\S)([^~\n]+?)(?<=\S)~(?![^\W_])"),
+    "code": re.compile(r"`([^`\n]+)`"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Markup:
+    """What Slack would render live in a message: links, mentions, formatted runs (kind, text)."""
+
+    links: list[str]
+    mentions: list[str]
+    formatted: list[tuple[str, str]]
+
+
+def _mrkdwn_objects(value: object) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [o for item in value for o in _mrkdwn_objects(item)]
+    if isinstance(value, dict):
+        if value.get("type") == "mrkdwn" and isinstance(value.get("text"), str):
+            return [value]
+        return [o for item in value.values() for o in _mrkdwn_objects(item)]
+    return []
+
+
+def live_markup(payload: Mapping[str, Any]) -> Markup:
+    """Every link, mention and formatted run Slack would render from the payload's blocks."""
+    links: list[str] = []
+    mentions: list[str] = []
+    formatted: list[tuple[str, str]] = []
+    for obj in _mrkdwn_objects(payload.get("blocks", [])):
+        text: str = obj["text"]
+        for target in _MANUAL.findall(text):
+            (mentions if target[:1] in "!@#" else links).append(target)
+        rest = _MANUAL.sub(" ", text)
+        if not obj.get("verbatim"):
+            links += _BARE_URL.findall(rest)
+            links += _BARE_HOST.findall(_BARE_URL.sub(" ", rest))
+            mentions += _PLAIN_MENTION.findall(rest)
+        for kind, pattern in _RUNS.items():
+            formatted += [(kind, run) for run in pattern.findall(rest)]
+    return Markup(links, mentions, formatted)
+
+
 # How often the serving thread checks for stop(); small so tests tear down quickly.
 
 
@@ -376,7 +434,12 @@ def _parse_body(content_type: str, body: bytes) -> object:
     text = body.decode()
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         text = parse_qs(text).get("payload", [""])[-1]
-    return json.loads(text)
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> object:
+    """NaN and Infinity are not JSON (RFC 8259): Slack's parser refuses the payload."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class SlackStandIn(LoopbackService):
@@ -528,7 +591,7 @@ class SlackStandIn(LoopbackService):
             extra = () if failure.retry_after is None else (("Retry-After", failure.retry_after),)
             return refuse(failure.body, failure.status, extra)
         try:
-            payload = json.loads(body.decode())
+            payload = json.loads(body.decode(), parse_constant=_refuse_constant)
         except ValueError:
             return refuse("invalid_json")
         if not isinstance(payload, dict) or not payload.get("channel"):

@@ -6,17 +6,22 @@ skip this module and hand fakes to shared/pipeline.py instead.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.clock import utc_now
-from shared.errors import ConfigError
+from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
+    Delivered,
     ReportContext,
     ScheduledReport,
     notify_failure,
@@ -25,9 +30,11 @@ from shared.pipeline import (
 )
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.report.reports import ReportSpec, resolve_destinations
+from shared.runlog import logged_run, timer_outcome, track_mixpanel
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
-from shared.settings import Secret, Settings
+from shared.settings import DEFAULT_METRICS_FILE, Secret, Settings
+from shared.sources.budget import Priority
 from shared.sources.gathering import SourceMode, SourcePolicy
 
 if TYPE_CHECKING:
@@ -38,7 +45,9 @@ if TYPE_CHECKING:
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.email_client import SmtpEmail
     from shared.delivery.ledger import DeliveryLedger
+    from shared.sources.budget import CallBudget
     from shared.sources.mixpanel_client import MixpanelClient
+    from shared.sources.size_store import ExportSizes
 
 log = logging.getLogger("analytics_reporter")
 USER_AGENT = "analytics-reporter/0.1 (+Azure Functions; Mixpanel to Slack)"
@@ -55,21 +64,58 @@ class App:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], config: MetricsConfig | None = None) -> App:
-        """Parse settings and the metrics file; raises ConfigError listing every problem."""
+        """Parse settings and the metrics file; raises ConfigError listing every problem.
+
+        Everything that can be checked without Mixpanel is checked here, before any report
+        runs: the settings, the metrics file (every [[report]]'s metrics), each report's
+        destination and email settings, and the metric keys settings name.
+        """
         import requests  # imported here, not at module top: keeps cold starts fast
 
-        settings = Settings.from_env(environ)
-        config = config or load_metrics(settings.metrics_file)
-        webhooks = resolve_destinations(config.reports, environ, source=config.source)
+        settings, config, webhooks = validated(environ, config)
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
         return cls(settings, context(settings, config), session, webhooks)
 
-    def mixpanel(self) -> MixpanelClient:
-        """A Mixpanel client for this invocation (its own rate and time budget)."""
+    def mixpanel(self, priority: Priority = Priority.ON_DEMAND) -> MixpanelClient:
+        """A Mixpanel client for this invocation (its own time budget), spending the project's
+        call budget shared by every instance; timers pass Priority.SCHEDULED (the reserve)."""
         from shared.sources.mixpanel_client import MixpanelClient
 
-        return MixpanelClient.from_settings(self.settings, self.session)
+        client = MixpanelClient.from_settings(
+            self.settings, self.session, call_budget=self.call_budget(), priority=priority
+        )
+        track_mixpanel(client)  # its requests count in this run's log line (shared/runlog.py)
+        return client
+
+    def call_budget(self) -> CallBudget:
+        """The project's Mixpanel calls: in the app's storage (AzureWebJobsStorage) when it
+        has one, so every instance counts together; else in this process."""
+        from shared.delivery.tables import storage_of
+        from shared.sources.budget import (
+            PROCESS_BUDGET_STORE,
+            BudgetRules,
+            BudgetStore,
+            CallBudget,
+            TableBudgetStore,
+            scheduled_reserve,
+        )
+        from shared.sources.state_table import shared_state_table
+
+        settings = self.settings
+        store: BudgetStore = PROCESS_BUDGET_STORE
+        storage = storage_of(settings)
+        if storage is not None:
+            store = TableBudgetStore(shared_state_table(storage))
+        reserve = scheduled_reserve(
+            self.ctx.config,
+            today=utc_now().astimezone(settings.timezone).date(),
+            alert_source=settings.alert_source,
+        )
+        rules = BudgetRules(
+            reserve=reserve, report_hour=settings.report_hour, timezone=settings.timezone
+        )
+        return CallBudget(store, rules)
 
     def slack(self, report: str | None = None) -> ChartFallbackPoster:
         """The Slack destination, charts dropped if refused: the [[report]]'s own webhook when
@@ -94,7 +140,7 @@ class App:
     def report_context(self, spec: ReportSpec) -> ReportContext:
         """The context of one [[report]]: its metrics (and their inputs) and its title."""
         config = self.ctx.config.report(spec.name)
-        return replace(self.ctx, config=config, title=spec.title or spec.name)
+        return replace(self.ctx, config=config, title=spec.title or spec.name, report=spec.name)
 
     def scheduled_reports(self, kind: PeriodKind) -> list[ScheduledReport]:
         """Every [[report]] of cadence `kind`, each with its own quiet days and destinations
@@ -111,7 +157,7 @@ class App:
                     daily_days=frozenset(range(7)) - spec.quiet_days,
                     skip_dates=spec.holidays,
                 ),
-                mixpanel=self.mixpanel,
+                mixpanel=partial(self.mixpanel, Priority.SCHEDULED),
                 slack=self.slack(spec.name) if spec.destination else None,
                 email=self.email(spec.email_to) if spec.email_to else None,
             )
@@ -120,19 +166,73 @@ class App:
         ]
 
     def ledger(self) -> DeliveryLedger:
-        """The delivery ledger in the app's own storage account (AzureWebJobsStorage)."""
+        """The delivery ledger in the app's own storage account: AzureWebJobsStorage's
+        connection string, else AzureWebJobsStorage__accountName with the app's identity."""
         from shared.delivery.ledger import TableDeliveryLedger
+        from shared.delivery.tables import storage_of
 
-        if self.settings.storage_connection is None:
+        storage = storage_of(self.settings)
+        if storage is None:
             raise ConfigError(
                 [
-                    "AzureWebJobsStorage is required for scheduled reports "
-                    "(UseDevelopmentStorage=true with Azurite locally)"
+                    "AzureWebJobsStorage (or AzureWebJobsStorage__accountName in Azure) is "
+                    "required for scheduled reports (UseDevelopmentStorage=true with Azurite "
+                    "locally)"
                 ]
             )
-        return TableDeliveryLedger(
-            self.settings.storage_connection.reveal(), table_name=self.settings.delivery_table
-        )
+        return TableDeliveryLedger(storage, table_name=self.settings.delivery_table)
+
+
+def validated(
+    environ: Mapping[str, str], config: MetricsConfig | None = None
+) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
+    """Settings, metrics config and [[report]] webhooks; one ConfigError lists every problem of
+    all three (a MetricsFileError when they are all the metrics file's)."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings.from_env(environ)
+    except ConfigError as exc:
+        problems += exc.problems
+    path = (
+        settings.metrics_file
+        if settings is not None
+        else Path(environ.get("METRICS_FILE", "").strip() or DEFAULT_METRICS_FILE)
+    )
+    file_problems: list[str] = []
+    if config is None:
+        try:
+            config = load_metrics(path)
+        except MetricsFileError as exc:
+            file_problems = exc.problems
+    webhooks: dict[str, Secret] = {}
+    if config is not None:
+        try:
+            webhooks = resolve_destinations(config.reports, environ, source=config.source)
+        except ConfigError as exc:
+            problems += exc.problems
+        if settings is not None:
+            problems += _unknown_metric_keys(settings, config)
+    if file_problems and not problems:
+        raise MetricsFileError(file_problems)
+    if problems or file_problems or settings is None or config is None:
+        raise ConfigError(problems + file_problems)
+    return settings, config, webhooks
+
+
+def _unknown_metric_keys(settings: Settings, config: MetricsConfig) -> list[str]:
+    """MIXPANEL_INSIGHTS_REPORTS keys that name no metric (they would be silently unused)."""
+    keys = [m.key for m in config.computed]
+    problems = []
+    for key, _ in settings.insights_reports:
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            problems.append(
+                f"MIXPANEL_INSIGHTS_REPORTS names metric {key!r}, which {config.source} "
+                f"does not define{hint}"
+            )
+    return problems
 
 
 def context(settings: Settings, config: MetricsConfig) -> ReportContext:
@@ -145,12 +245,26 @@ def context(settings: Settings, config: MetricsConfig) -> ReportContext:
         active_user_events=settings.active_user_events,
         export_in_utc=settings.export_in_utc,
         sources=SourcePolicy(
+            sizes=export_sizes(settings),
             mode=SourceMode(settings.mixpanel_source),
             export_max_events=settings.export_max_events,
             week_start=settings.week_start,
             insights_reports=settings.insights_reports,
         ),
     )
+
+
+def export_sizes(settings: Settings) -> ExportSizes | None:
+    """Export sizes in the app's storage behind this process's memory (None: memory only)."""
+    from shared.delivery.tables import storage_of
+
+    storage = storage_of(settings)
+    if storage is None:
+        return None
+    from shared.sources.size_store import CachedSizes, TableSizes
+    from shared.sources.state_table import shared_state_table
+
+    return CachedSizes(TableSizes(shared_state_table(storage)))
 
 
 def schedule_rules(settings: Settings) -> ScheduleRules:
@@ -164,6 +278,21 @@ def schedule_rules(settings: Settings) -> ScheduleRules:
     )
 
 
+# The timer function of each cadence, for the run line when the host's context does not say.
+TIMER_FUNCTIONS = {
+    PeriodKind.DAILY: "DailyReport",
+    PeriodKind.WEEKLY: "WeeklyReport",
+    PeriodKind.BIWEEKLY: "BiWeeklyReport",
+    PeriodKind.MONTHLY: "MonthlyReport",
+}
+
+
+def function_name(context: object, default: str) -> str:
+    """The invoked function's name from the host's Context, else `default`."""
+    name = getattr(context, "function_name", None)
+    return name if isinstance(name, str) and name else default
+
+
 def run_timer(
     kind: PeriodKind,
     timer: object,
@@ -172,6 +301,19 @@ def run_timer(
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> None:
+    """One timer fire of the `kind` report, logged as one run line (shared/runlog.py)."""
+    with logged_run(function_name(context, TIMER_FUNCTIONS.get(kind, str(kind))), str(kind)) as run:
+        run.set(*timer_outcome(_run_timer(kind, timer, context, environ=environ, now=now)))
+
+
+def _run_timer(
+    kind: PeriodKind,
+    timer: object,
+    context: object = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Delivered | Skip | list[Delivered | Skip] | None:
     """One timer fire of the `kind` report; raises when the run failed (the host records it).
 
     `timer` is the trigger's TimerRequest and `context` the invocation Context (both read by
@@ -189,14 +331,14 @@ def run_timer(
             # The single report of the settings has no monthly post, as before [[report]]s.
             log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
             app.session.close()
-            return
+            return None
         ledger = app.ledger()
     except ConfigError as exc:
         _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
         raise
     with app.session:
         if app.ctx.config.reports:  # several reports: each of this cadence, each once
-            run_reports(
+            return run_reports(
                 kind,
                 app.scheduled_reports(kind),
                 scheduled_for=intended_time(schedule_status),
@@ -205,15 +347,14 @@ def run_timer(
                 ledger=ledger,
                 will_retry=will_retry(context),
             )
-            return
-        run_scheduled(
+        return run_scheduled(
             kind,
             app.ctx,
             schedule_rules(app.settings),
             scheduled_for=intended_time(schedule_status),
             past_due=past_due,
             now=now,
-            mixpanel=app.mixpanel(),
+            mixpanel=app.mixpanel(Priority.SCHEDULED),
             slack=app.slack(),
             ledger=ledger,
             will_retry=will_retry(context),
@@ -249,7 +390,10 @@ def _notify_config_error(
     except (ValueError, OSError, ZoneInfoNotFoundError):
         zone = ZoneInfo("Europe/London")
     hour = environ.get("REPORT_HOUR", "").strip()
-    rules = ScheduleRules(zone, int(hour) if hour.isdigit() and int(hour) < 24 else 9)
+    # ASCII digits only: '²'.isdigit() is True and int('²') would raise inside the error path.
+    rules = ScheduleRules(
+        zone, int(hour) if re.fullmatch(r"[0-9]{1,2}", hour) and int(hour) < 24 else 9
+    )
     decision = decide(
         kind, scheduled_for=intended_time(schedule_status), now=now, past_due=past_due, rules=rules
     )

@@ -6,11 +6,19 @@ class ReporterError(Exception):
 
 
 class ConfigError(ReporterError):
-    """Settings are missing or malformed; `problems` lists every one of them at once."""
+    """Settings are missing or malformed; `problems` lists every one of them at once.
+
+    One problem reads on one line; several are listed one per line, so each can be read.
+    """
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        super().__init__("invalid settings: " + "; ".join(self.problems))
+        if len(self.problems) == 1:
+            message = f"invalid settings: {self.problems[0]}"
+        else:
+            listed = "".join(f"\n  - {p}" for p in self.problems)
+            message = f"invalid settings ({len(self.problems)} problems):{listed}"
+        super().__init__(message)
 
 
 class MetricsFileError(ConfigError):
@@ -71,6 +79,16 @@ class ExportTooLarge(MixpanelError):
 
 class MixpanelRateLimited(MixpanelError):
     """429: the query budget (60/hour, 5 concurrent) is spent; `retry_after` in seconds."""
+
+
+class MixpanelBudgetSpent(MixpanelRateLimited):
+    """Our own shared budget of Mixpanel calls is spent: refused before reaching Mixpanel."""
+
+    def __init__(self, message: str, *, endpoint: str, retry_after: float) -> None:
+        super().__init__(message, endpoint=endpoint, retry_after=retry_after)
+        self.reason = message
+        # Not "Mixpanel /events: ...": Mixpanel never saw this request.
+        self.args = (f"{message} (a {endpoint} request)",)
 
 
 class MixpanelUnavailable(MixpanelError):

@@ -72,6 +72,13 @@ class ReportContext:
     export_in_utc: bool = True
     title: str = ""  # a named report's title; its metrics are `config`
     sources: SourcePolicy = field(default_factory=SourcePolicy)
+    report: str | None = None  # a [[report]]'s name, so its errors name the file and the report
+
+    @property
+    def where(self) -> str:
+        """Where this report's metrics are configured: the file and the [[report]] (a single
+        report's file is the one METRICS_FILE names, so "metrics file" says enough)."""
+        return f"{self.config.source}: report {self.report!r}" if self.report else "metrics file"
 
 
 def produce_report(
@@ -81,9 +88,14 @@ def produce_report(
     mixpanel: EventSource,
     now: datetime,
     notes: tuple[str, ...] = (),
-    events_field: str = "metrics file",
+    events_field: str | None = None,
 ) -> Report:
-    """Gather the facts for `period` (a few Mixpanel requests) and build the report."""
+    """Gather the facts for `period` (a few Mixpanel requests) and build the report.
+
+    Unknown events and properties are named with `events_field` (default: the metrics file
+    and the [[report]], `ctx.where`).
+    """
+    events_field = events_field or ctx.where
     facts = gather(period, ctx, mixpanel=mixpanel, now=now)  # gather
     if isinstance(facts.event_names, Unavailable):  # decide
         notes += (
@@ -274,7 +286,7 @@ def run_scheduled(
             mixpanel=mixpanel,
             now=now,
             notes=decision.notes,
-            events_field=f"{ctx.config.source}: report {name!r}" if name else "metrics file",
+            events_field=f"{ctx.config.source}: report {name!r}" if name else None,
         )
         sends = [(claim, _prepare(claim.key, report, slack, email)) for claim in claims]
     except Exception as exc:

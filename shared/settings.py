@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +29,14 @@ SOURCES = ("auto", "query", "export")
 # How many raw export lines a report may stream: what fits half of the report's 120 s budget
 # at the end-to-end rate `make bench` measures, about 66k lines/s (README "Data sources").
 DEFAULT_EXPORT_MAX_EVENTS = 4_000_000
+# The settings this app reads (and each [[report]]'s SLACK_WEBHOOK_* destination), by prefix.
+SETTING_PREFIXES = (
+    "MIXPANEL_", "SLACK_", "SMTP_", "EMAIL_", "COMPANY_NAME", "TIMEZONE", "REPORT_", "DAILY_",
+    "BIWEEKLY_", "METRICS_FILE", "ACTIVE_USER_EVENTS", "DELIVERY_", "ALERT", "TRACKING_",
+    "CUSTOM_", "EXPORT_", "AzureWebJobsStorage",
+)  # fmt: skip
+MAX_EVENTS = 10**12  # far above any export a report could stream, and still a sane int
+MAX_SECONDS = 86_400.0  # a timeout or budget longer than a day is a typo
 
 T = TypeVar("T")
 
@@ -98,6 +108,7 @@ class Settings:
     slack_webhook_url: Secret
     mixpanel_region: Region = Region.US
     mixpanel_api_url: str | None = None
+    mixpanel_workspace_id: str | None = None  # a Data Views project's global view, every request
     company_name: str = "Analytics"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     report_hour: int = 9
@@ -108,6 +119,11 @@ class Settings:
     active_user_events: tuple[str, ...] | None = None
     export_in_utc: bool = True
     storage_connection: Secret | None = None
+    # Identity-based host storage (Azure): the account (or its table endpoint) and, for a
+    # user-assigned identity, its client id; used when no connection string is given.
+    storage_account: str | None = None
+    storage_table_uri: str | None = None
+    storage_client_id: str | None = None
     delivery_table: str = "reportdeliveries"
     mixpanel_timeout: float = 30.0
     report_budget_seconds: float = 120.0
@@ -136,10 +152,17 @@ class Settings:
         """Settings from `environ`; ConfigError names every missing or malformed variable."""
         problems: list[str] = []
         env = {k: v.strip() for k, v in environ.items()}
+        problems.extend(unresolved_references(env))
+        refused: set[str] = set()
+        for name in sorted(env):  # an invisible character in a name, id, address or secret
+            if name.startswith(SETTING_PREFIXES) and (found := format_characters(env[name])):
+                problems.append(f"{name} contains an invisible Unicode format character ({found})")
+                refused.add(name)
+                env[name] = ""  # reported once, here, not again as malformed
 
         def required(name: str) -> str:
             value = env.get(name, "")
-            if not value:
+            if not value and name not in refused:
                 problems.append(f"{name} is required")
             return value
 
@@ -157,10 +180,16 @@ class Settings:
         username = required("MIXPANEL_USERNAME")
         secret = required("MIXPANEL_SECRET")
         project_id = required("MIXPANEL_PROJECT_ID")
-        if project_id and not project_id.isdigit():
+        if project_id and not _is_ascii_number(project_id):
             problems.append(
                 "MIXPANEL_PROJECT_ID must be the numeric project id (not the token), "
                 f"got {project_id!r}"
+            )
+        workspace_id = env.get("MIXPANEL_WORKSPACE_ID", "") or None
+        if workspace_id is not None and not re.fullmatch(r"[0-9]+", workspace_id):
+            problems.append(
+                "MIXPANEL_WORKSPACE_ID must be the numeric id of the project's global data view "
+                f"(ASCII digits only), got {_shown('MIXPANEL_WORKSPACE_ID', workspace_id)}"
             )
         bot_token = env.get("SLACK_BOT_TOKEN", "")
         # A bot token (with a channel) replaces the webhook; otherwise the webhook is required.
@@ -177,6 +206,7 @@ class Settings:
             mixpanel_username=username,
             mixpanel_secret=Secret(secret),
             mixpanel_project_id=project_id,
+            mixpanel_workspace_id=workspace_id,
             slack_webhook_url=Secret(webhook),
             mixpanel_region=optional(
                 "MIXPANEL_REGION",
@@ -223,6 +253,19 @@ class Settings:
             storage_connection=(
                 Secret(env["AzureWebJobsStorage"]) if env.get("AzureWebJobsStorage") else None
             ),
+            storage_account=optional(
+                "AzureWebJobsStorage__accountName",
+                _account,
+                None,
+                "must be a storage account name (3-24 lowercase letters and digits)",
+            ),
+            storage_table_uri=optional(
+                "AzureWebJobsStorage__tableServiceUri",
+                _https_origin,
+                None,
+                "must be an https origin like https://acct.table.core.windows.net",
+            ),
+            storage_client_id=env.get("AzureWebJobsStorage__clientId") or None,
             delivery_table=optional(
                 "DELIVERY_TABLE",
                 _table_name,
@@ -302,6 +345,11 @@ class Settings:
         return settings
 
     @property
+    def has_storage(self) -> bool:
+        """Whether the app has its storage account: a connection string or its identity's."""
+        return bool(self.storage_connection or self.storage_account or self.storage_table_uri)
+
+    @property
     def query_base(self) -> str:
         """Base URL of the Query API for this project's region (or the override origin)."""
         if self.mixpanel_api_url:
@@ -319,6 +367,55 @@ class Settings:
     def project_url(self) -> str:
         """Link to the project in Mixpanel's UI (for the report footer)."""
         return f"https://{QUERY_HOSTS[self.mixpanel_region]}/project/{self.mixpanel_project_id}"
+
+
+def format_characters(text: str) -> str:
+    """The Unicode format characters (category Cf: U+202E, U+200B...) in `text`, named; or "".
+
+    They are invisible: a right-to-left override or a zero-width space in a name or an id makes
+    what is shown differ from what is used, so configuration refuses them (never strips them).
+    """
+    found = dict.fromkeys(c for c in text if unicodedata.category(c) == "Cf" and c not in JOINERS)
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in found)
+
+
+# Zero-width (non-)joiners shape emoji sequences and Persian or Indic words: text, not tricks.
+JOINERS = frozenset("\u200c\u200d")
+_ASCII_INT = re.compile(r"[0-9]+")
+_ASCII_DECIMAL = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _is_ascii_number(value: str) -> bool:
+    """True for ASCII digits only: str.isdigit() and int() also accept '²' and '٣'."""
+    return bool(_ASCII_INT.fullmatch(value))
+
+
+def ascii_int(value: str) -> int:
+    """A whole number written in ASCII digits (an optional leading minus); ValueError if not."""
+    if not _ASCII_INT.fullmatch(value.removeprefix("-")):
+        raise ValueError(value)
+    return int(value)
+
+
+def finite_float(value: str) -> float:
+    """A finite number written in ASCII (no nan, inf, '²' or '٣'); ValueError if not."""
+    if not _ASCII_DECIMAL.fullmatch(value.removeprefix("-")):
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def unresolved_references(env: Mapping[str, str]) -> list[str]:
+    """Settings still holding `@Microsoft.KeyVault(...)`: Azure passes the reference itself
+    when it cannot resolve it (secret missing, or the identity lacks Key Vault Secrets User)."""
+    return [
+        f"{name} is a Key Vault reference Azure could not resolve: put the secret in the vault "
+        "and check the app identity's Key Vault Secrets User role (docs/deploy.md)"
+        for name, value in sorted(env.items())
+        if value.startswith("@Microsoft.KeyVault(")
+    ]
 
 
 def _shown(name: str, raw: str) -> str:
@@ -341,6 +438,19 @@ def _origin(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _account(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]{3,24}", value):
+        raise ValueError(value)
+    return value
+
+
+def _https_origin(value: str) -> str:
+    origin = _origin(value.rstrip("/"))
+    if not origin.startswith("https://"):
+        raise ValueError(value)
+    return origin
+
+
 def _zone(value: str) -> ZoneInfo:
     if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", value):
         raise ValueError(value)
@@ -348,15 +458,15 @@ def _zone(value: str) -> ZoneInfo:
 
 
 def _hour(value: str) -> int:
-    hour = int(value)
+    hour = ascii_int(value)
     if not 0 <= hour <= 23:
         raise ValueError(value)
     return hour
 
 
 def _positive(value: str) -> float:
-    number = float(value)
-    if not number > 0:
+    number = finite_float(value)
+    if not 0 < number <= MAX_SECONDS:
         raise ValueError(value)
     return number
 
@@ -400,8 +510,8 @@ def _export_utc(value: str) -> bool:
 
 
 def _days(value: str) -> int:
-    days = int(value)
-    if days < 1:
+    days = ascii_int(value)
+    if not 1 <= days <= 3650:
         raise ValueError(value)
     return days
 
@@ -443,15 +553,15 @@ def _source(value: str) -> str:
 
 
 def _seconds(value: str) -> int:
-    seconds = int(value)
+    seconds = ascii_int(value)
     if not 0 <= seconds <= 86400:
         raise ValueError(value)
     return seconds
 
 
 def _count(value: str) -> int:
-    number = int(value.replace("_", ""))
-    if number < 1:
+    number = ascii_int(value.replace("_", "") if "__" not in value else value)
+    if not 1 <= number <= MAX_EVENTS:
         raise ValueError(value)
     return number
 
@@ -460,7 +570,7 @@ def _bookmarks(value: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for part in value.split(","):
         key, sep, bookmark = part.strip().partition(":")
-        if not sep or not key.strip() or not bookmark.strip().isdigit():
+        if not sep or not key.strip() or not _is_ascii_number(bookmark.strip()):
             raise ValueError(value)
         pairs.append((key.strip(), bookmark.strip()))
     return tuple(pairs)

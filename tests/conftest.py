@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.delivery.ledger import InMemoryLedger
+from shared.sources.budget import MIXPANEL_LIMITS
 from shared.web import http_api
 from tests.azurite import (
     AzuriteError,
@@ -91,3 +92,44 @@ def _fresh_export_sizes() -> Iterator[None]:
     PROCESS_EXPORT_SIZES.clear()
     yield
     PROCESS_EXPORT_SIZES.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_call_budget(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with no Mixpanel calls counted: in this process, and in storage (a
+    fresh state table name, as stand-in ports, and so project keys, get reused)."""
+    from shared.sources import state_table
+    from shared.sources.budget import PROCESS_BUDGET_STORE
+
+    monkeypatch.setattr(state_table, "MIXPANEL_TABLE", f"mixpanel{uuid.uuid4().hex[:20]}")
+    PROCESS_BUDGET_STORE.clear()
+    yield
+    PROCESS_BUDGET_STORE.clear()
+
+
+REAL_MIXPANEL_LIMITS = dict(MIXPANEL_LIMITS)
+
+
+@pytest.fixture(autouse=True)
+def _unmetered_call_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests about other things run many reports against one stand-in in one process, far past
+    an hour of Mixpanel's limits (the fuzz test sends a thousand): for them the budget counts
+    but never runs out (no hourly or per-second limit; Mixpanel's concurrency). The budget's
+    own tests ask for `mixpanel_limits`, or build their rules with explicit limits."""
+    from dataclasses import replace
+
+    from shared.sources import budget
+
+    lifted = {
+        api: replace(limits, per_hour=1_000_000, per_second=None)
+        for api, limits in REAL_MIXPANEL_LIMITS.items()
+    }
+    monkeypatch.setattr(budget, "MIXPANEL_LIMITS", lifted)
+
+
+@pytest.fixture
+def mixpanel_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mixpanel's real limits for the call budget (60 an hour, 5 at once; export 3 a second)."""
+    from shared.sources import budget
+
+    monkeypatch.setattr(budget, "MIXPANEL_LIMITS", dict(REAL_MIXPANEL_LIMITS))

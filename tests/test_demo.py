@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from devtools import demo, serve
 from devtools.slack_standin import slack_rejection
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.e2e import Stack
+from tests.serving import dev_server
 
 MISSPELT = Path(__file__).parents[1] / "devtools" / "sample_metrics_misspelt.toml"
 SMALL = ["--days", "40", "--users", "400"]
@@ -24,7 +24,8 @@ def clean_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory with no .env and no real settings in the environment."""
     monkeypatch.chdir(tmp_path)
     PROCESS_NAMES_CACHE.clear()  # a new sample project may reuse an earlier one's port
-    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "SLACK_WEBHOOK_URL", "METRICS_FILE"):
+    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "MIXPANEL_PROJECT_ID", "SLACK_WEBHOOK_URL",
+                 "METRICS_FILE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -52,11 +53,8 @@ def test_demo_with_a_misspelt_metric_event_fails_with_a_did_you_mean(clean_dir, 
 
 def test_serve_answers_the_readme_curl_examples_through_main(stack: Stack):
     """The dev server turns HTTP into func.HttpRequest and main()'s answer back into HTTP."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), serve.Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/api/CustomReport"
-    try:
+    with dev_server(ThreadingHTTPServer(("127.0.0.1", 0), serve.Handler)) as port:
+        base = f"http://127.0.0.1:{port}/api/CustomReport"
         ok = requests.get(base, params={"period": "weekly", "send_slack": "false"}, timeout=30)
         assert ok.status_code == 200
         assert ok.headers["Content-Type"].startswith("application/json")
@@ -67,7 +65,4 @@ def test_serve_answers_the_readme_curl_examples_through_main(stack: Stack):
         assert bad.status_code == 400
         assert bad.json()["error"]["field"] == "send_slack"
         assert requests.get(base.replace("CustomReport", "Nope"), timeout=30).status_code == 404
-    finally:
-        server.shutdown()
-        server.server_close()
     assert len(stack.slack.posts) == 1

@@ -14,6 +14,7 @@ from devtools.slack_standin import slack_rejection
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 
 SMALL = ["--days", "40", "--users", "600"]
+SAMPLE_REPORTS = Path(__file__).parents[1] / "devtools" / "sample_reports.toml"
 
 
 @pytest.fixture
@@ -21,7 +22,8 @@ def clean_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No .env, no real settings, no destinations in the environment."""
     monkeypatch.chdir(tmp_path)
     PROCESS_NAMES_CACHE.clear()
-    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "SLACK_WEBHOOK_URL", "METRICS_FILE"):
+    for name in ("MIXPANEL_USERNAME", "MIXPANEL_SECRET", "MIXPANEL_PROJECT_ID", "SLACK_WEBHOOK_URL",
+                 "METRICS_FILE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -73,3 +75,23 @@ def test_the_reports_demo_emails_the_report_that_has_recipients(clean_dir, capsy
     assert demo.main(["--reports", "--report", "growth", *SMALL]) == 0
     assert not (clean_dir / "out" / "email-growth.eml").exists()
     assert not (clean_dir / "out" / "email.eml").exists()
+
+
+def test_a_report_with_a_property_typo_is_named_and_the_others_still_run(clean_dir, capsys):
+    """A property typo is seen only once gathered: it names the file and the report, and the
+    reports after it still run (exit 1 at the end)."""
+    text = SAMPLE_REPORTS.read_text(encoding="utf-8")
+    average = text.index('key = "average_basket"')
+    typo = text[:average] + text[average:].replace('property = "amount"', 'property = "amonut"', 1)
+    metrics = clean_dir / "reports.toml"
+    metrics.write_text(typo, encoding="utf-8")
+    assert demo.main(["--metrics-file", str(metrics), *SMALL]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(
+        f"error: report 'exec' failed: unknown event property: {metrics}: report 'exec': "
+        "metric 'average_basket': property 'amonut' is on none of its "
+    )
+    assert "(did you mean 'amount'?)" in captured.err
+    assert captured.err.count("error:") == 1
+    assert "Growth daily report" in captured.out
+    assert "Exec monthly report" in captured.out  # the report after the broken one ran

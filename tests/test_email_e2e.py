@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, latest_slot
 from tests.e2e import LONDON, Invocation, Stack
 from tests.email_fixtures import RECIPIENTS, SENDER, numbers, parts, slack_visible, visible_text
+from tests.race import run_together
 
 pytestmark = pytest.mark.azurite
 
@@ -50,22 +50,7 @@ def mail(
 
 def test_ten_concurrent_fires_send_one_email_and_one_slack_post(stack: Stack, mail: SmtpStandIn):
     """Ten instances at the same slot: one Slack message, one email, with the same figures."""
-    barrier = threading.Barrier(10)
-    errors: list[BaseException] = []
-
-    def fire() -> None:
-        barrier.wait()
-        try:
-            WeeklyReport.main(weekly_timer(), Invocation())
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=fire) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_together(10, lambda: WeeklyReport.main(weekly_timer(), Invocation()))  # raises if any do
     assert len(stack.slack.posts) == 1
     [received] = mail.received
     assert received.rcpt_tos == ("ana@example.com", "tokyo@example.com", "bo@example.com")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from shared.errors import ReportsFailed
 from shared.schedule.periods import PeriodKind
 from tests.e2e import WEBHOOK_TOKEN, Invocation, Stack
 from tests.email_fixtures import SENDER, numbers, parts, slack_visible, visible_text
+from tests.race import run_together
 from tests.test_reports_e2e import EXEC_TOKEN, GROWTH_TOKEN, TWO_REPORTS, last_slot, timer
 
 pytestmark = pytest.mark.azurite
@@ -91,23 +91,8 @@ def test_each_report_reaches_its_slack_and_its_recipients_once_under_duplicate_f
 ):
     """Four concurrent fires and a replay: one Slack post per channel, one email per list."""
     growth, execs, server = setup
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def concurrent() -> None:
-        barrier.wait()
-        try:
-            fire()
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=concurrent) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(4, fire)  # raises if any of the four raised
     fire()  # the host replaying the slot later
-    assert errors == []
     assert len(growth.posts) == 1
     assert len(execs.posts) == 1
     assert stack.slack.posts == []  # the settings' own webhook gets nothing

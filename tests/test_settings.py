@@ -123,9 +123,17 @@ def test_every_missing_required_variable_is_reported_in_one_error() -> None:
         "SLACK_WEBHOOK_URL is required",
     ]
     assert str(caught.value) == (
-        "invalid settings: MIXPANEL_USERNAME is required; MIXPANEL_SECRET is required; "
-        "MIXPANEL_PROJECT_ID is required; SLACK_WEBHOOK_URL is required"
+        "invalid settings (4 problems):\n"
+        "  - MIXPANEL_USERNAME is required\n"
+        "  - MIXPANEL_SECRET is required\n"
+        "  - MIXPANEL_PROJECT_ID is required\n"
+        "  - SLACK_WEBHOOK_URL is required"
     )
+
+
+def test_a_single_problem_reads_on_one_line() -> None:
+    """One problem is the whole message, on the line it starts."""
+    assert str(ConfigError(["TIMEZONE is wrong"])) == "invalid settings: TIMEZONE is wrong"
 
 
 @pytest.mark.parametrize("missing", REQUIRED, ids=[n.lower() for n in REQUIRED])
@@ -620,3 +628,100 @@ def test_malformed_data_source_settings_are_all_reported_together() -> None:
         "MIXPANEL_INSIGHTS_REPORTS must list metric_key:bookmark_id pairs separated by commas, "
         "got 'active_users=901'",
     ]
+
+
+# ------------------------------------------------ numbers are finite, in range, ASCII digits
+
+
+@pytest.mark.parametrize("raw", ["²", "٣١٤", "3141592²", "3_141", "-3"], ids=repr)
+def test_the_project_id_is_ascii_digits_only(raw: str) -> None:
+    """'²'.isdigit() is True: a superscript id passed start-up and read as bad credentials."""
+    assert _problems_with(MIXPANEL_PROJECT_ID=raw) == [
+        f"MIXPANEL_PROJECT_ID must be the numeric project id (not the token), got {raw!r}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "rule"),
+    [
+        ("REPORT_HOUR", "٣", "must be an hour from 0 to 23"),
+        ("REPORT_HOUR", "²", "must be an hour from 0 to 23"),
+        ("MIXPANEL_TIMEOUT_SECONDS", "inf", "must be a positive number of seconds"),
+        ("MIXPANEL_TIMEOUT_SECONDS", "nan", "must be a positive number of seconds"),
+        ("REPORT_BUDGET_SECONDS", "1e999", "must be a positive number of seconds"),
+        ("REPORT_BUDGET_SECONDS", "٣٠", "must be a positive number of seconds"),
+        ("REPORT_BUDGET_SECONDS", "1e9", "must be a positive number of seconds"),
+        ("SLACK_CHARTS_RETRY_DAYS", "٣", "must be a whole number of days from 1"),
+        (
+            "CUSTOM_REPOST_SECONDS",
+            "٣٠٠",
+            "must be a whole number of seconds from 0 (never suppress) to 86400",
+        ),
+        ("EXPORT_MAX_EVENTS", "٤٠٠٠", "must be a whole number of events, 1 or more"),
+        ("EXPORT_MAX_EVENTS", "1" + "0" * 40, "must be a whole number of events, 1 or more"),
+        (
+            "MIXPANEL_INSIGHTS_REPORTS",
+            "signups:١٢٣",
+            "must list metric_key:bookmark_id pairs separated by commas",
+        ),
+    ],
+    ids=lambda v: v if len(v) < 30 else "",
+)
+def test_every_number_setting_is_finite_in_range_and_ascii(name: str, raw: str, rule: str) -> None:
+    """nan, inf, '²' and Arabic-Indic digits (which int() reads) are refused, by name."""
+    assert _problems_with(**{name: raw}) == [f"{name} {rule}, got {raw[:80]!r}"]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("MIXPANEL_TIMEOUT_SECONDS", "12.5", 12.5),
+        ("MIXPANEL_TIMEOUT_SECONDS", "1e2", 100.0),
+        ("EXPORT_MAX_EVENTS", "4_000_000", 4_000_000),
+    ],
+    ids=["decimal", "exponent", "underscores"],
+)
+def test_plain_ascii_numbers_are_still_read(name: str, raw: str, value: float) -> None:
+    """The stricter reading keeps every form the settings documented."""
+    settings = _settings(**{name: raw})
+    attribute = {
+        "MIXPANEL_TIMEOUT_SECONDS": "mixpanel_timeout",
+        "EXPORT_MAX_EVENTS": "export_max_events",
+    }[name]
+    assert getattr(settings, attribute) == value
+
+
+# ------------------------------------------------------- invisible format characters
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "shown"),
+    [
+        ("COMPANY_NAME", "Acme\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("MIXPANEL_PROJECT_ID", "31\u200b41", "U+200B ZERO WIDTH SPACE"),
+        ("MIXPANEL_USERNAME", "svc\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("TRACKING_WATCH", "Sign Up,\ufeffLogin", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    ],
+    ids=["company-rtl", "project-zwsp", "username-isolate", "watch-bom"],
+)
+def test_a_setting_hiding_an_invisible_format_character_is_refused_by_name(
+    name: str, raw: str, shown: str
+) -> None:
+    """U+202E or U+200B in a setting makes what is shown differ from what is used: refused once."""
+    assert _problems_with(**{name: raw}) == [
+        f"{name} contains an invisible Unicode format character ({shown})"
+    ]
+
+
+def test_a_secret_hiding_a_format_character_is_named_without_its_value() -> None:
+    """The problem names the setting and the character, never the secret."""
+    problems = _problems_with(MIXPANEL_SECRET=MIXPANEL_SECRET + "\u200b")
+    assert problems == [
+        "MIXPANEL_SECRET contains an invisible Unicode format character (U+200B ZERO WIDTH SPACE)"
+    ]
+    _assert_no_secret(" ".join(problems))
+
+
+def test_an_unrelated_environment_variable_is_not_judged() -> None:
+    """The host's own variables are not settings of this app: a Cf character there is fine."""
+    assert _settings(SOME_HOST_VARIABLE="x\u202e").company_name == "Analytics"

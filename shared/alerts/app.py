@@ -15,9 +15,11 @@ from shared.alerts.rules import load_alerts
 from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
 from shared.clock import utc_now
-from shared.errors import LedgerError, MixpanelError
+from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
 from shared.render.slack_message import render_failure
+from shared.runlog import logged_run
+from shared.sources.budget import Priority
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 
 if TYPE_CHECKING:
@@ -72,9 +74,10 @@ class ExportHourly:
         )
 
 
-def hourly_source(app: App) -> HourlySource:
-    """The Query API's hourly /events, or the raw export when ALERT_SOURCE=export."""
-    client = app.mixpanel()
+def hourly_source(app: App, priority: Priority = Priority.ON_DEMAND) -> HourlySource:
+    """The Query API's hourly /events, or the raw export when ALERT_SOURCE=export (the timer
+    spends the scheduled runs' reserve of the call budget; a backtest does not)."""
+    client = app.mixpanel(priority)
     if app.settings.alert_source == "export":
         return ExportHourly(client, app.settings.timezone, app.settings.export_in_utc)
     return client
@@ -101,6 +104,18 @@ def run_alert_timer(
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> None:
+    """One AlertCheck fire, logged as one run line (shared/runlog.py)."""
+    with logged_run("AlertCheck", REPORT):
+        _run_alert_timer(timer, context, environ=environ, now=now)
+
+
+def _run_alert_timer(
+    timer: object,
+    context: object = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> None:
     """One AlertCheck fire; raises when it failed (one failure notice per failure streak)."""
     environ = os.environ if environ is None else environ
     now = now or utc_now()
@@ -110,8 +125,9 @@ def run_alert_timer(
     with app.session:
         slack = app.slack()
         try:
-            run_alert_check(ctx, now=now, source=hourly_source(app), poster=slack, ledger=ledger)
-        except (MixpanelError, LedgerError) as exc:
+            source = hourly_source(app, Priority.SCHEDULED)
+            run_alert_check(ctx, now=now, source=source, poster=slack, ledger=ledger)
+        except (MixpanelError, LedgerError, UnknownEventsError) as exc:
             notice = render_failure(
                 report=REPORT,
                 window=None,

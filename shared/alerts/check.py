@@ -8,6 +8,7 @@ have posted.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +21,11 @@ from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, ta
 from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, watched_events
 from shared.alerts.hours import LocalHour, bucket_of, end_of, last_closed
 from shared.alerts.message import render_alert, render_resolved
-from shared.alerts.rules import AlertsConfig, Condition, Granularity
+from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
-from shared.errors import ExportTooLarge, ReporterError
+from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError
 from shared.render.slack_message import SlackMessage
-from shared.report.metrics import MetricsConfig, MetricSpec
+from shared.report.metrics import MetricsConfig, MetricSpec, unknown_events
 from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 
@@ -67,7 +68,9 @@ class AlertContext:
     metrics: MetricsConfig
     timezone: ZoneInfo
     company: str
-    export_in_utc: bool = True  # the export's from/to dates are UTC days (EXPORT_IN_UTC)
+    # The export's from/to dates are UTC days and `time` a UTC epoch; False: a project created
+    # before 2023 (local days, local wall-clock `time`; MIXPANEL_EXPORT_TIMEZONE=project).
+    export_in_utc: bool = True
     export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS  # the derived rules' export stops here
 
     @property
@@ -98,15 +101,23 @@ def needed_events(ctx: AlertContext, names: Sequence[str]) -> tuple[list[str], l
 
 
 def gather_counts(
-    ctx: AlertContext, source: HourlySource, *, now: datetime, days_back: int = 0
+    ctx: AlertContext,
+    source: HourlySource,
+    *,
+    now: datetime,
+    days_back: int = 0,
+    rules: frozenset[str] | None = None,
 ) -> tuple[list[str], HourlyCounts]:
     """The watched events and hourly counts from `days_back` + history weeks ago to today.
 
     Counts cost one /events request; the names come from /events/names (cached per process
-    for an hour) unless the watch names its events.
+    for an hour). An event TRACKING_WATCH names, or a `watch:<event>` of `rules`, that the
+    project does not have is an UnknownEventsError: it would silently watch nothing.
     """
     watch = ctx.alerts.watch
-    names = source.event_names() if watch.enabled and watch.events is None else []
+    wanted = [r.removeprefix("watch:") for r in sorted(rules or ()) if r.startswith("watch:")]
+    names = source.event_names() if watch.enabled or wanted else []
+    check_watched_names(watch, names, wanted)
     watched, events = needed_events(ctx, names)
     if not events:
         return watched, {}
@@ -114,6 +125,28 @@ def gather_counts(
     # The lookback may reach into yesterday, whose history starts a further week back.
     first = today - timedelta(days=days_back + 7 * ctx.alerts.history_weeks + 2)
     return watched, source.hourly_counts(events, from_date=first, to_date=today)
+
+
+def check_watched_names(watch: WatchSettings, names: Sequence[str], wanted: Sequence[str]) -> None:
+    """Raise UnknownEventsError for an event the watch or a `watch:` rule names that the project
+    lacks (did-you-mean from `names`, the project's events of the last 31 days)."""
+    if watch.enabled and watch.events is not None:
+        problem = unknown_events(watch.events, names, where="TRACKING_WATCH")
+        if problem is not None:
+            raise problem
+    if not wanted:
+        return
+    problem = unknown_events(wanted, names, where="rule watch:<event>")
+    if problem is not None:
+        raise problem
+    watched = watched_events(watch, names)
+    unwatched = [w for w in wanted if w not in watched]
+    if unwatched:
+        why = "the tracking watch is off" if not watch.enabled else "events the watch covers"
+        raise UnknownEventsError(
+            {w: difflib.get_close_matches(w, watched, n=3, cutoff=0.6) for w in unwatched},
+            where=f"rule watch:<event> ({why})",
+        )
 
 
 def gather_derived(
@@ -167,6 +200,7 @@ def gather_derived(
             timezone=ctx.timezone,
             hourly=frozenset(hourly),
             daily=frozenset(daily),
+            wall_clock=not ctx.export_in_utc,
         )
 
     decoder = LineDecoder(sorted({p for spec in chosen for p in spec.property_names}))
@@ -350,7 +384,7 @@ def backtest(
     """
     if rules is not None:
         ctx = _only(ctx, rules)
-    watched, counts = gather_counts(ctx, source, now=now, days_back=days)
+    watched, counts = gather_counts(ctx, source, now=now, days_back=days, rules=rules)
     derived = gather_derived(ctx, source, now=now, days_back=days, strict=True)
     return replay(
         ctx,

@@ -4,26 +4,29 @@ and per local day, reduced from one raw export; pure, no I/O.
 Plain total metrics are judged on the Query API's hourly /events counts. Every other kind is
 counted here from the deduplicated raw export (Mixpanel's dedup rule, as the reports count it),
 bucketed by the project timezone's wall-clock hour (the fall-back day's 01:00 bucket holds
-both occurrences of that hour, as Mixpanel buckets it) and by local day. Sums are exact
-decimals of the values' JSON text; a missing or non-numeric value is skipped, never taken as 0.
+both occurrences of that hour, as Mixpanel buckets it) and by local day. A project created
+before 2023 exports local wall-clock seconds (`wall_clock`), read as such (export_stream).
+Sums are exact decimals of the values' JSON text; a missing or non-numeric value is skipped,
+never taken as 0. A value or total beyond MAX_FIGURE (as the reports read it) leaves the
+reading unknown (None), never an overflow.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from shared.alerts.hours import LocalHour, days_between, hours_of_day, start_of
-from shared.report.figures import as_number, exact
-from shared.report.filters import matches_all
+from shared.alerts.hours import LocalHour
+from shared.report.figures import MAX_FIGURE, as_number
+from shared.report.filters import exact, matches_all
+from shared.report.formulas import FormulaOverflow
 from shared.report.formulas import evaluate as evaluate_formula
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.report.units import UnitKind
-from shared.sources.export_stream import Deduplicator, Record
+from shared.sources.export_stream import Deduplicator, HourBuckets, Record
 
 Slot = LocalHour | date  # an hourly rule judges a LocalHour, a daily rule a local date
 Reading = tuple[float, float]  # (the metric's value, its volume: events or users behind it)
@@ -52,6 +55,7 @@ class _Cell:
     users: set[str] = field(default_factory=set)
     total: Decimal = Decimal(0)
     values: int = 0
+    huge: int = 0  # values beyond MAX_FIGURE: read, never added
 
 
 class DerivedTally:
@@ -70,13 +74,11 @@ class DerivedTally:
         timezone: ZoneInfo,
         hourly: frozenset[str],
         daily: frozenset[str],
+        wall_clock: bool = False,
     ) -> None:
         self._specs = tuple(specs)
         self._first, self._last = first, last
-        buckets = [h for d in days_between(first, last) for h in hours_of_day(d, timezone)]
-        self._buckets = buckets
-        self._starts = [start_of(h, timezone).timestamp() for h in buckets]
-        self._end = start_of(LocalHour(last + timedelta(days=1), 0), timezone).timestamp()
+        self._hours = HourBuckets(first, last, timezone, wall_clock=wall_clock)
         self._hourly = hourly
         self._daily = daily
         self._of_event: dict[str, tuple[MetricSpec, ...]] = {}
@@ -95,14 +97,14 @@ class DerivedTally:
             self.lines += 1
             if not self._dedup.first(event, distinct_id, when, insert_id):
                 continue
-            if when < self._starts[0] or when >= self._end:
+            hour = self._hours.of(when)
+            if hour is None:
                 continue
             specs = self._of_event.get(event)
             if specs is None:
                 specs = self._of_event[event] = tuple(s for s in self._specs if event in s.events)
             if not specs:
                 continue
-            hour = self._buckets[bisect.bisect_right(self._starts, when) - 1]
             for spec in specs:
                 if not matches_all(spec.where, props):
                     continue
@@ -119,7 +121,9 @@ class DerivedTally:
                     cell.events += 1
                     if spec.measure is Measure.UNIQUE and distinct_id:
                         cell.users.add(distinct_id)
-                    if number is not None:
+                    if number is not None and abs(number) > MAX_FIGURE:
+                        cell.huge += 1
+                    elif number is not None:
                         cell.total += number
                         cell.values += 1
 
@@ -139,9 +143,14 @@ class DerivedTally:
 
 
 def _reading(spec: MetricSpec, cell: _Cell) -> Reading | None:
-    """(value, volume) of one cell; None for an average of no values (nothing to judge)."""
+    """(value, volume) of one cell; None for an average of no values (nothing to judge), or a
+    sum or average holding a value or total beyond MAX_FIGURE (unknown, as the reports show it)."""
     if spec.measure is Measure.UNIQUE:
         return float(len(cell.users)), float(len(cell.users))
+    if cell.huge and spec.measure in (Measure.SUM, Measure.AVERAGE):
+        return None
+    if spec.measure is Measure.SUM and abs(cell.total) > MAX_FIGURE:
+        return None
     if spec.measure is Measure.SUM:
         return float(as_number(cell.total)), float(cell.values)
     if spec.measure is Measure.AVERAGE:
@@ -185,10 +194,15 @@ class DerivedFigures:
             got = self.reading(by_key[key], slot, by_key)
             inputs[key] = None if got is None else got[0]
             volumes.append(0.0 if got is None else got[1])
-        value = evaluate_formula(spec.formula, inputs)
+        try:
+            value = evaluate_formula(spec.formula, inputs)
+        except FormulaOverflow:
+            return None
         if value is None:
             return None
         scale = 100.0 if spec.unit.kind is UnitKind.PERCENT else 1.0
+        if not abs(value * scale) <= MAX_FIGURE:
+            return None
         return value * scale, min(volumes)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +13,8 @@ from typing import Any
 
 from shared.alerts.derived import reads_every_event
 from shared.errors import MetricsFileError
-from shared.report.metrics import Measure, MetricsConfig, MetricSpec
+from shared.report.metrics import Measure, MetricsConfig, MetricSpec, missing_file
+from shared.settings import format_characters
 
 
 class Condition(StrEnum):
@@ -131,16 +134,18 @@ _WATCH_FIELDS = {
     "min_interval_hours",
 }
 MAX_WEEKS = 8
+MAX_NUMBER = 10**12  # far above any hourly or daily figure: a larger one is a typo
 
 
 def load_alerts(
     path: Path, metrics: MetricsConfig, *, watch_events: tuple[str, ...] | None = None
 ) -> AlertsConfig:
-    """The alerts file at `path` (absent = watch only); MetricsFileError lists every problem."""
+    """The alerts file at `path`; MetricsFileError lists every problem (a missing file is one:
+    it would silently mean no rules)."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raw = {}
+        raise MetricsFileError([missing_file("alerts file", path)]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise MetricsFileError([f"alerts file {path} cannot be read: {exc}"]) from None
     return parse_alerts(raw, metrics, source=f"alerts file {path}", watch_events=watch_events)
@@ -176,6 +181,10 @@ def parse_alerts(
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             problems.append(f"{where} needs a name")
+        elif found := format_characters(name):
+            problems.append(
+                f"{where} name contains an invisible Unicode format character ({found})"
+            )
         elif name in names:
             problems.append(f"{where} repeats name {name!r}")
         else:
@@ -202,9 +211,10 @@ def parse_alerts(
         value = _number(entry, "value", where, problems)
         change_pct = _number(entry, "change_pct", where, problems)
         change_abs = _number(entry, "change_abs", where, problems)
-        if condition in (Condition.ABOVE, Condition.BELOW) and value is None:
+        # A value given but refused above is reported once, not again as missing.
+        if condition in (Condition.ABOVE, Condition.BELOW) and "value" not in entry:
             problems.append(f"{where}: when = {condition!s} needs a value")
-        if condition is Condition.CHANGE and change_pct is None and change_abs is None:
+        if condition is Condition.CHANGE and not {"change_pct", "change_abs"} & set(entry):
             problems.append(f"{where}: when = change needs change_pct and/or change_abs")
         if spec is not None and condition is not None:
             _refuse_kind(spec, condition, change_pct, where, problems)
@@ -315,8 +325,13 @@ def _number(
     raw = entry.get(name)
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-        problems.append(f"{where}: {name} must be a number >= 0")
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, int | float)
+        or not math.isfinite(raw)  # nan never fires, inf never resolves
+        or not 0 <= raw <= MAX_NUMBER
+    ):
+        problems.append(f"{where}: {name} must be a finite number from 0 to {MAX_NUMBER:,}")
         return None
     if whole and not isinstance(raw, int):
         problems.append(f"{where}: {name} must be a whole number")
@@ -328,7 +343,7 @@ def _quiet(raw: object, where: str, problems: list[str]) -> QuietHours | None:
     if raw is None:
         return None
     parts = raw.split("-") if isinstance(raw, str) else []
-    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+    if len(parts) == 2 and all(re.fullmatch(r"[0-9]{1,2}", p.strip()) for p in parts):
         start, end = (int(p) for p in parts)
         if 0 <= start <= 23 and 0 <= end <= 23 and start != end:
             return QuietHours(start, end)

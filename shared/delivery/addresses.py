@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from email.headerregistry import Address
 from email.policy import default
 
+from shared.settings import format_characters
+
 MAX_RECIPIENTS = 50
 MAX_ADDRESS_CHARS = 254  # RFC 5321's limit on a forward path
 MAX_DISPLAY_NAME_CHARS = 100
@@ -69,7 +71,12 @@ def parse_recipient_list(
 def _parse(text: str, *, limit: int) -> tuple[Address, ...]:
     if CONTROL.search(text):
         raise AddressError("contains a control character (a newline?); header injection refused")
-    header = default.header_factory("To", text)
+    try:
+        header = default.header_factory("To", text)
+    except ValueError:  # an RFC 2047 encoded word that decodes to CR or LF, among others
+        raise AddressError(
+            "contains a control character (a newline?) once decoded; header injection refused"
+        ) from None
     if header.defects:
         raise AddressError(f"is not a list of addresses like Ana <ana@example.com> ({text[:80]!r})")
     addresses = [a for group in header.groups for a in group.addresses]
@@ -96,6 +103,8 @@ def check_mailbox(display_name: str, addr_spec: str) -> Address:
     """An Address after checking both parts (ASCII addr-spec, one-line name of sane length)."""
     if CONTROL.search(display_name) or CONTROL.search(addr_spec):
         raise AddressError("contains a control character (a newline?); header injection refused")
+    if found := format_characters(display_name + addr_spec):  # e.g. hidden in an encoded word
+        raise AddressError(f"contains an invisible Unicode format character ({found})")
     if len(display_name) > MAX_DISPLAY_NAME_CHARS:
         raise AddressError(f"has a name longer than {MAX_DISPLAY_NAME_CHARS} characters")
     if len(addr_spec) > MAX_ADDRESS_CHARS:

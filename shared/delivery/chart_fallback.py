@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.delivery.ledger import _resolve_connection_string, _secrets_of, storage_key
+from shared.delivery.ledger import storage_key
+from shared.delivery.tables import Storage, secrets_of, storage_of, table_client
 from shared.errors import LedgerError, SlackError
 from shared.render.charts import chart_summary, is_chart
 from shared.render.slack_message import (
@@ -37,6 +38,7 @@ from shared.settings import ChartsMode
 
 if TYPE_CHECKING:
     import requests
+    from azure.data.tables import TableClient
 
     from shared.settings import Secret, Settings
 
@@ -140,21 +142,16 @@ class TableChartMemory:
 
     def __init__(
         self,
-        connection_string: str,
+        connection_string: Storage,
         *,
         table_name: str,
         process: InMemoryChartMemory = PROCESS_CHART_MEMORY,
     ) -> None:
-        from azure.data.tables import TableClient
-
         self._process = process
         self._table_name = table_name
-        resolved = _resolve_connection_string(connection_string)
-        self._secrets = _secrets_of(resolved) | _secrets_of(connection_string)
+        self._secrets = secrets_of(connection_string)
         try:
-            self._client: TableClient | None = TableClient.from_connection_string(
-                resolved, table_name, connection_timeout=10, read_timeout=30
-            )
+            self._client: TableClient | None = table_client(connection_string, table_name)
         except (ValueError, TypeError) as exc:
             log.warning(
                 "chart memory unavailable (%s): using this process only", type(exc).__name__
@@ -326,10 +323,9 @@ def charted_poster(
     else:
         inner = SlackWebhook(settings.slack_webhook_url, session=session)
     memory: ChartMemory = PROCESS_CHART_MEMORY
-    if settings.storage_connection is not None:
-        memory = TableChartMemory(
-            settings.storage_connection.reveal(), table_name=chart_table(settings.delivery_table)
-        )
+    storage = storage_of(settings)
+    if storage is not None:
+        memory = TableChartMemory(storage, table_name=chart_table(settings.delivery_table))
     return ChartFallbackPoster(
         inner,
         memory=memory,

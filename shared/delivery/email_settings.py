@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -17,6 +18,7 @@ from shared.delivery.addresses import (
 )
 from shared.settings import Secret
 
+_PORT = re.compile(r"[0-9]{1,5}")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
@@ -68,7 +70,7 @@ def parse_email_settings(env: Mapping[str, str], problems: list[str]) -> EmailSe
     port = DEFAULT_PORTS[security]
     if env.get("SMTP_PORT"):
         raw = env["SMTP_PORT"]
-        if raw.isdigit() and 0 < int(raw) < 65536:
+        if _PORT.fullmatch(raw) and 0 < int(raw) < 65536:  # ASCII: isdigit() accepts '²'
             port = int(raw)
         else:
             problems.append(f"SMTP_PORT must be a port number from 1 to 65535, got {raw[:20]!r}")

@@ -13,22 +13,16 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from shared.delivery.tables import Storage, secrets_of, table_client
+from shared.delivery.tables import (  # noqa: F401 - kept: tests import it from here
+    resolve_connection_string as _resolve_connection_string,
+)
 from shared.errors import LedgerError
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
 
 logger = logging.getLogger(__name__)
-
-# Azurite's published development account (not a secret: it is in every Azure SDK and doc).
-_DEV_ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-_DEV_CONNECTION_STRING = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-    f"AccountKey={_DEV_ACCOUNT_KEY};"
-    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
-)
 
 DETAIL_MAX_CHARS = 1000
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
@@ -316,30 +310,22 @@ class TableDeliveryLedger:
 
     def __init__(
         self,
-        connection_string: str,
+        connection_string: Storage,
         *,
         table_name: str = "reportdeliveries",
         lease: timedelta = timedelta(minutes=15),
     ) -> None:
-        # Imported here: azure.data.tables costs ~0.2 s, more than a cold start may spend.
-        from azure.data.tables import TableClient
-
+        """`connection_string`: a connection string, or an account reached with the app's
+        identity (shared/delivery/tables.py)."""
         if not _TABLE_NAME.fullmatch(table_name):
             raise ValueError(
                 f"invalid table name {table_name!r}: 3-63 letters/digits, starting with a letter"
             )
         self._table_name = table_name
         self._lease = _check_lease(lease)
-        resolved = _resolve_connection_string(connection_string)
-        self._secrets = _secrets_of(resolved) | _secrets_of(connection_string)
+        self._secrets = secrets_of(connection_string)
         try:
-            self._client: TableClient = TableClient.from_connection_string(
-                resolved,
-                table_name,
-                # Bounded waits: the Function's own timeout must not be eaten by a hung socket.
-                connection_timeout=10,
-                read_timeout=30,
-            )
+            self._client: TableClient = table_client(connection_string, table_name)
         except (ValueError, TypeError) as exc:
             # The SDK's message may quote the string; only the exception type is safe to show.
             raise LedgerError(
@@ -618,26 +604,6 @@ class TableDeliveryLedger:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _resolve_connection_string(connection_string: str) -> str:
-    """Expand the `UseDevelopmentStorage=true` shorthand (any case, optional ';') for Azurite."""
-    # azure-data-tables 12.7 maps only the exact lower-cased string; local.settings.json
-    # files often carry a trailing ';' or spaces, which it would reject.
-    compact = connection_string.strip().rstrip(";").replace(" ", "").lower()
-    if compact == "usedevelopmentstorage=true":
-        return _DEV_CONNECTION_STRING
-    return connection_string
-
-
-def _secrets_of(connection_string: str) -> set[str]:
-    """The parts of a connection string that must never appear in a message."""
-    secrets = {connection_string.strip()} if connection_string.strip() else set()
-    for part in connection_string.split(";"):
-        name, _, value = part.partition("=")
-        if name.strip().lower() in {"accountkey", "sharedaccesssignature"} and value.strip():
-            secrets.add(value.strip())
-    return secrets
 
 
 def _describe(key: DeliveryKey) -> str:

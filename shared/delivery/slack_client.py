@@ -51,7 +51,7 @@ class SlackWebhook:
 
     def post(self, message: Postable) -> None:
         """Send `message`; returns once Slack answered 200, else raises SlackError."""
-        data = json.dumps(message.payload(), ensure_ascii=False).encode("utf-8")
+        data = json.dumps(message.payload(), ensure_ascii=False, allow_nan=False).encode("utf-8")
         for attempt in range(1, self._max_attempts + 1):
             failure = self._send(data)
             if isinstance(failure, SlackError):

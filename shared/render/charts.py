@@ -9,10 +9,10 @@ report's own figures (MetricResult.trend, top events): nothing here counts anyth
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shared.render.wording import shown
 from shared.report.generator import MetricResult, Report
 from shared.report.trends import MAX_POINTS, Trend
 from shared.schedule.periods import Window
@@ -33,7 +33,6 @@ TREND_METRICS = MAX_SERIES // 2  # each metric is two series: the window and the
 # small metric is not drawn as a flat line along the floor (it keeps its sparkline).
 TREND_SCALE = 5
 REFERENCE_SUFFIX = " (prev)"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def _escape(text: str) -> str:
@@ -43,7 +42,7 @@ def _escape(text: str) -> str:
 def clip(text: str, limit: int) -> str:
     """One line, & < > escaped as everywhere in the message, at most `limit` characters
     counting the escapes, ending in '…' when cut (never inside an entity)."""
-    line = " ".join(_CONTROL.sub(" ", text).split())
+    line = " ".join(shown(text).split())
     if len(_escape(line)) <= limit:
         return _escape(line)
     kept, used = [], 0

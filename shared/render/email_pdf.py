@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ from shared.report.generator import Report
 _SUBSTITUTES = {"🟢": "●", "🔴": "●"}
 _DINGBATS = {"▲": "s", "▼": "t", "●": "l", "⚠": "u"}
 _GLYPH_MOOD = {glyph: mood for mood, glyph in TEXT_MOOD.items()}
+# A currency code before or after an amount is part of the figure: never a line break there.
+_FIGURE_SPACE = re.compile(r"(?<=\b[A-Z]{3}) (?=[-(]?\d)|(?<=\d) (?=[A-Z]{3}\b)")
+_MARGIN = 18  # mm, left and right
+_CELL_PADDING = 6  # points: reportlab's default left and right padding of a table cell
+# With the widest figure there is (MAX_FIGURE, 6 decimals, a currency code: about 70 mm) as
+# value and as baseline, a label column this wide still fits the page.
+_MIN_LABEL_WIDTH = 28
 _FONT_CANDIDATES = (
     (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -51,11 +59,16 @@ def _register_fonts() -> tuple[str, str, Any]:
     return name, f"{name}-Bold", pdfmetrics.getFont(name)
 
 
+def _unbroken(text: str) -> str:
+    """`text` with the space inside a figure ('CHF 12.00', '12.00 XYZ') made non-breaking."""
+    return _FIGURE_SPACE.sub("\u00a0", text)
+
+
 def _markup(text: str, font: Any) -> str:
     """`text` as reportlab paragraph markup: escaped; a glyph the TTF lacks is drawn in
     ZapfDingbats (arrows, marks), left out (pictographs) or shown as '?' (letters)."""
     out = []
-    for char in text:
+    for char in _unbroken(text):
         char = _SUBSTITUTES.get(char, char)
         if ord(char) < 0x80 or ord(char) in font.face.charToGlyph:
             out.append(html.escape(char, quote=False))
@@ -94,13 +107,17 @@ def render_pdf(report: Report) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     regular, bold, font = _register_fonts()
     plan = _plan(report)
     body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5)
+    # Figures' cells: a word (a figure) too long for the rest of a line moves to the next line
+    # whole, never split (the columns are sized so that it fits there). Labels may still split.
+    figures = ParagraphStyle("figures", parent=body, splitLongWords=0)
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor="#59636e")
-    value = ParagraphStyle("value", parent=body, alignment=2)  # right-aligned figures
+    value = ParagraphStyle("value", parent=figures, alignment=2)  # right-aligned figures
     title = ParagraphStyle("title", parent=body, fontName=bold, fontSize=15, leading=19)
     heading = ParagraphStyle("heading", parent=body, fontName=bold, fontSize=11, leading=15)
     story: list[Any] = [Paragraph(_markup(plan.header, font), title), Spacer(1, 4 * mm)]
@@ -119,10 +136,26 @@ def render_pdf(report: Report) -> bytes:
                 [
                     Paragraph(f"<b>{_markup(row.label, font)}</b>", body),
                     Paragraph(f"<b>{_markup(row.value, font)}</b>", value),
-                    Paragraph(words + others, body),
+                    Paragraph(words + others, figures),
                 ]
             )
-        table = Table(data, colWidths=[55 * mm, 24 * mm, None], repeatRows=0)
+        # The value column fits the widest figure on one line: a Paragraph splits a word wider
+        # than its column ('£37,316.8' / '6'), and a figure must never be split.
+        # Likewise the words column fits its widest word (a baseline such as '(£18,658.00)');
+        # the label column, whose words may wrap, gives up the room.
+        pad = 2 * _CELL_PADDING + 2
+        widest = max(stringWidth(_unbroken(row.value), bold, value.fontSize) for row in rows)
+        value_width = max(24 * mm, widest + pad)
+        tokens = [
+            w
+            for row in rows
+            for t in (row.change.words, *row.others)
+            for w in _unbroken(t).split(" ")
+        ]
+        longest = max((stringWidth(w, regular, body.fontSize) for w in tokens), default=0.0)
+        room = A4[0] - 2 * _MARGIN * mm - value_width - (longest + pad)
+        label_width = max(min(55 * mm, room), _MIN_LABEL_WIDTH * mm)
+        table = Table(data, colWidths=[label_width, value_width, None], repeatRows=0)
         table.setStyle(
             TableStyle(
                 [
@@ -150,8 +183,8 @@ def render_pdf(report: Report) -> bytes:
         title=render_subject(report),
         author=report.company or "analytics-reporter",
         creator="analytics-reporter",
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
+        leftMargin=_MARGIN * mm,
+        rightMargin=_MARGIN * mm,
         topMargin=16 * mm,
         bottomMargin=16 * mm,
         invariant=1,  # no creation date or random id: the same report gives the same bytes

@@ -19,7 +19,21 @@ WIDTH, HEIGHT = 640, 280
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 16, 64
 PALETTE = ("#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#B07AA1")
 Y_TICKS = 4
+# Slack's codes for the emoji the product uses (its renderers, shared/metrics.toml,
+# shared/alerts.toml, devtools/sample_reports.toml); any other code stays as text.
 EMOJI = {
+    ":chart_with_upwards_trend:": "📈",
+    ":chart_with_downwards_trend:": "📉",
+    ":bar_chart:": "📊",
+    ":flag-gb:": "🇬🇧",
+    ":iphone:": "📱",
+    ":mag:": "🔍",
+    ":mega:": "📣",
+    ":moneybag:": "💰",
+    ":rotating_light:": "🚨",
+    ":seedling:": "🌱",
+    ":shopping_bags:": "🛍️",
+    ":shopping_trolley:": "🛒",
     ":large_green_circle:": "🟢",
     ":red_circle:": "🔴",
     ":warning:": "⚠️",

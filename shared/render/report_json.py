@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.render.metric_kinds_json import metric_kind_json
 from shared.render.sparkline import metric_sparkline
+from shared.render.wording import shown
 from shared.report.generator import Change, MetricResult, Report
 from shared.schedule.periods import ReportPeriod, Window
 
@@ -103,8 +104,10 @@ def report_to_json(report: Report) -> dict[str, Any]:
             }
             for m in report.movers
         ],
-        "warnings": list(report.warnings),
-        "insights": list(report.insights),
-        "notes": list(report.notes),
-        "unavailable": list(report.unavailable),
+        # Names stay raw data above; these sentences are shown as they are, so they are
+        # made safe to show like every rendered string (wording.shown).
+        "warnings": [shown(w) for w in report.warnings],
+        "insights": [shown(i) for i in report.insights],
+        "notes": [shown(n) for n in report.notes],
+        "unavailable": [shown(u) for u in report.unavailable],
     }

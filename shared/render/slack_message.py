@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.render.charts import chart_blocks
 from shared.render.sparkline import metric_sparkline
+from shared.render.wording import defang, neutral, one_line, shown
 from shared.report.generator import Change, MetricResult, Mover, Report, Verdict
 from shared.report.units import COUNT, Unit, UnitKind, format_points, format_value
 from shared.schedule.periods import PeriodKind, Window
@@ -49,7 +51,14 @@ _KIND_WORDS = {
     PeriodKind.MONTHLY: "monthly report",
     PeriodKind.CUSTOM: "report",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# mrkdwn has no escape for its formatting marks: one that could open or close bold, italic,
+# strike or code (not between two letters or digits, as in add_to_cart) is shown as its
+# full-width twin, which Slack never parses, so a name like '*PAYROLL*' stays literal.
+_MARKS = {"*": "\uff0a", "_": "\uff3f", "~": "\uff5e", "`": "\uff40"}
+_FORMATTING_MARK = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+# Slack parses a plain @here, @channel or @everyone as a mention (text objects without
+# verbatim): that '@' is shown full-width. Others (a@b.co, <@U1> once escaped) notify nobody.
+_MENTION_AT = re.compile(r"(?<!\w)@(?=(?:here|channel|everyone)\b)")
 _LINKABLE = re.compile(r"https?://[^\s<>|]+")
 
 
@@ -75,6 +84,8 @@ def unit_value(value: float, unit: Unit = COUNT) -> str:
 
 def percent(ratio: float) -> str:
     """The size of a relative change, '23%' (as the insights write it, with thousands commas)."""
+    if not math.isfinite(ratio):  # never 'inf%' (the report holds no such ratio)
+        return "unavailable"
     return f"{abs(ratio):,.0%}"
 
 
@@ -186,8 +197,21 @@ def truncate(text: str, limit: int, *, suffix: str = "…") -> str:
     return text[: limit - len(suffix)].rstrip() + suffix
 
 
-def escape_truncated(text: str, limit: int, *, suffix: str = "…") -> str:
-    """escape_mrkdwn(text) cut to `limit` characters without splitting an entity like '&lt;'."""
+def _inert(text: str) -> str:
+    """`text` with no formatting mark and no mention Slack would parse; same length."""
+    return _MENTION_AT.sub("\uff20", _FORMATTING_MARK.sub(lambda m: _MARKS[m.group(0)], text))
+
+
+def literal_mrkdwn(text: str) -> str:
+    """`text` shown literally in mrkdwn: escaped, no mark that could format, no @mention."""
+    return escape_mrkdwn(_inert(text))
+
+
+def escape_truncated(text: str, limit: int, *, suffix: str = "…", defanged: bool = True) -> str:
+    """literal_mrkdwn(text) cut to `limit` characters without splitting an entity like '&lt;';
+    format characters made visible and (unless not `defanged`) links defanged, as data is."""
+    text = neutral(text)
+    text = _inert(defang(text) if defanged else text)
     escaped = escape_mrkdwn(text)
     if len(escaped) <= limit:
         return escaped
@@ -240,8 +264,9 @@ def fit_lines(lines: Sequence[str], limit: int) -> str:
 
 
 def _clean(text: str, limit: int) -> str:
-    """One line of at most `limit` characters: control characters become spaces."""
-    return truncate(_CONTROL.sub(" ", text).strip(), limit)
+    """One line of at most `limit` characters as every renderer shows data (wording.shown):
+    control characters become spaces, format characters a visible mark, links defanged."""
+    return truncate(shown(text).strip(), limit)
 
 
 # --- Block Kit builders: each enforces its own limits -----------------------------------
@@ -488,7 +513,7 @@ def _compact_line(row: _MetricRow) -> _Line:
 def _slack_span(span: _Span) -> str:
     if span.link:
         return f"<{span.link}|{escape_mrkdwn(span.text)}>"
-    body = " ".join(p for p in (escape_mrkdwn(span.emoji), escape_mrkdwn(span.text)) if p)
+    body = " ".join(p for p in (escape_mrkdwn(span.emoji), literal_mrkdwn(span.text)) if p)
     return f"*{body}*" if span.strong and body else body
 
 
@@ -856,15 +881,17 @@ def render_failure(
         name = f"{name} report"
     name = name[:1].upper() + name[1:]
     where = f" for {window.label()}" if window else ""
-    detail = _clean(error, MAX_ERROR_CHARS) or "unknown error"
+    # The error is the app's own words (addresses and URLs it names stay readable as they are),
+    # still one line with no format character.
+    detail = truncate(one_line(error).strip(), MAX_ERROR_CHARS) or "unknown error"
     posted = "No numbers were posted for this window." if window else "No numbers were posted."
     # None: whether the host retries is unknown, so the notice promises nothing.
     retry = ""
     if will_retry is not None:
         retry = " It will be retried." if will_retry else " It will not be retried automatically."
     text = (
-        f":x: *{escape_mrkdwn(name)} failed*{where}\n"
-        f"Error: {escape_mrkdwn(detail)}\n"
+        f":x: *{literal_mrkdwn(name)} failed*{where}\n"
+        f"Error: {literal_mrkdwn(detail)}\n"
         f"{posted}{retry}"
     )
     moment = when if when.tzinfo else when.replace(tzinfo=UTC)
@@ -873,6 +900,6 @@ def render_failure(
         context_block([escape_mrkdwn(f"failed at {moment:%d %b %Y %H:%M %Z}")]),
     )
     fallback = escape_truncated(
-        f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS
+        f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS, defanged=False
     )
     return SlackMessage(text=fallback, blocks=blocks)

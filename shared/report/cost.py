@@ -1,9 +1,10 @@
 """What a report costs in Mixpanel requests, stated before it runs (the dry-run plan); pure.
 
-The same rules as pipeline.gather: /events/names (cached per host for an hour), one /events
-call per ~6,000 characters of event names (one in practice), and one raw export when a metric
-needs it (unique users, filters, sums, averages, breakdowns, month to date) or when the names
-list cannot vouch for every event of an older window.
+The same rules as sources.gathering.gather_query: /events/names (cached per host for an hour),
+one /events call per ~6,000 characters of event names (one in practice), and one raw export
+when a metric needs it (unique users, filters, sums, averages, breakdowns, month to date) or
+when the names list cannot vouch for every event of an older window. The /events totals size
+the export, so no cadence needs a sizing probe: at most 3 requests for every report, cold.
 """
 
 from __future__ import annotations
@@ -34,16 +35,14 @@ def request_cost(config: MetricsConfig, period: ReportPeriod, *, today: date) ->
         )
     elif not names_cover_span:
         export = 1
-        why.append("/export: the names list covers 31 days; an older window needs the stream")
-    if export and not names_cover_span:
-        export += 1
         why.append(
-            "/export: first, the window's last day alone, to size the stream (the /events "
-            "totals cannot, without the names list)"
+            "/export: the names list covers 31 days; an older window needs the stream, which "
+            "also counts the events only it reveals"
         )
     if export:
         why.append(
             "a project over 500,000 events in the span splits the stream into up to 8 day "
-            "ranges (one request each); over EXPORT_MAX_EVENTS it is not streamed at all"
+            "ranges (one request each), sized by the /events totals; over EXPORT_MAX_EVENTS it "
+            "is not streamed at all"
         )
     return {"query_api": 2, "export_api": export, "total": 2 + export, "why": why}

@@ -2,26 +2,31 @@
 
 Fed one raw export event at a time (already deduplicated by the source), by local day. Sums
 are kept as exact decimals of the values' JSON text, so the order of events never changes a
-figure. A missing or non-numeric value is skipped and counted, never taken as 0.
+figure. A missing or non-numeric value (text, true, NaN, Infinity) is skipped and counted, never
+taken as 0. Event data is untrusted: a value beyond MAX_FIGURE (1e308, a 400-digit integer) is
+never added to a total; the figure it feeds reads unavailable, and a data-quality line names
+the property, so one hostile event can neither crash a report nor shift a figure.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shared.report.filters import matches_all
+from shared.report.filters import exact, matches_all
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.schedule.periods import Window
 
 NOT_SET = "(not set)"
 OTHER = "other"
 Number = int | float
+# The largest figure shown: a float holds every whole number up to 2**53 exactly, so a figure
+# within it prints exactly and every ratio or formula over it stays a finite float.
+MAX_FIGURE = Decimal(2**53)
 
 
 def breakdown_label(value: object) -> str:
@@ -33,15 +38,6 @@ def breakdown_label(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def exact(value: object) -> Decimal | None:
-    """The exact decimal a JSON number reads as; None for anything that is not a finite number."""
-    if isinstance(value, float):
-        return Decimal(repr(value)) if math.isfinite(value) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    return None
 
 
 def as_number(value: Decimal) -> Number:
@@ -58,6 +54,7 @@ class _Cell:
     total: Decimal = Decimal(0)
     values: int = 0
     skipped: int = 0
+    huge: int = 0  # values beyond MAX_FIGURE: read, never added
 
     def merge(self, other: _Cell) -> None:
         self.events += other.events
@@ -65,12 +62,33 @@ class _Cell:
         self.total += other.total
         self.values += other.values
         self.skipped += other.skipped
+        self.huge += other.huge
+
+    def take(self, number: Decimal | None) -> None:
+        """Add one event's value (None: missing or not a finite number, skipped)."""
+        if number is None:
+            self.skipped += 1
+        elif abs(number) > MAX_FIGURE:
+            self.huge += 1
+            self.values += 1
+        else:
+            self.total += number
+            self.values += 1
+
+    def too_large(self, measure: Measure) -> bool:
+        """Whether a sum or average cannot be shown exactly: a value or total beyond MAX_FIGURE."""
+        if measure is Measure.SUM:
+            return self.huge > 0 or abs(self.total) > MAX_FIGURE
+        # values within the limit average within it, whatever their total
+        return measure is Measure.AVERAGE and self.huge > 0
 
     def value(self, measure: Measure) -> Number | None:
         if measure is Measure.TOTAL:
             return self.events
         if measure is Measure.UNIQUE:
             return len(self.users)
+        if self.too_large(measure):
+            return None
         if measure is Measure.SUM:
             return as_number(self.total)
         return None if self.values == 0 else float(self.total / self.values)
@@ -80,14 +98,16 @@ class _Cell:
 class Figure:
     """One metric over one window: its value, and for sums/averages how many values were read.
 
-    `value` is None only for an average of no values. `breakdown` lists (label, value) for the
-    current window's top values, then ('other', value) when any other value occurred.
+    `value` is None for an average of no values, or when `too_large` (a value or the total is
+    beyond MAX_FIGURE). `breakdown` lists (label, value) for the current window's top values,
+    then ('other', value) when any other value occurred.
     """
 
     value: Number | None
     matched: int
     skipped: int = 0
     breakdown: tuple[tuple[str, Number | None], ...] = ()
+    too_large: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +187,7 @@ class FigureTally:
                     if distinct_id and spec.measure is Measure.UNIQUE:
                         cell.users.add(distinct_id)
                     if spec.value_property is not None:
-                        if number is None:
-                            cell.skipped += 1
-                        else:
-                            cell.total += number
-                            cell.values += 1
+                        cell.take(number)
 
     def merge(self, other: FigureTally) -> None:
         """Fold in a tally of the same metrics and windows that read another day range."""
@@ -211,7 +227,11 @@ class FigureTally:
                         rows.append((OTHER, rest.value(spec.measure)))
                 matched = cell.values if spec.value_property else cell.events
                 values[(spec.key, window)] = Figure(
-                    cell.value(spec.measure), matched, cell.skipped, tuple(rows)
+                    cell.value(spec.measure),
+                    matched,
+                    cell.skipped,
+                    tuple(rows),
+                    cell.too_large(spec.measure),
                 )
         return Figures(
             values,

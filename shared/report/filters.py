@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -41,6 +43,21 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def exact(value: object) -> Decimal | None:
+    """The exact decimal a JSON number reads as; None for anything that is not a finite number.
+
+    Never a float conversion: an integer of 400 digits (JSON carries it) or 1e308 stays exact,
+    and NaN or Infinity (a lenient decoder's, or a Decimal's) is no number at all.
+    """
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    return None
+
+
 def _same(actual: object, wanted: Scalar) -> bool:
     if is_number(actual) and is_number(wanted):
         return actual == wanted
@@ -66,10 +83,10 @@ class Condition:
             return not any(_same(actual, v) for v in self.values)
         if self.op is Op.CONTAINS:
             return isinstance(actual, str) and str(self.values[0]) in actual
-        if not is_number(actual):
+        number = exact(actual)
+        bound = exact(self.values[0])
+        if number is None or bound is None:
             return False
-        bound = float(self.values[0])
-        number = float(actual)
         if self.op is Op.GT:
             return number > bound
         if self.op is Op.GTE:
@@ -122,8 +139,8 @@ def parse_condition(raw: object, where: str, problems: list[str]) -> Condition |
         problems.append(f"{where} one_of must be a list of values")
         return None
     elif op in NUMERIC_OPS:
-        if not is_number(value):
-            problems.append(f"{where} {op.value} must be a number")
+        if not is_number(value) or not math.isfinite(value):  # nan matches nothing, ever
+            problems.append(f"{where} {op.value} must be a finite number")
             return None
         values = (value,)
     elif op is Op.CONTAINS:

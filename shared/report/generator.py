@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from shared.report.figures import Figures
-from shared.report.formulas import evaluate
+from shared.report.figures import MAX_FIGURE, Figures
+from shared.report.formulas import FormulaOverflow, evaluate
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
 from shared.report.noise import beyond_chance, in_line
 from shared.report.trends import Trend, build_trend
@@ -234,6 +235,8 @@ def compare(
         higher_is_better=spec.higher_is_better,
         counted=spec.unit.kind is UnitKind.COUNT,
     )
+    if ratio is not None and not math.isfinite(ratio):  # 1e15 against 1e-300: no percentage
+        return Change(label, window, baseline, Verdict.UNAVAILABLE)
     return Change(label, window, baseline, verdict, ratio, good)
 
 
@@ -243,6 +246,10 @@ def _figure(spec: MetricSpec, window: Window, facts: Facts) -> Number | Unavaila
     if isinstance(facts.figures, Unavailable):
         return facts.figures
     figure = facts.figures.values[(spec.key, window)]
+    if figure.too_large:
+        return Unavailable(
+            f"{spec.value_property} values beyond ±{MAX_FIGURE:,} (see data quality)"
+        )
     if figure.value is None:
         return Undefined(f"no {spec.value_property} values to average")
     return figure.value
@@ -343,9 +350,14 @@ def _formula_metric(
             return Unavailable("; ".join(missing))
         if window not in inputs:  # a trend day: a formula is judged on whole windows only
             return Unavailable("a formula has no per-day trend")
-        value = evaluate(formula, inputs[window])
+        try:
+            value = evaluate(formula, inputs[window])
+        except FormulaOverflow as too_large:
+            return Unavailable(str(too_large))
         if value is None:
             return Undefined(f"n/a: {formula.text} divides by zero")
+        if not abs(value * scale) <= MAX_FIGURE:  # also catches inf and NaN
+            return Unavailable(f"{formula.text} is beyond ±{MAX_FIGURE:,}")
         return value * scale
 
     return _judged(spec, period, value_in, th)
@@ -391,6 +403,16 @@ def _data_quality(config: MetricsConfig, period: ReportPeriod, facts: Facts) -> 
     for spec in config.metrics:
         if spec.value_property is None:
             continue
+        beyond = [
+            w.label() for w in period.windows if facts.figures.values[(spec.key, w)].too_large
+        ]
+        if beyond:
+            lines.append(
+                f"{spec.label}: {spec.value_property} has values (or a total) beyond "
+                f"±{MAX_FIGURE:,} in {', '.join(dict.fromkeys(beyond))}, which no figure can "
+                "show exactly; it reads unavailable there. Check what sends "
+                f"{spec.value_property}"
+            )
         figure = facts.figures.values[(spec.key, period.current)]
         if figure.skipped:
             events = " or ".join(spec.events)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from shared.report.filters import Condition, parse_condition
 from shared.report.formulas import Formula, FormulaError, parse_formula
 from shared.report.reports import ReportSpec, parse_reports
 from shared.report.units import COUNT, DEFAULT_DECIMALS, Unit, UnitKind, parse_unit
+from shared.settings import format_characters
 
 ANY_EVENT = "*"
 MAX_BREAKDOWN_TOP = 20
+MAX_THRESHOLD = 1_000_000_000  # a band, count or volume beyond this is a typo, never a choice
 
 
 class Measure(StrEnum):
@@ -160,10 +163,21 @@ def load_metrics(path: Path) -> MetricsConfig:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MetricsFileError([f"metrics file {path} does not exist"]) from None
+        raise MetricsFileError([missing_file("metrics file", path)]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise MetricsFileError([f"metrics file {path} cannot be read: {exc}"]) from None
     return parse_metrics(raw, source=str(path))
+
+
+def missing_file(kind: str, path: Path) -> str:
+    """'<kind> <path> does not exist', with the closest names in its folder if there are any."""
+    try:
+        siblings = [p.name for p in path.parent.iterdir() if p.is_file()]
+    except OSError:  # no such folder, or not readable: nothing to suggest
+        siblings = []
+    close = difflib.get_close_matches(path.name, siblings, n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"{kind} {path} does not exist{hint}"
 
 
 def parse_metrics(raw: Mapping[str, Any], *, source: str = "metrics file") -> MetricsConfig:
@@ -175,18 +189,22 @@ def parse_metrics(raw: Mapping[str, Any], *, source: str = "metrics file") -> Me
         problems.append(f"{source}: needs at least one [[metric]]")
         entries = []
     keys: set[str] = set()
+    declared: list[str] = []  # every key, valid metric or not, in the file's order
     for index, entry in enumerate(entries, start=1):
+        before = len(keys)
         spec = _metric(entry, index, source, keys, problems)
+        if len(keys) > before and isinstance(entry, dict):
+            declared.append(str(entry["key"]))
         if spec is not None:
             metrics.append(spec)
-    _check_formulas(metrics, source, problems)
+    # A metric that is defined but broken has its own problem above: the formulas and reports
+    # that use it are not told again that it is "not defined" (with a wrong suggestion).
+    _check_formulas(metrics, set(declared), source, problems)
     thresholds = _thresholds(raw.get("thresholds", {}), source, problems)
     unknown = set(raw) - {"metric", "thresholds", "report"}
     if unknown:
         problems.append(f"{source}: unknown tables {sorted(unknown)}")
-    reports = parse_reports(
-        raw.get("report", []), [m.key for m in metrics] or sorted(keys), source, problems
-    )
+    reports = parse_reports(raw.get("report", []), declared, source, problems)
     if problems:
         raise MetricsFileError(problems)
     return MetricsConfig(tuple(metrics), thresholds, (), reports, source)
@@ -212,6 +230,8 @@ def _metric(
     better = entry.get("higher_is_better", True)
     if not isinstance(key, str) or not key:
         problems.append(f"{where} needs a key")
+    elif found := format_characters(key):
+        problems.append(f"{where} key contains an invisible Unicode format character ({found})")
     elif key in keys:
         problems.append(f"{where} repeats key {key!r}")
     else:
@@ -219,9 +239,13 @@ def _metric(
         where = f"{source}: metric {key!r}"
     if not isinstance(label, str) or not label:
         problems.append(f"{where} needs a label")
+    else:
+        refuse_format_characters(label, f"{where} label", problems)
     if not isinstance(emoji, str):
         problems.append(f"{where} emoji must be a string like ':gift:'")
-    if measure not in {m.value for m in Measure}:
+    else:
+        refuse_format_characters(emoji, f"{where} emoji", problems)
+    if not isinstance(measure, str) or measure not in {m.value for m in Measure}:
         choices = ", ".join(repr(m.value) for m in Measure)
         problems.append(f"{where} measure must be one of {choices}, got {measure!r}")
         measure = "total"
@@ -288,6 +312,12 @@ def _metric(
     )
 
 
+def refuse_format_characters(text: str, where: str, problems: list[str]) -> None:
+    """Append a problem naming `where` when `text` hides an invisible format character."""
+    if found := format_characters(text):
+        problems.append(f"{where} contains an invisible Unicode format character ({found})")
+
+
 def _conditions(raw: object, where: str, problems: list[str]) -> tuple[Condition, ...]:
     if not isinstance(raw, list):
         problems.append(f"{where} where must be a list of conditions")
@@ -323,7 +353,9 @@ def _formula(raw: object, kind: Measure, where: str, problems: list[str]) -> For
         return None
 
 
-def _check_formulas(metrics: list[MetricSpec], source: str, problems: list[str]) -> None:
+def _check_formulas(
+    metrics: list[MetricSpec], declared: set[str], source: str, problems: list[str]
+) -> None:
     by_key = {m.key: m for m in metrics}
     for metric in metrics:
         if metric.formula is None:
@@ -331,6 +363,8 @@ def _check_formulas(metrics: list[MetricSpec], source: str, problems: list[str])
         for key in metric.formula.keys:
             used = by_key.get(key)
             where = f"{source}: metric {metric.key!r} formula"
+            if used is None and key in declared:
+                continue  # defined but broken: reported once, at its own table
             if used is None:
                 close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
                 hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
@@ -350,8 +384,15 @@ def _thresholds(raw: object, source: str, problems: list[str]) -> Thresholds:
             problems.append(f"{source}: unknown threshold {name!r}")
             continue
         value, default = raw[name], getattr(defaults, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            problems.append(f"{source}: threshold {name} must be a number >= 0")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 <= value <= MAX_THRESHOLD
+        ):
+            problems.append(
+                f"{source}: threshold {name} must be a finite number from 0 to {MAX_THRESHOLD:,}"
+            )
         elif isinstance(default, int) and not isinstance(value, int):
             problems.append(f"{source}: threshold {name} must be a whole number")
         else:

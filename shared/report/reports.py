@@ -12,7 +12,13 @@ from email.headerregistry import Address
 from shared.delivery.addresses import parse_recipient_list
 from shared.errors import ConfigError
 from shared.schedule.periods import PeriodKind
-from shared.settings import WEEKDAYS, Secret, _is_http_url
+from shared.settings import (
+    SETTING_PREFIXES,
+    WEEKDAYS,
+    Secret,
+    _is_http_url,
+    format_characters,
+)
 
 CADENCES = {
     "daily": PeriodKind.DAILY,
@@ -84,13 +90,17 @@ def parse_reports(
         if unknown:
             problems.append(f"{where} has unknown fields {sorted(unknown)}")
         cadence = entry.get("cadence")
-        if cadence not in CADENCES:
+        if not isinstance(cadence, str) or cadence not in CADENCES:
             problems.append(
                 f"{where} cadence must be one of {', '.join(CADENCES)}, got {cadence!r}"
             )
         title = entry.get("title", "")
         if not isinstance(title, str):
             problems.append(f"{where} title must be text")
+        elif found := format_characters(title):
+            problems.append(
+                f"{where} title contains an invisible Unicode format character ({found})"
+            )
         metrics = entry.get("metrics")
         if (
             not isinstance(metrics, list)
@@ -125,7 +135,12 @@ def parse_reports(
             )
         quiet = _weekdays(entry.get("quiet_days", []), where, problems)
         holidays = _holidays(entry.get("holidays", []), where, problems)
-        if (quiet or holidays) and cadence in CADENCES and cadence != "daily":
+        if (
+            (quiet or holidays)
+            and isinstance(cadence, str)
+            and cadence in CADENCES
+            and cadence != "daily"
+        ):
             problems.append(
                 f"{where}: quiet_days and holidays apply to daily reports only "
                 "(a skipped weekly or monthly post would leave its whole window unreported)"
@@ -206,8 +221,14 @@ def resolve_destinations(
             continue
         value = environ.get(report.destination, "").strip()
         where = f"{source}: report {report.name!r}: destination setting {report.destination}"
+        hidden = format_characters(value)
         if not value:
             problems.append(f"{where} is not set")
+        elif hidden:  # a setting of the app's own prefixes is named by Settings.from_env already
+            if not report.destination.startswith(SETTING_PREFIXES):
+                problems.append(
+                    f"{where} contains an invisible Unicode format character ({hidden})"
+                )
         elif not _is_http_url(value):
             problems.append(f"{where} must hold an http(s) URL (value not shown)")
         else:

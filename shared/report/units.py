@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,7 +86,13 @@ def parse_unit(raw: dict[str, object], where: str, problems: list[str], *, defau
 
 
 def format_value(value: float, unit: Unit) -> str:
-    """A figure in its unit: '1,234', '£1,234.50', '62.5%', '3.14' (thousands commas)."""
+    """A figure in its unit: '1,234', '£1,234.50', '62.5%', '3.14' (thousands commas).
+
+    A value that is not a finite number reads 'unavailable', never 'inf' or 'nan' (the report
+    never holds one; this is the last guard before any renderer shows it).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "unavailable"
     decimals = unit.decimals
     if unit.kind is UnitKind.COUNT and decimals == 0:
         return f"{round(value):,}"
@@ -102,4 +109,6 @@ def format_value(value: float, unit: Unit) -> str:
 
 def format_points(points: float, decimals: int = 1) -> str:
     """The size of a change in a rate: '3.2 pts' (percentage points, never a relative %)."""
+    if not math.isfinite(points):
+        return "unavailable"
     return f"{abs(points):,.{decimals}f} pts"

@@ -8,6 +8,10 @@
   seen keys lives as long as one range, not the whole export.
 - The reducer turns each deduplicated event into its local-day index once, then hands it to the
   per-event daily totals, the distinct-user tally and any pluggable accumulators.
+- Times: the client asks for `time_in_ms=true` and decodes milliseconds to float seconds, so the
+  dedup key compares Mixpanel's millisecond `time` (distinct ms stay distinct floats). A project
+  created before 2023 exports local wall-clock seconds of the project timezone, not a UTC epoch
+  (`wall_clock=True`): its day and hour bounds are wall-clock readings, see `export_time`.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from shared.alerts.hours import LocalHour, days_between, hours_of_day
 from shared.schedule.periods import Window
 from shared.sources.uniques import UniqueCounts, UniqueTally
 
@@ -117,15 +123,19 @@ class LineDecoder:
         self._decoder = msgspec.json.Decoder(line_type)
         self._attrs = tuple(f"p{i}" for i in range(len(self.keep)))
 
-    def decode(self, chunk: bytes) -> list[Record]:
-        """Every complete line of `chunk` (newline-separated JSON objects) as a Record."""
+    def decode(self, chunk: bytes, *, in_ms: bool = False) -> list[Record]:
+        """Every complete line of `chunk` (newline-separated JSON objects) as a Record.
+
+        With `in_ms` the lines' `time` is milliseconds (time_in_ms=true): records carry seconds.
+        """
+        per_second = 1000 if in_ms else 1
         try:
             lines: list[Any] = self._decoder.decode_lines(chunk)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            return self._one_by_one(chunk)
-        return [self._record(line) for line in lines]
+            return self._one_by_one(chunk, per_second)
+        return [self._record(line, per_second) for line in lines]
 
-    def _one_by_one(self, chunk: bytes) -> list[Record]:
+    def _one_by_one(self, chunk: bytes, per_second: int) -> list[Record]:
         """Find and name the bad line (only after a batch failed to decode)."""
         records = []
         for raw in chunk.splitlines():
@@ -134,18 +144,22 @@ class LineDecoder:
             try:
                 line = self._decoder.decode(raw)
             except msgspec.ValidationError as exc:
+                if "out of range" in str(exc):  # 1e309 or a 400-digit integer: untrusted data
+                    records.append(self._lenient(raw, per_second))
+                    continue
                 raise BadExportLine(f"an export line has a malformed field ({exc})", raw) from None
             except msgspec.DecodeError:
-                records.append(self._lenient(raw))
+                records.append(self._lenient(raw, per_second))
                 continue
-            records.append(self._record(line))
+            records.append(self._record(line, per_second))
         return records
 
-    def _lenient(self, raw: bytes) -> Record:
+    def _lenient(self, raw: bytes, per_second: int) -> Record:
         """A line strict JSON refuses but the standard decoder reads (NaN or Infinity in a
-        property, which Python-based trackers send): decoded slowly, once, never dropped."""
+        property, which Python-based trackers send; a number beyond a float or int64, which
+        stays an exact Decimal): decoded slowly, once, never dropped."""
         try:
-            line = json.loads(raw)
+            line = json.loads(raw, parse_int=_json_int, parse_float=_json_float)
             props = line["properties"]
             event, when = line["event"], props["time"]
         except (ValueError, KeyError, TypeError):
@@ -163,12 +177,12 @@ class LineDecoder:
         return (
             event,
             _as_id(props.get("distinct_id")),
-            float(when),
+            float(when) / per_second,
             insert_id if isinstance(insert_id, str) else "",
             kept or NO_PROPERTIES,
         )
 
-    def _record(self, line: Any) -> Record:
+    def _record(self, line: Any, per_second: int) -> Record:
         props = line.properties
         kept = (
             {
@@ -179,10 +193,22 @@ class LineDecoder:
             if self._attrs
             else NO_PROPERTIES
         )
-        return (line.event, _as_id(props.distinct_id), props.time, props.insert_id or "", kept)
+        when = props.time if per_second == 1 else props.time / per_second
+        return (line.event, _as_id(props.distinct_id), when, props.insert_id or "", kept)
 
 
 _RESERVED = frozenset({"time", "distinct_id", "$insert_id"})
+
+
+def _json_int(text: str) -> int | Decimal:
+    """An integer's JSON text; one too long for int() (Python's 4300-digit guard) as a Decimal."""
+    return int(text) if len(text) <= 4000 else Decimal(text)
+
+
+def _json_float(text: str) -> float | Decimal:
+    """A float's JSON text; one beyond a float (1e309, which float() reads as inf) as a Decimal."""
+    number = float(text)
+    return number if number - number == 0 else Decimal(text)
 
 
 class Deduplicator:
@@ -235,20 +261,66 @@ class ExportTally:
     accumulators: tuple[EventAccumulator, ...] = ()
 
 
-def local_day_bounds(first: date, last: date, timezone: ZoneInfo) -> list[float]:
-    """Epoch second at which each local day from `first` to `last + 1` starts (DST-exact)."""
+def export_time(wall: datetime, timezone: ZoneInfo, *, wall_clock: bool = False) -> float:
+    """The export `time` (seconds) at which the naive local wall-clock moment `wall` begins.
+
+    A UTC-epoch export (projects created from 2023): the instant `wall` first reads in
+    `timezone` (fold=0; a wall time in the spring gap resolves as zoneinfo does). A pre-2023
+    project (`wall_clock`): the wall-clock reading itself, counted as seconds since 1970-01-01
+    00:00 on that clock. Both readings of the repeated autumn hour are then the same value,
+    so that hour is one wall-clock hour holding both occurrences (as Mixpanel's hourly
+    buckets are), and every value maps to exactly one local day.
+    """
+    return wall.replace(tzinfo=UTC if wall_clock else timezone).timestamp()
+
+
+def local_day_bounds(
+    first: date, last: date, timezone: ZoneInfo, *, wall_clock: bool = False
+) -> list[float]:
+    """Export time at which each local day from `first` to `last + 1` starts (DST-exact)."""
     days = (last - first).days + 2
     return [
-        datetime.combine(first + timedelta(days=i), time(0), tzinfo=timezone).timestamp()
+        export_time(
+            datetime.combine(first + timedelta(days=i), time(0)), timezone, wall_clock=wall_clock
+        )
         for i in range(days)
     ]
+
+
+class HourBuckets:
+    """The wall-clock hours of the local days `first` to `last`, and the export time each
+    starts at: `of(time)` is the bucket an export `time` falls in (None outside the days).
+
+    The repeated autumn hour is one bucket holding both occurrences; the skipped spring hour
+    has no bucket (a wall-clock value inside it cannot be recorded, and would count in the
+    hour before).
+    """
+
+    def __init__(
+        self, first: date, last: date, timezone: ZoneInfo, *, wall_clock: bool = False
+    ) -> None:
+        self.buckets = [h for d in days_between(first, last) for h in hours_of_day(d, timezone)]
+        self._starts = [
+            export_time(datetime.combine(h.day, time(h.hour)), timezone, wall_clock=wall_clock)
+            for h in self.buckets
+        ]
+        self._end = export_time(
+            datetime.combine(last + timedelta(days=1), time(0)), timezone, wall_clock=wall_clock
+        )
+
+    def of(self, when: float) -> LocalHour | None:
+        """The bucket of export time `when`, or None before `first` or after `last`."""
+        if when < self._starts[0] or when >= self._end:
+            return None
+        return self.buckets[bisect.bisect_right(self._starts, when) - 1]
 
 
 class ExportReducer:
     """Folds deduplicated events into per-local-day totals, unique users and accumulators.
 
     One per fetched day range (a retried range starts a fresh one), so the dedup keys live only
-    as long as their range; `merge` combines the ranges' reducers.
+    as long as their range; `merge` combines the ranges' reducers. `wall_clock`: the export's
+    `time` is local wall-clock seconds (a project created before 2023).
     """
 
     def __init__(
@@ -259,12 +331,15 @@ class ExportReducer:
         timezone: ZoneInfo,
         qualifying: Callable[[str], bool],
         accumulators: Sequence[EventAccumulator] = (),
+        wall_clock: bool = False,
     ) -> None:
         self._first = min(w.start for w in windows)
         last = max(w.end for w in windows)
         self._ndays = (last - self._first).days + 1
-        self._bounds = local_day_bounds(self._first, last, timezone)
-        self._tally = UniqueTally(windows, groups, timezone=timezone, qualifying=qualifying)
+        self._bounds = local_day_bounds(self._first, last, timezone, wall_clock=wall_clock)
+        self._tally = UniqueTally(
+            windows, groups, timezone=timezone, qualifying=qualifying, wall_clock=wall_clock
+        )
         self._counts: dict[str, list[int]] = {}
         self._dedup = Deduplicator()
         self._targets: dict[str, tuple[tuple[set[str], ...], ...]] = {}

@@ -19,7 +19,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, TypeVar, runtime_checkable
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelPlanError,
     MixpanelRateLimited,
@@ -45,6 +46,7 @@ from shared.sources.export_stream import (
 )
 from shared.sources.port import EventSource, InsightsAnswer
 from shared.sources.server_side import EXPORT_METHOD, server_side_uniques
+from shared.sources.size_store import PROCESS_EXPORT_SIZES, ExportSizes
 from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
 
 log = logging.getLogger("analytics_reporter")
@@ -78,6 +80,13 @@ class SourcePolicy:
     export_parallel: int = DEFAULT_EXPORT_PARALLEL
     export_max_ranges: int = DEFAULT_EXPORT_MAX_RANGES
     range_events: int = RANGE_EVENTS  # about this many events per fetched day range
+    # Where export sizes are remembered (shared/sources/size_store.py); None: this process.
+    sizes: ExportSizes | None = field(default=None, compare=False)
+
+    @property
+    def export_sizes(self) -> ExportSizes:
+        """The size store to read and teach."""
+        return PROCESS_EXPORT_SIZES if self.sizes is None else self.sizes
 
 
 class QueryApiMemory:
@@ -104,35 +113,6 @@ class QueryApiMemory:
 
 
 PROCESS_QUERY_API_MEMORY = QueryApiMemory()
-
-
-class ExportSizeMemory:
-    """Export lines per day each project had in its last export, per process.
-
-    With it a warm instance sizes the export without a probe request (60 an hour).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._per_day: dict[tuple[str, str], float] = {}
-
-    def per_day(self, key: tuple[str, str]) -> float | None:
-        """Lines a day in the project's last export, if one was read in this process."""
-        with self._lock:
-            return self._per_day.get(key)
-
-    def put(self, key: tuple[str, str], per_day: float) -> None:
-        """Remember the project's lines a day."""
-        with self._lock:
-            self._per_day[key] = per_day
-
-    def clear(self) -> None:
-        """Forget everything (tests start each stand-in project afresh)."""
-        with self._lock:
-            self._per_day.clear()
-
-
-PROCESS_EXPORT_SIZES = ExportSizeMemory()
 
 
 @runtime_checkable
@@ -184,6 +164,8 @@ class GatherRequest:
     named_events: tuple[str, ...]
     now: datetime
     active_user_events: tuple[str, ...] | None = None
+    # False: a project created before 2023, whose export dates are project-timezone days and
+    # whose `time` is local wall-clock seconds (MIXPANEL_EXPORT_TIMEZONE=project).
     export_in_utc: bool = True
     # The windows unique users are counted over: the period's, plus trend days and spans and
     # month-to-date windows (None: the period's own).
@@ -266,7 +248,7 @@ def gather_query(
     policy: SourcePolicy,
     *,
     detect: bool,
-    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
+    sizes: ExportSizes | None = None,
 ) -> Facts:
     """Names, then every total in one /events call, then the export for unique users.
 
@@ -275,6 +257,7 @@ def gather_query(
     a Query API refusal of the plan raises _NoQueryApi.
     """
     period, groups = request.period, request.groups
+    sizes = policy.export_sizes if sizes is None else sizes
     span = period.span
     capable = isinstance(mixpanel, ExportSource)
     chosen = frozenset(request.active_user_events or ())
@@ -296,8 +279,9 @@ def gather_query(
                 raise _NoQueryApi from None
             raise
 
-    # /events/names lists the last 31 days: when that covers the span, the counts call need
-    # not wait for the export; otherwise the export must also reveal the older events.
+    # /events/names lists the last 31 days: when that covers the span, the export may be
+    # narrowed to the metrics' events; otherwise the whole export must also reveal the older
+    # events, and their totals are read from it (no further /events call).
     today = request.now.astimezone(request.timezone).date()
     names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
     plan = request.figures
@@ -312,8 +296,9 @@ def gather_query(
             narrowed |= plan.events
         export_filter = sorted(narrowed | chosen)
 
-    def export_uniques(estimate: int | None) -> tuple[UniqueCounts | MixpanelError, Figured, bool]:
-        """Unique users (and figures) from the export, or aggregation when too large (True)."""
+    def export_uniques(estimate: int | None) -> Exported:
+        """Unique users (and figures) from the export, or aggregation when too large (True),
+        and the whole export's daily totals (None when it was narrowed or not read)."""
         if not isinstance(mixpanel, ExportSource):  # a plain EventSource: its own export
             found = _attempt(
                 lambda: mixpanel.unique_users(
@@ -323,6 +308,7 @@ def gather_query(
                         timezone=request.timezone,
                         qualifying=request.qualifying,
                         figures=plan.make() if plan else None,
+                        wall_clock=not request.export_in_utc,
                     ),
                     from_date=request.export_days()[0],
                     to_date=request.export_days()[-1],
@@ -330,11 +316,11 @@ def gather_query(
                 )
             )
             if isinstance(found, MixpanelError):
-                return found, _failed(found) if plan else None, False
+                return found, _failed(found) if plan else None, False, None
             figured = found.figures if plan and isinstance(found.figures, Figures) else None
-            return _with_method(found), figured, False
+            return _with_method(found), figured, False, None
         try:
-            # Without totals to size it (a span older than the names list), probe first.
+            # Without totals to size it (the names list failed), probe first.
             tally = read_export(
                 request,
                 mixpanel,
@@ -354,11 +340,12 @@ def gather_query(
                 week_start=policy.week_start,
                 insights=policy.insights_reports,
             )
-            return aggregated, _figures_too_large(why) if plan else None, True
+            return aggregated, _figures_too_large(why) if plan else None, True, None
         except MixpanelError as exc:
             log.warning("Mixpanel request failed: %s", exc)
-            return exc, _failed(exc) if plan else None, False
-        return _with_method(tally.uniques), _figures_of(tally), False
+            return exc, _failed(exc) if plan else None, False, None
+        whole = tally.counts if export_filter is None else None
+        return _with_method(tally.uniques), _figures_of(tally), False, whole
 
     def estimate_from(counts: dict[str, dict[date, int]]) -> int:
         counted = counts if export_filter is None else {e: counts.get(e, {}) for e in export_filter}
@@ -373,7 +360,10 @@ def gather_query(
     uniques: UniqueCounts | MixpanelError = UniqueCounts({}, frozenset(), 0)
     figures: Figured = None
     server_side = exported_early = False
-    if names_cover_span and not isinstance(names, MixpanelError):
+    exported_counts: Mapping[str, Mapping[date, int]] | None = None
+    # The totals come first even for a span older than the names list: they size the export
+    # (no probe request), and events only the export reveals are counted from it.
+    if not isinstance(names, MixpanelError):
         everything = sorted(named | names)
 
         def totals() -> dict[str, dict[date, int]] | MixpanelError:
@@ -389,12 +379,12 @@ def gather_query(
             with ThreadPoolExecutor(max_workers=1) as pool:
                 job = pool.submit(export_uniques, math.ceil(per_day * span.days))
                 counts = totals()
-                uniques, figures, server_side = job.result()
+                uniques, figures, server_side, exported_counts = job.result()
             exported_early = True
         else:
             counts = totals()
     if need_export and not exported_early:
-        uniques, figures, server_side = export_uniques(
+        uniques, figures, server_side, exported_counts = export_uniques(
             estimate_from(counts) if isinstance(counts, dict) else None
         )
     seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
@@ -403,8 +393,12 @@ def gather_query(
         counts = _attempt(lambda: query(lambda: mixpanel.daily_counts(wanted, span)))
     elif isinstance(counts, dict) and not seen <= counts.keys():
         extra = sorted(seen - counts.keys())
-        more = _attempt(lambda: query(lambda: mixpanel.daily_counts(extra, span)))
-        counts = more if isinstance(more, MixpanelError) else {**counts, **more}
+        from_export = _span_counts(exported_counts, extra, span)
+        if from_export is not None:  # the whole export counted them, as Mixpanel does
+            counts = {**counts, **from_export}
+        else:
+            more = _attempt(lambda: query(lambda: mixpanel.daily_counts(extra, span)))
+            counts = more if isinstance(more, MixpanelError) else {**counts, **more}
     for part in (names, uniques, counts):
         if isinstance(part, MixpanelAuthError):
             raise part
@@ -500,17 +494,18 @@ def read_export(
     events: Sequence[str] | None,
     estimate: int | None,
     probe: bool = False,
-    sizes: ExportSizeMemory = PROCESS_EXPORT_SIZES,
+    sizes: ExportSizes | None = None,
 ) -> ExportTally:
     """The export over the request's span, reduced; never more than EXPORT_MAX_EVENTS lines.
 
     `estimate` is the span's event count when known (the /events totals); otherwise, with
-    `probe`, the previous export's size in this process, or else the report's last day is
+    `probe`, the previous export's size (policy.export_sizes), or else the report's last day is
     read first, allowed only its share of the limit. Then the
     other days are fetched in up to `policy.export_parallel` concurrent ranges. Either way the
     stream is dropped as soon as it passes the limit.
     """
     days = request.export_days()
+    sizes = policy.export_sizes if sizes is None else sizes
     limit = policy.export_max_events
     known = sizes.per_day(mixpanel.project_key) if probe and events is None else None
     if estimate is None and known is not None:
@@ -533,6 +528,7 @@ def read_export(
             timezone=request.timezone,
             qualifying=request.qualifying,
             accumulators=request.accumulators(),
+            wall_clock=not request.export_in_utc,
         )
 
     def fetch(first: date, last: date, allowance: LineBudget) -> ExportReducer:
@@ -548,8 +544,10 @@ def read_export(
         # The probe: the report's last day (with the widened UTC day after it, which alone
         # is partial), within its share of the limit; the estimate scales it to every day.
         tail = [d for d in days if d >= min(request.period.span.end, days[-1])]
-        # Today (UTC) is partial: only whole days set the share and the estimate.
-        whole = sum(1 for d in tail if d < request.now.astimezone(ZoneInfo("UTC")).date()) or 1
+        # Today (in the export's days: UTC, or local before 2023) is partial: only whole days
+        # set the share and the estimate.
+        zone = ZoneInfo("UTC") if request.export_in_utc else request.timezone
+        whole = sum(1 for d in tail if d < request.now.astimezone(zone).date()) or 1
         share = max(limit * whole // len(days), 1)
         try:
             first = fetch(tail[0], tail[-1], LineBudget(share))
@@ -579,6 +577,23 @@ def read_export(
     return merged.result(request.named_events)
 
 
+def _span_counts(
+    exported: Mapping[str, Mapping[date, int]] | None, events: Sequence[str], span: Window
+) -> dict[str, dict[date, int]] | None:
+    """The daily totals of `events` over `span` from the whole export, or None when it did
+    not count every one of them on every day of the span."""
+    if exported is None:
+        return None
+    days = list(span.dates())
+    found: dict[str, dict[date, int]] = {}
+    for event in events:
+        per_day = exported.get(event)
+        if per_day is None or any(day not in per_day for day in days):
+            return None
+        found[event] = {day: per_day[day] for day in days}
+    return found
+
+
 def _split(days: list[date], parts: int) -> list[list[date]]:
     """`days` in `parts` contiguous runs of nearly equal length."""
     size, extra = divmod(len(days), parts)
@@ -596,6 +611,11 @@ def _too_large(exc: ExportTooLarge, policy: SourcePolicy) -> str:
 
 
 Figured = Figures | Unavailable | None  # export-derived figures; None: no metric needs them
+# What the export gave a query-source report: uniques, figures, whether aggregation answered
+# instead, and the whole export's daily totals per event (None when narrowed or not read).
+Exported = tuple[
+    UniqueCounts | MixpanelError, Figured, bool, Mapping[str, Mapping[date, int]] | None
+]
 
 
 def _figures_of(tally: ExportTally) -> Figured:
@@ -634,6 +654,8 @@ def _attempt(job: Callable[[], T]) -> T | MixpanelError:
 
 def _failed(error: MixpanelError) -> Unavailable:
     """Why the figures a failed request feeds are unavailable, in one line."""
+    if isinstance(error, MixpanelBudgetSpent):
+        return Unavailable("this hour's shared budget of Mixpanel calls is spent; try again later")
     if isinstance(error, MixpanelRateLimited):
         return Unavailable("Mixpanel's query limit was reached (60 per hour); try again later")
     return Unavailable(str(error))

@@ -10,18 +10,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
-from shared.alerts.hours import LocalHour, days_between, hours_of_day
+from shared.alerts.hours import LocalHour
 from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
     MixpanelBadResponse,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelPlanError,
     MixpanelRateLimited,
@@ -31,7 +32,16 @@ from shared.errors import (
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
-from shared.sources.export_stream import BadExportLine, LineBudget, LineDecoder, RecordSink, S
+from shared.sources.budget import Api, CallBudget, Priority
+from shared.sources.export_stream import (
+    BadExportLine,
+    Deduplicator,
+    HourBuckets,
+    LineBudget,
+    LineDecoder,
+    RecordSink,
+    S,
+)
 from shared.sources.port import InsightsAnswer
 from shared.sources.uniques import UniqueCounts, UniqueTally
 
@@ -41,9 +51,11 @@ MAX_CONCURRENT = 5
 MAX_EVENT_PARAM_CHARS = 6000
 EXPORT_CHUNK_BYTES = 64 * 1024
 DEFAULT_POLICY = RetryPolicy()
-# The Export API allows 3 queries a second per project: export requests start at least this far
-# apart (and 100 at once, 60 an hour: the export source asks for a handful per report).
+# The Export API allows 3 queries a second per project: every export request (retries included)
+# starts at least this far apart (and 100 at once, 60 an hour: a report asks for a handful).
 EXPORT_MIN_INTERVAL_SECONDS = 1 / 3
+# Every export asks for millisecond `time`: Mixpanel's dedup compares ms (event-deduplication.mdx).
+EXPORT_TIME_IN_MS = {"time_in_ms": "true"}
 MAX_EXPORT_LIMIT = 100_000  # the export's own `limit` parameter tops out here
 T = TypeVar("T")
 _HOUR_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]([01]\d|2[0-3]):00:00")
@@ -112,6 +124,9 @@ class MixpanelClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         names_cache: NamesCache | None = None,
+        workspace_id: str | None = None,
+        call_budget: CallBudget | None = None,
+        priority: Priority = Priority.ON_DEMAND,
     ) -> None:
         self._query_base = query_base.rstrip("/")
         self._export_url = export_url
@@ -124,6 +139,10 @@ class MixpanelClient:
         )
         self._secret = secret
         self._project_id = project_id
+        # Projects with Data Views name their global view on every Query and Export request.
+        self._scope = {"project_id": project_id}
+        if workspace_id:
+            self._scope["workspace_id"] = workspace_id
         self._session = session
         self._timeout = timeout
         self._policy = policy
@@ -137,10 +156,22 @@ class MixpanelClient:
         self._names_cache = names_cache
         self._export_gate = threading.Lock()
         self._next_export = 0.0
+        # The project's calls shared with every instance (shared/sources/budget.py); None:
+        # only this client's own semaphore and pacing.
+        self._call_budget = call_budget
+        self._priority = priority
+        self.budget_refusal: MixpanelBudgetSpent | None = None
         self.requests_made = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, session: requests.Session) -> MixpanelClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        session: requests.Session,
+        *,
+        call_budget: CallBudget | None = None,
+        priority: Priority = Priority.ON_DEMAND,
+    ) -> MixpanelClient:
         """A client for the project, region and override origin in `settings`."""
         return cls(
             query_base=settings.query_base,
@@ -152,6 +183,9 @@ class MixpanelClient:
             timeout=settings.mixpanel_timeout,
             budget_seconds=settings.report_budget_seconds,
             names_cache=PROCESS_NAMES_CACHE,
+            workspace_id=settings.mixpanel_workspace_id,
+            call_budget=call_budget,
+            priority=priority,
         )
 
     # -- questions ---------------------------------------------------------------------------
@@ -223,7 +257,9 @@ class MixpanelClient:
         """The export-source variant of `hourly_counts`: one raw export of just these events.
 
         Costs the Raw Export API's budget instead of the Query API's. Every existing local hour
-        of the range is present (a complete export that lacks an event-hour means zero).
+        of the range is present (a complete export that lacks an event-hour means zero). Like
+        every export it is deduplicated as Mixpanel counts (ms `time`). Without
+        `export_in_utc` (a project created before 2023) `time` is read as local wall-clock time.
         """
         first, last = from_date, to_date
         if export_in_utc:  # the export's dates are UTC: widen, then bucket by local hour
@@ -233,17 +269,14 @@ class MixpanelClient:
             "to_date": last.isoformat(),
             "event": json.dumps(list(dict.fromkeys(events))),
         }
+        hours = HourBuckets(from_date, to_date, timezone, wall_clock=not export_in_utc)
 
         def read(response: requests.Response) -> dict[str, dict[LocalHour, int]]:
-            buckets = [
-                h for d in days_between(from_date, to_date) for h in hours_of_day(d, timezone)
-            ]
-            counts = {name: dict.fromkeys(buckets, 0) for name in events}
+            counts = {name: dict.fromkeys(hours.buckets, 0) for name in events}
             for event, _user, when, _props in _export_events(response, self._scrub):
-                local = datetime.fromtimestamp(when, timezone)
-                bucket = LocalHour(local.date(), local.hour)
+                bucket = hours.of(when)
                 per_hour = counts.get(event)
-                if per_hour is not None and bucket in per_hour:
+                if per_hour is not None and bucket is not None:
                     per_hour[bucket] += 1
             return counts
 
@@ -257,7 +290,8 @@ class MixpanelClient:
         to_date: date,
         events: Sequence[str] | None = None,
     ) -> UniqueCounts:
-        """Distinct users from one streamed raw export; memory grows with users, not events."""
+        """Distinct users (and the tally's figures) from one streamed raw export, deduplicated;
+        memory grows with users, not events. The tally reads the export's kind of `time`."""
         params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat()}
         if events is not None:
             params["event"] = json.dumps(list(events))
@@ -300,7 +334,6 @@ class MixpanelClient:
                     keys.setdefault(event, set()).update(str(k) for k in props)
             return {event: frozenset(names) for event, names in keys.items()}
 
-        self._pace_export()
         return self._request("/export", self._export_url, params, read, stream=True)
 
     def unique_buckets(
@@ -365,14 +398,12 @@ class MixpanelClient:
                 self._feed(sink, decoder, rest, budget)
             return sink
 
-        self._pace_export()
         return self._request("/export", self._export_url, params, read, stream=True)
 
     def export_accepts_credentials(self, day: date) -> bool:
         """Whether the Export API answers these credentials (one line of `day` at most)."""
         params = {"from_date": day.isoformat(), "to_date": day.isoformat(), "limit": "1"}
         try:
-            self._pace_export()
             self._request("/export", self._export_url, params, lambda _r: None, stream=True)
         except MixpanelAuthError:
             return False
@@ -382,7 +413,7 @@ class MixpanelClient:
         self, sink: RecordSink, decoder: LineDecoder, data: bytes, budget: LineBudget | None
     ) -> None:
         try:
-            records = decoder.decode(data)
+            records = decoder.decode(data, in_ms=True)  # every export asks time_in_ms
         except BadExportLine as bad:
             raise MixpanelBadResponse(
                 bad.why,
@@ -435,13 +466,17 @@ class MixpanelClient:
         *,
         stream: bool = False,
     ) -> T:
-        query = {"project_id": self._project_id, **params}
+        export = url == self._export_url
+        query = {**self._scope, **(EXPORT_TIME_IN_MS if export else {}), **params}
         attempt = 0
         while True:
             attempt += 1
+            if export:  # every export request, a retry too, keeps to 3 a second
+                self._pace_export()
             try:
                 with (
                     self._slot(),
+                    self._spend(endpoint, url),
                     self._session.get(
                         url,
                         params=query,
@@ -468,6 +503,20 @@ class MixpanelClient:
             self._sleep(delay)
 
     @contextmanager
+    def _spend(self, endpoint: str, url: str) -> Iterator[None]:
+        """One call of the shared budget for this attempt (retries spend too), or none."""
+        if self._call_budget is None:
+            yield
+            return
+        api = Api.EXPORT if url == self._export_url else Api.QUERY
+        try:
+            with self._call_budget.call(self.project_key, api, self._priority, endpoint=endpoint):
+                yield
+        except MixpanelBudgetSpent as refused:
+            self.budget_refusal = refused  # a report missing a figure for it can say so
+            raise
+
+    @contextmanager
     def _slot(self) -> Iterator[None]:
         with self._slots:
             with self._lock:
@@ -481,6 +530,15 @@ class MixpanelClient:
             return MixpanelAuthError(
                 "check MIXPANEL_USERNAME, MIXPANEL_SECRET and the "
                 "service account's access to MIXPANEL_PROJECT_ID",
+                endpoint=endpoint,
+                status=status,
+                body=body,
+            )
+        if status == 402 and endpoint == "/export":
+            return MixpanelPlanError(
+                "Mixpanel refused the raw export with 402 Payment Required: the plan does not "
+                "allow the raw export, or the account is blocked until a payment is made "
+                "(see Mixpanel's billing page)",
                 endpoint=endpoint,
                 status=status,
                 body=body,
@@ -661,11 +719,14 @@ def _parse_insights(body: Any, scrub: Callable[[str], str]) -> InsightsAnswer:
 def _export_events(
     response: requests.Response, scrub: Callable[[str], str], keep: frozenset[str] = frozenset()
 ) -> Iterator[tuple[str, str, float, dict[str, Any] | None]]:
-    """(event, distinct_id, time, properties) for each JSONL line, parsed as it streams in.
+    """(event, distinct_id, time, properties) for each event of a JSONL export, parsed as it
+    streams in: `time` in seconds from the export's milliseconds (time_in_ms=true), and
+    duplicates dropped by Mixpanel's rule on the millisecond time (Deduplicator).
 
     Properties are passed on only when `keep` names some (the metrics' filters, sums and
     breakdowns read them); the whole dict, so a misspelt name can be told from a missing one.
     """
+    dedup = Deduplicator()
     for raw in response.iter_lines(chunk_size=EXPORT_CHUNK_BYTES):
         if not raw:
             continue
@@ -674,6 +735,7 @@ def _export_events(
             props = record["properties"]
             event, when = record["event"], props["time"]
             distinct_id = props.get("distinct_id", "")
+            insert_id = props.get("$insert_id")
         except (ValueError, KeyError, TypeError):
             raise MixpanelBadResponse(
                 "an export line is not a complete event (truncated?)",
@@ -692,9 +754,8 @@ def _export_events(
                 status=200,
                 body=scrub(raw[:2000].decode("utf-8", "replace")),
             )
-        yield (
-            event,
-            str(distinct_id) if distinct_id is not None else "",
-            float(when),
-            props if keep and isinstance(props, dict) else None,
-        )
+        user = str(distinct_id) if distinct_id is not None else ""
+        seconds = when / 1000
+        if not dedup.first(event, user, seconds, insert_id if isinstance(insert_id, str) else ""):
+            continue
+        yield event, user, seconds, props if keep and isinstance(props, dict) else None

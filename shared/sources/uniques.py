@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -58,6 +58,7 @@ class UniqueTally:
         timezone: ZoneInfo,
         qualifying: Callable[[str], bool],
         figures: DatedAccumulator | None = None,
+        wall_clock: bool = False,
     ) -> None:
         self._figures = figures
         self.wanted_properties = figures.wanted_properties if figures else frozenset[str]()
@@ -66,11 +67,13 @@ class UniqueTally:
         self._qualifying = qualifying
         first = min(w.start for w in self._windows)
         last = max(w.end for w in self._windows)
-        # Epoch second at which each local day starts: a bisect turns an event time into its
+        # Export time at which each local day starts: a bisect turns an event time into its
         # local date without a datetime per event, and stays right on 23- and 25-hour days.
+        # `wall_clock`: times are local wall-clock seconds (a project created before 2023).
         self._days = [first + timedelta(days=i) for i in range((last - first).days + 2)]
         self._bounds = [
-            datetime.combine(d, time(0), tzinfo=timezone).timestamp() for d in self._days
+            datetime.combine(d, time(0), tzinfo=UTC if wall_clock else timezone).timestamp()
+            for d in self._days
         ]
         self._windows_of_day: list[tuple[int, ...]] = [
             tuple(i for i, w in enumerate(self._windows) if d in w) for d in self._days

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ ALLOWED_PARAMETERS = (
     "to_date",
     "events",
     "send_slack",
+    "send_email",
     "format",
     "dry_run",
     "idempotency_key",
@@ -72,7 +74,7 @@ PERIODS = MappingProxyType(
 BOOLEAN_WORDS = MappingProxyType(
     {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 )
-BOOLEAN_PARAMETERS = ("send_slack", "dry_run")
+BOOLEAN_PARAMETERS = ("send_slack", "send_email", "dry_run")
 
 T = TypeVar("T")
 
@@ -95,6 +97,7 @@ class CustomRequest:
     dry_run: bool
     idempotency_key: str | None
     report: str | None = None  # a [[report]] of the metrics file: its metrics and destination
+    send_email: bool = False  # also email it (EMAIL_TO, or the [[report]]'s email_to)
 
 
 class _JsonObject(list[tuple[str, object]]):
@@ -163,7 +166,7 @@ def _check_repeats(query_string: str) -> None:
     repeated = repeated_names(query_string)
     if repeated:
         raise InvalidRequest(
-            _safe_field(repeated[0]),
+            safe_field(repeated[0]),
             f"{_noun(repeated)} {shown_names(repeated)} "
             f"{'is' if len(repeated) == 1 else 'are'} given more than once in the query "
             "string; give each parameter once",
@@ -205,7 +208,7 @@ def _shown(name: str) -> str:
     return _encodable(repr(clipped))
 
 
-def _safe_field(name: str) -> str:
+def safe_field(name: str) -> str:
     """A caller-supplied name as an error's `field`: clipped and always UTF-8 encodable."""
     return _encodable(name if len(name) <= MAX_SHOWN_CHARS else name[:MAX_SHOWN_CHARS] + "...")
 
@@ -254,7 +257,7 @@ def _body_pairs(body: bytes) -> list[tuple[str, object]]:
     for name, _ in parsed:
         if name in seen:
             raise InvalidRequest(
-                _safe_field(name),
+                safe_field(name),
                 f"parameter {_shown(name)} is given more than once in the body",
                 code="duplicate_parameter",
             )
@@ -268,7 +271,7 @@ def _merge(params: Mapping[str, str], pairs: list[tuple[str, object]]) -> dict[s
     unknown = sorted((set(params) | set(body)) - set(ALLOWED_PARAMETERS))
     if unknown:
         raise InvalidRequest(
-            _safe_field(unknown[0]),
+            safe_field(unknown[0]),
             f"unknown {_noun(unknown)} {shown_names(unknown)}; "
             f"allowed: {', '.join(ALLOWED_PARAMETERS)}",
             code="unknown_parameter",
@@ -327,14 +330,46 @@ def _typed(name: str, value: object) -> Value:
     raise InvalidRequest(name, f"{name} must be a string", code="invalid_type")
 
 
+def check_query_value(name: str, value: str) -> None:
+    """A query-string value's rules: at most MAX_QUERY_VALUE_CHARS, then those of any string."""
+    if len(value) > MAX_QUERY_VALUE_CHARS:
+        raise InvalidRequest(
+            name,
+            f"{name} must be at most {MAX_QUERY_VALUE_CHARS} characters in the query "
+            "string; send longer values in a POST body",
+        )
+    _check_text(name, value)
+
+
 def _check_text(name: str, text: str) -> None:
-    """Defence in depth for every string: bounded, no NUL, encodable as UTF-8."""
+    """Defence in depth for every string: bounded, no NUL, no format character, valid UTF-8."""
     if len(text) > MAX_VALUE_CHARS:
         raise InvalidRequest(name, f"{name} must be at most {MAX_VALUE_CHARS} characters")
     if "\x00" in text:
         raise InvalidRequest(name, f"{name} must not contain NUL characters")
     if _SURROGATE.search(text):
         raise InvalidRequest(name, f"{name} must be valid Unicode text (no lone surrogates)")
+    check_format_characters(name, text)
+
+
+def format_character(text: str) -> tuple[int, str] | None:
+    """The 1-based position and the first Unicode format character (category Cf) in `text`."""
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) == "Cf":
+            return position, char
+    return None
+
+
+def check_format_characters(name: str, text: str) -> None:
+    """Refuse invisible format characters (U+202E reorders text, U+200B hides in names)."""
+    found = format_character(text)
+    if found is not None:
+        position, char = found
+        raise InvalidRequest(
+            name,
+            f"{name} must not contain invisible format characters (Unicode category Cf); "
+            f"character {position} is U+{ord(char):04X}",
+        )
 
 
 def _decide(
@@ -344,6 +379,7 @@ def _decide(
     report = report_choice(values, reports)
     period = _period(values, today, reports[report] if report else PeriodKind.DAILY)
     send_slack = _boolean(values, "send_slack", default=True)
+    send_email = _boolean(values, "send_email", default=False)
     dry_run = _boolean(values, "dry_run", default=False)
     events = _events(values.get("events"))
     output = _choice(values, "format", {f.value: f for f in OutputFormat}, OutputFormat.JSON)
@@ -369,6 +405,7 @@ def _decide(
         dry_run=dry_run,
         idempotency_key=key if isinstance(key, str) else None,
         report=report,
+        send_email=send_email,
     )
 
 

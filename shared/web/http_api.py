@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -16,9 +16,11 @@ from shared.clock import utc_now
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.errors import (
     ConfigError,
+    EmailError,
     InvalidRequest,
     LedgerError,
     MixpanelAuthError,
+    MixpanelBudgetSpent,
     MixpanelError,
     MixpanelRateLimited,
     MixpanelUnavailable,
@@ -28,8 +30,11 @@ from shared.errors import (
 )
 from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
-from shared.render.slack_message import render_message, render_text
+from shared.render.slack_message import SlackMessage, render_message, render_text
+from shared.report.cost import request_cost
 from shared.report.generator import Report
+from shared.runlog import http_outcome, logged_run
+from shared.sources.budget import Api, Priority
 from shared.web.custom_request import (
     MAX_SHOWN_NAMES,
     CustomRequest,
@@ -37,7 +42,7 @@ from shared.web.custom_request import (
     parse_custom_request,
     shown_names,
 )
-from shared.web.ondemand import post_on_demand
+from shared.web.ondemand import Outcome, Poster, Reservation, reserve_on_demand
 from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
@@ -63,7 +68,7 @@ class HttpResult:
 
 
 def json_result(status: int, value: object, headers: dict[str, str] | None = None) -> HttpResult:
-    body = json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+    body = json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
     return HttpResult(status, body, JSON, headers or {})
 
 
@@ -100,6 +105,10 @@ def query_of(url: str) -> str | None:
 
 def mixpanel_error_result(exc: MixpanelError) -> HttpResult:
     """Mixpanel's failure as the documented answer: 429 with Retry-After, 502 or 503."""
+    if isinstance(exc, MixpanelBudgetSpent):  # our shared budget, before asking Mixpanel
+        return error_result(
+            429, "mixpanel_rate_limited", exc.reason, side="mixpanel", retry_after=exc.retry_after
+        )
     if isinstance(exc, MixpanelRateLimited):
         return error_result(
             429,
@@ -129,7 +138,33 @@ def handle_custom_report(
     now: datetime | None = None,
     raw: RawRequest | None = None,
 ) -> HttpResult:
-    """Answer one /api/CustomReport request; never raises."""
+    """Answer one /api/CustomReport request, logged as one run line; never raises."""
+    with logged_run("CustomReport", params.get("report") or "custom") as run:
+        result = _answer(method, params, body, environ=environ, now=now, raw=raw)
+        run.set(*http_outcome(result.status, body_of(result)))
+        return result
+
+
+def body_of(result: HttpResult) -> Mapping[str, Any] | None:
+    """The JSON object an answer carries (None for text, Block Kit lists or bad JSON)."""
+    if result.mimetype != JSON:
+        return None
+    try:
+        value = result.json()
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _answer(
+    method: str,
+    params: Mapping[str, str],
+    body: bytes,
+    *,
+    environ: Mapping[str, str],
+    now: datetime | None,
+    raw: RawRequest | None,
+) -> HttpResult:
     try:
         return _handle(method, params, body, environ=environ, now=now or utc_now(), raw=raw)
     except Exception:  # a bug must still answer in the documented shape, without internals
@@ -184,7 +219,7 @@ def _handle(
                 "this report has no Slack destination (it is emailed only); send send_slack=false",
                 "send_slack",
             )
-        if request.send_slack and request.idempotency_key and not app.settings.storage_connection:
+        if request.send_slack and request.idempotency_key and not app.settings.has_storage:
             return error_result(
                 503,
                 "storage_unavailable",
@@ -203,17 +238,132 @@ def method_not_allowed(message: str) -> HttpResult:
     return replace(result, headers={**result.headers, "Allow": ALLOW})
 
 
+@dataclass(slots=True)
+class _Channel:
+    """One destination of this request (Slack or email) and what the ledger said of it."""
+
+    name: str  # "slack" or "email": the answer's member and an error's side
+    poster: Poster
+    render: Callable[[Report, SlackMessage], Any]
+    reservation: Reservation | None = None
+    outcome: dict[str, Any] = field(default_factory=lambda: {"posted": False, "error": None})
+
+
 def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
+    """Claim each post in the ledger first (a duplicate spends no Mixpanel request), then build
+    and post; a claim that does not end in a post is released, whatever stopped it."""
+    try:
+        chosen = _channels(app, request)
+    except ConfigError as exc:
+        log.error("CustomReport: %s", exc)
+        return error_result(500, "server_misconfigured", str(exc))
+    if isinstance(chosen, HttpResult):
+        return chosen
+    try:
+        for channel in chosen:
+            taken = _reserve(app, request, channel.poster.destination, now)
+            if isinstance(taken, Outcome):
+                channel.outcome = taken.as_json()
+            else:
+                channel.reservation = taken
+    except LedgerError as exc:
+        _release(chosen, now)
+        return error_result(
+            502,
+            "storage_failed",
+            f"nothing was built or posted: the delivery ledger failed: {exc}",
+            side="storage",
+        )
+    if chosen and all(channel.reservation is None for channel in chosen):
+        return json_result(200, {"report": None, **_outcomes(request, chosen)})
+    try:
+        return _build_and_post(app, request, now, chosen)
+    finally:
+        _release(chosen, now)
+
+
+def _channels(app: App, request: CustomRequest) -> list[_Channel] | HttpResult:
+    """The destinations asked for, or the 400 saying why one cannot be had."""
+    chosen: list[_Channel] = []
+    if request.send_slack:
+        chosen.append(_Channel("slack", app.slack(request.report), lambda _, message: message))
+    if request.send_email:
+        recipients = None
+        if request.report is not None:
+            spec = next(r for r in app.ctx.config.reports if r.name == request.report)
+            recipients = spec.email_to or None
+            if recipients is None:
+                return error_result(
+                    400,
+                    "conflicting_parameters",
+                    "this report has no email_to; send send_email=false",
+                    "send_email",
+                )
+        email = app.email(recipients)
+        if email is None:
+            return error_result(
+                400,
+                "conflicting_parameters",
+                "this deployment has no email settings (SMTP_HOST, SMTP_SENDER and EMAIL_TO); "
+                "send send_email=false",
+                "send_email",
+            )
+        chosen.append(_Channel("email", email, lambda report, _: email.render(report)))
+    return chosen
+
+
+def _release(chosen: list[_Channel], now: datetime) -> None:
+    for channel in chosen:
+        if channel.reservation is not None:
+            channel.reservation.release(now=now, detail="not posted: the report was not built")
+
+
+def _outcomes(request: CustomRequest, chosen: list[_Channel]) -> dict[str, Any]:
+    """The answer's `slack` member (always) and `email` member (when asked to email)."""
+    by_name = {channel.name: channel.outcome for channel in chosen}
+    answer = {"slack": by_name.get("slack", {"posted": False, "error": None})}
+    if request.send_email:
+        answer["email"] = by_name["email"]
+    return answer
+
+
+def _reserve(
+    app: App, request: CustomRequest, destination: str, now: datetime
+) -> Reservation | Outcome:
+    return reserve_on_demand(
+        _ledger(app),
+        destination,
+        period=request.period,
+        events=request.events,
+        idempotency_key=request.idempotency_key,
+        repost_seconds=app.settings.custom_repost_seconds,
+        report_name=request.report,
+        now=now,
+    )
+
+
+def _build_and_post(
+    app: App, request: CustomRequest, now: datetime, chosen: list[_Channel]
+) -> HttpResult:
     ctx = app.ctx
     if request.events is not None:
         ctx = replace(ctx, config=ctx.config.with_events(request.events))
     if request.report is not None:
         ctx = app.report_context(next(r for r in ctx.config.reports if r.name == request.report))
+    mixpanel = app.mixpanel()
     try:
+        # Refused at once, before any call, when the hour has too few calls left for it.
+        cost = request_cost(ctx.config, request.period, today=now.astimezone(ctx.timezone).date())
+        app.call_budget().ensure_room(
+            mixpanel.project_key,
+            {Api.QUERY: cost["query_api"], Api.EXPORT: cost["export_api"]},
+            Priority.ON_DEMAND,
+            endpoint="/events",
+        )
         report = produce_report(
             request.period,
             ctx,
-            mixpanel=app.mixpanel(),
+            mixpanel=mixpanel,
             now=now,
             events_field="events"
             if request.events
@@ -231,32 +381,39 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         return error_result(500, "server_misconfigured", str(exc))
     except MixpanelError as exc:
         return mixpanel_error_result(exc)
+    if mixpanel.budget_refusal is not None:
+        # Another instance spent the last calls after the check above: rather than a report
+        # with figures missing, say when to come back (its calls so far are spent).
+        return mixpanel_error_result(mixpanel.budget_refusal)
 
     message = render_message(report)
-    slack: dict[str, Any] = {"posted": False, "error": None}
-    if request.send_slack:
+    failure: tuple[str, Exception] | None = None
+    for channel in chosen:
+        if channel.reservation is None:
+            continue  # a duplicate for this destination: its outcome says so
         try:
-            slack = _post(app, request, report, message, now)
-        except ConfigError as exc:
-            log.error("CustomReport: %s", exc)
-            return error_result(500, "server_misconfigured", str(exc))
-        except (SlackError, LedgerError) as exc:
-            side = "slack" if isinstance(exc, SlackError) else "storage"
-            return error_result(
-                502,
-                f"{side}_failed",
-                f"the report was built but not posted: {exc}",
-                side=side,
-                extra={
-                    "report": report_to_json(report),
-                    "slack": {"posted": False, "error": str(exc)},
-                },
+            sent = channel.reservation.post(
+                channel.poster, channel.render(report, message), now=now
             )
+            channel.outcome = sent.as_json()
+        except (SlackError, EmailError, LedgerError) as exc:
+            channel.outcome = {"posted": False, "error": str(exc)}
+            side = "storage" if isinstance(exc, LedgerError) else channel.name
+            failure = failure or (side, exc)
+    if failure is not None:
+        side, problem = failure
+        return error_result(
+            502,
+            f"{side}_failed",
+            f"the report was built but not posted: {problem}",
+            side=side,
+            extra={"report": report_to_json(report), **_outcomes(request, chosen)},
+        )
     if request.format is OutputFormat.TEXT:
         return HttpResult(200, render_text(report).encode("utf-8"), "text/plain")
     if request.format is OutputFormat.BLOCKS:
         return json_result(200, message.payload())
-    return json_result(200, {"report": report_to_json(report), "slack": slack})
+    return json_result(200, {"report": report_to_json(report), **_outcomes(request, chosen)})
 
 
 def unknown_events_message(exc: UnknownEventsError) -> str:
@@ -273,25 +430,7 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
 
 
 def _ledger(app: App) -> DeliveryLedger:
-    return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
-
-
-def _post(
-    app: App, request: CustomRequest, report: Report, message: Any, now: datetime
-) -> dict[str, Any]:
-    """Post through the ledger: a repeat within CUSTOM_REPOST_SECONDS or of a key posts nothing."""
-    outcome = post_on_demand(
-        _ledger(app),
-        app.slack(request.report),
-        message,
-        period=report.period,
-        events=request.events,
-        idempotency_key=request.idempotency_key,
-        repost_seconds=app.settings.custom_repost_seconds,
-        report_name=request.report,
-        now=now,
-    )
-    return outcome.as_json()
+    return app.ledger() if app.settings.has_storage else LOCAL_LEDGER
 
 
 def _plan(request: CustomRequest) -> dict[str, Any]:

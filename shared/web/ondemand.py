@@ -1,5 +1,8 @@
 """On-demand posts go through the delivery ledger, like the timers: claim, post, mark.
 
+The claim is taken before the report is built (reserve_on_demand), so a duplicate costs no
+Mixpanel request; a claim that does not end in a post is released (marked failed).
+
 Two kinds of key (shared/delivery/ledger.py DeliveryKey, one per window and destination):
 - with an `idempotency_key`, the caller's key: that key posts at most once per window, ever;
 - without one, the canonical request (period, window, events) in a time bucket of
@@ -17,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryStatus
-from shared.errors import SlackError
+from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger, DeliveryStatus
+from shared.errors import EmailError, SlackError
 from shared.schedule.periods import ReportPeriod
 
 ON_DEMAND_PREFIX = "ondemand"
@@ -97,10 +100,46 @@ def _recent_post(
     return None
 
 
-def post_on_demand(
+@dataclass(slots=True)
+class Reservation:
+    """The claim on one on-demand post, taken before the report is built or rendered.
+
+    Taken first, so a duplicate is recognised before a single Mixpanel request is spent; then
+    posted (`post`) or, if anything stops the post, released (`release`), so a repeat may try
+    again at once instead of being answered as a duplicate until the lease runs out.
+    """
+
+    ledger: DeliveryLedger
+    claim: Claim
+    label: str
+    settled: bool = False
+
+    def post(self, slack: Poster, message: Any, *, now: datetime) -> Outcome:
+        """Post once and mark the claim sent; a Slack (or email) failure marks it failed (or
+        sent, if the destination may have the message) and is raised."""
+        try:
+            slack.post(message)
+        except (SlackError, EmailError) as exc:
+            if exc.maybe_posted:
+                self.ledger.mark_sent(self.claim, now=now, detail=f"uncertain: {exc}")
+            else:
+                self.ledger.mark_failed(self.claim, now=now, detail=str(exc))
+            self.settled = True
+            raise
+        self.ledger.mark_sent(self.claim, now=now, detail=f"on demand {self.label}")
+        self.settled = True
+        return Outcome(posted=True)
+
+    def release(self, *, now: datetime, detail: str) -> None:
+        """Mark the claim failed unless it was already settled: nothing reached Slack."""
+        if not self.settled:
+            self.settled = True
+            self.ledger.mark_failed(self.claim, now=now, detail=detail)
+
+
+def reserve_on_demand(
     ledger: DeliveryLedger,
-    slack: Poster,
-    message: Any,
+    destination: str,
     *,
     period: ReportPeriod,
     events: tuple[str, ...] | None,
@@ -108,8 +147,12 @@ def post_on_demand(
     repost_seconds: int,
     now: datetime,
     report_name: str | None = None,
-) -> Outcome:
-    """Claim, post, mark; a repeat inside the interval (or of the same key) posts nothing."""
+) -> Reservation | Outcome:
+    """The claim for this post, or the duplicate Outcome when the ledger says it is a repeat.
+
+    Reads and claims only the ledger: a repeat of a used idempotency_key, or of the same
+    report inside CUSTOM_REPOST_SECONDS, costs no Mixpanel request at all.
+    """
     window = period.current
     if idempotency_key is not None:
         report = f"{KEYED_PREFIX}:{idempotency_key}"
@@ -124,23 +167,49 @@ def post_on_demand(
             return _suppressed(last, interval)
     else:
         report = on_demand_report_name("always", uuid.uuid4().hex)
-    key = DeliveryKey(report, window.start, window.end, slack.destination)
+    key = DeliveryKey(report, window.start, window.end, destination)
     claim = ledger.claim(key, now=now)
     if claim is None:
         if idempotency_key is not None:
             return Outcome(posted=False, duplicate=True, reason="this idempotency_key was used")
         last = _recent_post(ledger, report, now=now, interval=timedelta(days=1))
         return _suppressed(last or now, timedelta(seconds=repost_seconds))
+    return Reservation(ledger, claim, window.label())
+
+
+def post_on_demand(
+    ledger: DeliveryLedger,
+    slack: Poster,
+    message: Any,
+    *,
+    period: ReportPeriod,
+    events: tuple[str, ...] | None,
+    idempotency_key: str | None,
+    repost_seconds: int,
+    now: datetime,
+    report_name: str | None = None,
+) -> Outcome:
+    """Claim, post, mark; a repeat inside the interval (or of the same key) posts nothing.
+
+    Any failure to post (a Slack error, or any other exception) leaves no claim behind.
+    """
+    taken = reserve_on_demand(
+        ledger,
+        slack.destination,
+        period=period,
+        events=events,
+        idempotency_key=idempotency_key,
+        repost_seconds=repost_seconds,
+        now=now,
+        report_name=report_name,
+    )
+    if isinstance(taken, Outcome):
+        return taken
     try:
-        slack.post(message)
-    except SlackError as exc:
-        if exc.maybe_posted:
-            ledger.mark_sent(claim, now=now, detail=f"uncertain: {exc}")
-        else:
-            ledger.mark_failed(claim, now=now, detail=str(exc))
+        return taken.post(slack, message, now=now)
+    except BaseException as exc:
+        taken.release(now=now, detail=f"not posted: {type(exc).__name__}")
         raise
-    ledger.mark_sent(claim, now=now, detail=f"on demand {window.label()}")
-    return Outcome(posted=True)
 
 
 def _suppressed(last: datetime, interval: timedelta) -> Outcome:

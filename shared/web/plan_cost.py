@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def plan_costs(app: App, request: CustomRequest, today: date) -> dict[str, Any]:
-    """{'report', 'mixpanel_requests'} for this request, plus one line per configured report."""
+    """{'report', 'mixpanel_requests', 'workspace_id'} for this request, plus one line per
+    configured report."""
     config = app.ctx.config
     if request.events is not None:
         config = config.with_events(request.events)
@@ -23,6 +24,8 @@ def plan_costs(app: App, request: CustomRequest, today: date) -> dict[str, Any]:
     out: dict[str, Any] = {
         "report": request.report,
         "mixpanel_requests": request_cost(config, request.period, today=today),
+        # The Data View every request would name (MIXPANEL_WORKSPACE_ID), or None.
+        "workspace_id": app.settings.mixpanel_workspace_id,
     }
     if app.ctx.config.reports and request.report is None and request.events is None:
         out["reports"] = [

@@ -1,11 +1,23 @@
 """Specs for the alert settings: TRACKING_WATCH, ALERTS_FILE, ALERT_SOURCE."""
 
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.errors import ConfigError
-from shared.settings import DEFAULT_ALERTS_FILE, Settings
+from shared.alerts.check import AlertContext, backtest, run_alert_check
+from shared.alerts.hours import days_between, hours_of_day
+from shared.alerts.rules import AlertsConfig, WatchSettings, load_alerts
+from shared.delivery.ledger import InMemoryLedger
+from shared.errors import ConfigError, MetricsFileError, UnknownEventsError
+from shared.report.metrics import load_metrics
+from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Settings
+from tests.alerts.sample import HourlyFromEvents
+from tests.fakes import FakeSlack
+
+LONDON = ZoneInfo("Europe/London")
+METRICS = load_metrics(DEFAULT_METRICS_FILE)
 
 BASE = {
     "MIXPANEL_USERNAME": "u",
@@ -61,3 +73,95 @@ def test_alert_source_export_reads_hourly_counts_from_the_raw_export():
         hourly_source(App.from_environ({**BASE, "ALERT_SOURCE": "export"})), ExportHourly
     )
     assert isinstance(hourly_source(App.from_environ(BASE)), MixpanelClient)
+
+
+# -- unknown files and events are errors with did-you-mean, never "watch nothing"
+
+TODAY = date(2026, 7, 15)
+NOW = datetime(2026, 7, 15, 12, 15, tzinfo=LONDON)
+PROJECT = {
+    name: {h: 20 for d in days_between(TODAY - timedelta(weeks=5), TODAY)
+           for h in hours_of_day(d, LONDON)}
+    for name in ("Sign Up", "Receipt Uploaded", "$mp_web_page_view")
+}  # fmt: skip
+
+
+def _ctx(watch: WatchSettings) -> AlertContext:
+    return AlertContext(AlertsConfig(watch), METRICS, LONDON, "Acme")
+
+
+def test_a_missing_alerts_file_is_an_error_with_a_did_you_mean(tmp_path: Path) -> None:
+    """ALERTS_FILE pointing nowhere meant no rules, without a word: now it names the file."""
+    (tmp_path / "alerts.toml").write_text("", encoding="utf-8")
+    path = tmp_path / "alerts.tml"
+    with pytest.raises(MetricsFileError) as caught:
+        load_alerts(path, METRICS)
+    assert caught.value.problems == [
+        f"alerts file {path} does not exist (did you mean 'alerts.toml'?)"
+    ]
+
+
+def test_tracking_watch_naming_an_unknown_event_is_an_error_when_the_check_runs() -> None:
+    """TRACKING_WATCH=Sign Upp watched nothing; the check now names it with the closest event."""
+    source = HourlyFromEvents(PROJECT)
+    with pytest.raises(UnknownEventsError) as caught:
+        run_alert_check(
+            _ctx(WatchSettings(events=("Sign Upp", "Receipt Uploaded"))),
+            now=NOW,
+            source=source,
+            poster=FakeSlack(),
+            ledger=InMemoryLedger(),
+        )
+    assert caught.value.where == "TRACKING_WATCH"
+    assert str(caught.value) == (
+        "unknown Mixpanel event in TRACKING_WATCH: 'Sign Upp' (did you mean 'Sign Up'?)"
+    )
+    assert [name for name, _ in source.calls] == ["event_names"]  # nothing counted or posted
+
+
+@pytest.mark.parametrize(
+    ("watch", "rule", "message"),
+    [
+        (
+            WatchSettings(),
+            "watch:No Such Event",
+            "unknown Mixpanel event in rule watch:<event>: 'No Such Event'",
+        ),
+        (
+            WatchSettings(),
+            "watch:Sign Upp",
+            "unknown Mixpanel event in rule watch:<event>: 'Sign Upp' (did you mean 'Sign Up'?)",
+        ),
+        (
+            WatchSettings(),
+            "watch:$mp_web_page_view",
+            "unknown Mixpanel event in rule watch:<event> (events the watch covers): "
+            "'$mp_web_page_view'",
+        ),
+        (
+            WatchSettings(events=()),
+            "watch:Sign Up",
+            "unknown Mixpanel event in rule watch:<event> (the tracking watch is off): 'Sign Up'",
+        ),
+    ],
+    ids=["unknown", "typo", "automatic-event", "watch-off"],
+)
+def test_a_backtest_of_a_watch_rule_on_an_unwatched_event_is_an_error(
+    watch: WatchSettings, rule: str, message: str
+) -> None:
+    """rule=watch:No Such Event replayed nothing and said nothing: now a clear error type."""
+    with pytest.raises(UnknownEventsError) as caught:
+        backtest(_ctx(watch), HourlyFromEvents(PROJECT), now=NOW, days=2, rules=frozenset({rule}))
+    assert str(caught.value) == message
+
+
+def test_a_backtest_of_a_watched_event_still_runs() -> None:
+    """A watch rule on a watched event replays as before (no outage here: nothing posts)."""
+    found = backtest(
+        _ctx(WatchSettings()),
+        HourlyFromEvents(PROJECT),
+        now=NOW,
+        days=2,
+        rules=frozenset({"watch:Sign Up"}),
+    )
+    assert found == []

@@ -6,7 +6,6 @@ duplicated and concurrent fires from separate ledger instances (separate hosts).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -22,6 +21,7 @@ from shared.delivery.ledger import DeliveryLedger, InMemoryLedger, TableDelivery
 from shared.errors import SlackError
 from shared.report.metrics import MetricsConfig, MetricSpec
 from tests.fakes import FakeSlack
+from tests.race import race
 
 LONDON = ZoneInfo("Europe/London")
 EVENT = "Receipt Uploaded"
@@ -99,28 +99,11 @@ def test_concurrent_fires_of_one_check_post_the_alert_once(make_ledger: LedgerFa
     for hour in (8, 9, 10):
         fire(slack, make_ledger(), at(hour))
     ledgers = [make_ledger() for _ in range(10)]
-    barrier = threading.Barrier(len(ledgers))
-    outcomes: list[Outcome] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def run(ledger: DeliveryLedger) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcome = fire(slack, ledger, at(13))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            with lock:
-                errors.append(exc)
-            return
-        with lock:
-            outcomes.append(outcome)
+    def firer(ledger: DeliveryLedger) -> Callable[[], Outcome]:
+        return lambda: fire(slack, ledger, at(13))
 
-    threads = [threading.Thread(target=run, args=(ledger,)) for ledger in ledgers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    outcomes = race([firer(ledger) for ledger in ledgers])  # raises if any fire raised
     assert outcomes.count(Outcome.OPENED) == 1
     assert set(outcomes) <= {Outcome.OPENED, Outcome.BUSY, Outcome.ONGOING}
     assert len(slack.posts) == 1

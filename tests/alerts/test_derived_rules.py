@@ -465,3 +465,95 @@ def test_a_backtest_over_the_limit_says_so_rather_than_replaying_nothing(
     ctx = AlertContext(alerts("ios-stop"), METRICS, LONDON, "Acme", export_max_events=50)
     with pytest.raises(ExportTooLarge):
         backtest(ctx, client(standin), now=datetime(2026, 7, 16, 0, 30, tzinfo=LONDON), days=1)
+
+
+# -- a project created before 2023: the export's days and `time` are local wall-clock ---------
+
+
+@pytest.fixture(scope="module")
+def legacy(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
+    """The same project, created before 2023 (export-methods.mdx: local wall-clock time)."""
+    stand = MixpanelStandIn(
+        project,
+        username="svc.derived",
+        secret="MPSECRET-derived-4b1c",
+        project_id="616161",
+        today=DAY + timedelta(days=2),
+        duplicate_every=7,
+        export_in_utc=False,
+    )
+    stand.start()
+    try:
+        yield stand
+    finally:
+        stand.stop()
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_kind_fires_at_the_same_moment_on_a_project_created_before_2023(
+    name: str, project: list[RawEvent], legacy: MixpanelStandIn
+) -> None:
+    """Read as local wall-clock time, the pre-2023 export replays exactly as the UTC one: the
+    same alert and resolved moments, the same recounted value; local export days, unwidened."""
+    before = len(legacy.requests)
+    now = datetime(2026, 7, 17, 0, 30, tzinfo=LONDON)
+    ctx = AlertContext(alerts(name), METRICS, LONDON, "Acme", export_in_utc=False)
+    found = backtest(ctx, client(legacy), now=now, days=3)
+    (day, hour), opened_at, resolved_at = EXPECTED[name]
+    assert [
+        (p.rule, p.outcome, (p.at.astimezone(LONDON).date(), p.at.astimezone(LONDON).hour))
+        for p in found
+    ] == [
+        (f"rule:{name}", Outcome.OPENED, opened_at),
+        (f"rule:{name}", Outcome.RESOLVED, resolved_at),
+    ]
+    key = str(RULES[name]["metric"])
+    slot = f"{day:%a %d %b}" + ("" if hour is None else f" {hour:02d}:00")
+    unit = "day" if hour is None else "hour"
+    assert f"{SHOWN[key](recount(project, key, day, hour))} in the {unit} of {slot}" in (
+        found[0].text
+    )
+    [sent] = exports(legacy, before)
+    assert sent["to_date"] == "2026-07-17"  # today in London: the export's days are local
+
+
+def test_wall_clock_export_times_bucket_by_their_own_hour_across_both_clock_changes() -> None:
+    """A pre-2023 `time` is the wall-clock reading: both autumn 01:30s read 01:30 (one bucket,
+    both counted); on the spring day 00:30 and 02:30 are their own hours."""
+    spec = METRICS.computed[1]  # ios_signups
+    ios = {"platform": "iOS"}
+
+    def wall(day: date, hour: int, minute: int) -> float:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).timestamp()
+
+    autumn, spring = date(2026, 10, 25), date(2026, 3, 29)
+    for day, lines, expected in [
+        (
+            autumn,
+            [(0, 30, "a"), (1, 30, "b"), (1, 30, "b2"), (1, 30, "b2"), (2, 30, "c")],
+            {LocalHour(autumn, 0): 1, LocalHour(autumn, 1): 2, LocalHour(autumn, 2): 1},
+        ),
+        (spring, [(0, 30, "a"), (2, 30, "b")], {LocalHour(spring, 0): 1, LocalHour(spring, 2): 1}),
+    ]:
+        tally = DerivedTally(
+            [spec],
+            first=day,
+            last=day,
+            timezone=LONDON,
+            hourly=frozenset({spec.key}),
+            daily=frozenset({spec.key}),
+            wall_clock=True,
+        )
+        late = wall(day, 23, 59) + 60  # the next local day's first second: not this day's
+        tally.add_all(
+            [("Sign Up", "u", wall(day, h, m), iid, ios) for h, m, iid in lines]
+            + [("Sign Up", "u", late, "next-day", ios)]
+        )
+        figures = tally.result()
+        got = {
+            h: r[0]
+            for h in hours_of_day(day, LONDON)
+            if (r := figures.reading(spec, h, {})) and r[0]
+        }
+        assert got == expected
+        assert figures.reading(spec, day, {}) == (sum(expected.values()), sum(expected.values()))

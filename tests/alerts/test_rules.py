@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.alerts.evaluate import Finding, evaluate, judge_rule
 from shared.alerts.hours import LocalHour, days_between, hours_of_day
@@ -161,12 +164,141 @@ def test_every_problem_in_the_alerts_file_is_reported_at_once():
 
 
 def test_the_bundled_alerts_file_is_valid_and_the_watch_is_on(tmp_path: Path):
-    """shared/alerts.toml parses; a missing file means the watch alone, on by default."""
+    """shared/alerts.toml parses; an empty file means the watch alone, on by default (a
+    missing one is an error: tests/alerts/test_alert_settings.py)."""
     bundled = load_alerts(DEFAULT_ALERTS_FILE, METRICS)
     assert bundled.watch.enabled
-    missing = load_alerts(tmp_path / "none.toml", METRICS)
-    assert missing.rules == ()
-    assert missing.watch == WatchSettings()
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    empty = load_alerts(tmp_path / "empty.toml", METRICS)
+    assert empty.rules == ()
+    assert empty.watch == WatchSettings()
+    with pytest.raises(MetricsFileError):
+        load_alerts(tmp_path / "none.toml", METRICS)
     off = load_alerts(DEFAULT_ALERTS_FILE, METRICS, watch_events=())
     assert not off.watch.enabled
     assert Condition("anomaly") is Condition.ANOMALY
+
+
+# -- numbers that are not numbers, names that hide characters
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("value", float("nan")),
+        ("value", float("inf")),
+        ("change_pct", float("inf")),
+        ("sensitivity", float("nan")),
+        ("min_interval_hours", float("inf")),
+        ("min_volume", 10**20),
+    ],
+    ids=["value-nan", "value-inf", "change-inf", "sensitivity-nan", "interval-inf", "volume-huge"],
+)
+def test_a_rule_number_is_finite_and_in_range(field: str, value: float) -> None:
+    """value = nan never fires and inf never resolves: refused, naming the file, rule and key."""
+    entry = {"name": "r", "metric": "new_signups", "when": "above", "value": 5, field: value}
+    with pytest.raises(MetricsFileError) as caught:
+        parse_alerts({"alert": [entry]}, METRICS, source="a.toml")
+    assert caught.value.problems == [
+        f"a.toml: alert 'r': {field} must be a finite number from 0 to 1,000,000,000,000"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("drop_ratio", float("nan")), ("alpha", float("inf")), ("steady_min_daily", float("nan"))],
+    ids=["drop-nan", "alpha-inf", "steady-nan"],
+)
+def test_a_watch_number_is_finite(field: str, value: float) -> None:
+    """[watch] tuning refuses nan and inf the same way."""
+    with pytest.raises(MetricsFileError) as caught:
+        parse_alerts({"watch": {field: value}}, METRICS, source="a.toml")
+    assert caught.value.problems == [
+        f"a.toml: [watch]: {field} must be a finite number from 0 to 1,000,000,000,000"
+    ]
+
+
+@pytest.mark.parametrize("hours", ["²²-07", "\u0662\u0662-07", "22-\u0660\u0667"], ids=repr)
+def test_quiet_hours_are_ascii_digits(hours: str) -> None:
+    """'²'.isdigit() is True and int('²') fails: a named problem, never a traceback."""
+    with pytest.raises(MetricsFileError) as caught:
+        rule(when="above", value=1, quiet_hours=hours)
+    assert caught.value.problems == [
+        f"alerts file: alert 'r': quiet_hours must look like \"22-07\" (local hours), got {hours!r}"
+    ]
+
+
+def test_a_rule_name_hiding_a_format_character_is_refused() -> None:
+    """An [[alert]] name with U+202E would post a reversed title: refused by name."""
+    entry = {"name": "drop\u202e", "metric": "new_signups", "when": "above", "value": 5}
+    with pytest.raises(MetricsFileError) as caught:
+        parse_alerts({"alert": [entry]}, METRICS, source="a.toml")
+    assert caught.value.problems == [
+        "a.toml: alert 1 name contains an invisible Unicode format character "
+        "(U+202E RIGHT-TO-LEFT OVERRIDE)"
+    ]
+
+
+VALID_ALERTS = """
+[watch]
+weeks = 4
+alpha = 1e-7
+
+[[alert]]
+name = "signups-low"
+metric = "new_signups"
+when = "below"
+value = 5
+quiet_hours = "22-07"
+
+[[alert]]
+name = "signups-change"
+metric = "new_signups"
+when = "change"
+change_pct = 50
+granularity = "day"
+
+[[alert]]
+name = "receipts-anomaly"
+metric = "receipts_uploaded"
+when = "anomaly"
+weeks = 3
+direction = "down"
+"""
+_ANY = st.recursive(
+    st.text(max_size=10)
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats()
+    | st.booleans()
+    | st.dates(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    section=st.sampled_from(["watch", "alert"]),
+    index=st.integers(min_value=0, max_value=2),
+    field=st.sampled_from(
+        ["name", "metric", "when", "value", "weeks", "quiet_hours", "alpha", "x"]
+    ),
+    value=_ANY,
+)
+def test_a_mutated_alerts_file_is_a_metrics_file_error_never_a_traceback(
+    section: str, index: int, field: str, value: object
+) -> None:
+    """Any value in a rule or in [watch] replaced: the file loads or MetricsFileError says why."""
+    raw = tomllib.loads(VALID_ALERTS)
+    if section == "watch":
+        raw["watch"] = {**raw.get("watch", {}), field: value}
+    else:
+        raw["alert"][index % len(raw["alert"])][field] = value
+    problems = ["parsed"]
+    try:
+        parse_alerts(raw, METRICS)
+    except MetricsFileError as exc:
+        problems = exc.problems
+    assert problems

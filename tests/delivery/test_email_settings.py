@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from shared.delivery.addresses import AddressError, parse_mailbox, parse_mailboxes
@@ -144,3 +146,38 @@ def test_quoted_names_with_commas_and_unicode_are_kept():
 def test_variables_without_smtp_host_are_flagged():
     """SMTP_PASSWORD alone does nothing silently: it is reported."""
     assert problems(SMTP_PASSWORD=PASSWORD) == ["SMTP_PASSWORD is set but SMTP_HOST is not"]
+
+
+def _encoded(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            _encoded("Ana\r\nBcc: evil@example.com") + " <ana@example.com>",
+            "EMAIL_TO contains a control character (a newline?) once decoded; "
+            "header injection refused",
+        ),
+        (
+            _encoded("Ana\u202e") + " <ana@example.com>",
+            "EMAIL_TO contains an invisible Unicode format character "
+            "(U+202E RIGHT-TO-LEFT OVERRIDE)",
+        ),
+    ],
+    ids=["encoded-crlf", "encoded-rtl-override"],
+)
+def test_an_rfc2047_encoded_name_hiding_crlf_or_format_characters_is_a_config_error(
+    value: str, problem: str
+):
+    """=?utf-8?b?...?= decoding to CR/LF was a ValueError (every CustomReport a 500): now named."""
+    assert problems(**{**EMAIL, "EMAIL_TO": value}) == [problem]
+
+
+@pytest.mark.parametrize("port", ["²", "٣٣", "5 87", "+587", "0", "65536"], ids=repr)
+def test_smtp_port_is_ascii_digits_from_1_to_65535(port: str):
+    """str.isdigit() accepts '²' (and int() then fails): only ASCII digits in range pass."""
+    assert problems(**{**EMAIL, "SMTP_PORT": port}) == [
+        f"SMTP_PORT must be a port number from 1 to 65535, got {port!r}"
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from shared.delivery.ledger import (
     storage_key,
 )
 from tests.azurite import ACCOUNT_KEY, free_port, table_connection_string
+from tests.race import race
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=15)
@@ -253,28 +253,11 @@ def test_ten_simultaneous_takeovers_of_a_failed_delivery_yield_one_winner(
 
 def _race_and_count(make_ledger: LedgerFactory, *, expected_attempt: int) -> None:
     ledgers = [make_ledger() for _ in range(10)]
-    barrier = threading.Barrier(len(ledgers))
-    results: list[Claim | None] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def run(ledger: DeliveryLedger) -> None:
-        try:
-            barrier.wait(timeout=30)
-            claim = ledger.claim(KEY, now=T0 + timedelta(minutes=1))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            with lock:
-                errors.append(exc)
-            return
-        with lock:
-            results.append(claim)
+    def claimer(ledger: DeliveryLedger) -> Callable[[], Claim | None]:
+        return lambda: ledger.claim(KEY, now=T0 + timedelta(minutes=1))
 
-    threads = [threading.Thread(target=run, args=(ledger,)) for ledger in ledgers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    results = race([claimer(ledger) for ledger in ledgers])  # raises if any claim raised
     winners = [c for c in results if c is not None]
     assert len(results) == 10
     assert len(winners) == 1

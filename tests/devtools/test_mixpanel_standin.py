@@ -358,6 +358,88 @@ def test_export_can_use_project_timezone_dates(serve: Serve) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("wall", "fold", "wall_seconds"),
+    [
+        ("2026-07-02 00:30:00", 0, utc("2026-07-02 00:30:00")),  # BST: UTC+1
+        ("2026-12-01 09:15:00", 0, utc("2026-12-01 09:15:00")),  # GMT: UTC+0
+        ("2026-10-25 01:30:00", 0, utc("2026-10-25 01:30:00")),  # first 01:30 (BST)
+        ("2026-10-25 01:30:00", 1, utc("2026-10-25 01:30:00")),  # second 01:30 (GMT)
+    ],
+    ids=["summer", "winter", "autumn-first-0130", "autumn-second-0130"],
+)
+def test_a_pre_2023_project_exports_local_wall_clock_seconds_not_a_utc_epoch(
+    serve: Serve, wall: str, fold: int, wall_seconds: int
+) -> None:
+    """export-methods.mdx: before 2023 `time` is stored in the project timezone: the export's
+    value is the wall-clock reading as if it were UTC (both autumn 01:30s read the same)."""
+    moment = local(wall, fold=fold)
+    standin = serve([event("Sign Up", "a", moment)], export_in_utc=False, today=date(2026, 12, 2))
+    day = wall[:10]
+    lines = export_lines(get(standin, "/api/2.0/export", from_date=day, to_date=day))
+    assert [line["properties"]["time"] for line in lines] == [wall_seconds]
+    utc_standin = serve([event("Sign Up", "a", moment)], today=date(2026, 12, 2))
+    lines = export_lines(get(utc_standin, "/api/2.0/export", from_date="2026-06-01", to_date=day))
+    assert [line["properties"]["time"] for line in lines] == [moment]
+
+
+def test_time_in_ms_exports_milliseconds_and_seconds_without_it(serve: Serve) -> None:
+    """export.openapi.yaml time_in_ms: seconds by default, milliseconds (stored ms kept) with it."""
+    at = utc("2026-07-01 10:00:00")
+    standin = serve([RawEvent("Sign Up", "a", at, "i1", ms=250)])
+    plain = get(standin, "/api/2.0/export", from_date="2026-07-01", to_date="2026-07-01")
+    in_ms = get(
+        standin, "/api/2.0/export", from_date="2026-07-01", to_date="2026-07-01", time_in_ms="true"
+    )
+    assert [line["properties"]["time"] for line in export_lines(plain)] == [at]
+    assert [line["properties"]["time"] for line in export_lines(in_ms)] == [at * 1000 + 250]
+
+
+def test_two_events_one_insert_id_in_the_same_second_are_two_to_the_query_api(
+    serve: Serve,
+) -> None:
+    """Mixpanel's dedup compares time in ms: 10:00:00.100 and 10:00:00.900 are two events."""
+    at = local("2026-07-01 10:00:00")
+    events = [
+        RawEvent("Sign Up", "a", at, "same", ms=100),
+        RawEvent("Sign Up", "a", at, "same", ms=900),
+        RawEvent("Sign Up", "a", at, "same", ms=900),  # a true duplicate
+    ]
+    standin = serve(events)
+    response = events_query(
+        standin,
+        ["Sign Up"],
+        type="general",
+        unit="day",
+        from_date="2026-07-01",
+        to_date="2026-07-01",
+    )
+    assert day_values(response, "Sign Up") == {"2026-07-01": 2}
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/query/events/names", {"type": "general"}),
+        (
+            "/api/query/events",
+            {"event": '["Sign Up"]', "type": "general", "unit": "day", "interval": "1"},
+        ),
+        ("/api/2.0/export", {"from_date": "2026-07-01", "to_date": "2026-07-01"}),
+    ],
+    ids=["names", "events", "export"],
+)
+def test_a_project_with_data_views_refuses_requests_without_its_workspace_id(
+    serve: Serve, path: str, params: dict[str, str]
+) -> None:
+    """query-api-authentication.mdx: such projects need the global data view's workspace_id."""
+    standin = serve([event("Sign Up", "a", utc("2026-07-01 10:00:00"))], workspace_id="777")
+    refused = get(standin, path, **params)
+    assert refused.status_code == 400
+    assert "workspace_id=777 is required" in refused.json()["error"]
+    assert get(standin, path, workspace_id="777", **params).status_code == 200
+
+
 def test_export_keeps_only_the_requested_events_in_time_order(serve: Serve) -> None:
     """The event parameter filters the export; lines stay ordered by time."""
     events = [

@@ -131,7 +131,8 @@ def test_a_newline_in_a_company_name_never_becomes_a_header():
     report = events_report(["Sign Up"], company="Acme\r\nBcc: evil@example.com")
     message = email_of(report)
     assert message["Bcc"] is None
-    assert message["Subject"].startswith("Acme Bcc: evil@example.com weekly report")
+    # the address is defanged like any host name in data, so no client makes it a mailto link
+    assert message["Subject"].startswith("Acme Bcc: evil@example[.]com weekly report")
 
 
 def test_the_text_part_is_the_terminal_preview():

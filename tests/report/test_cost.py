@@ -49,3 +49,27 @@ def test_the_stated_cost_is_the_number_of_requests_made(config: MetricsConfig, p
     export = sum(1 for r in stand.requests if r.path.startswith("/api/2.0/export"))
     assert (stated["query_api"], stated["export_api"]) == (query, export)
     assert stated["total"] == query + export
+
+
+@pytest.mark.parametrize("cadence", [k for k in PeriodKind if k is not PeriodKind.CUSTOM])
+@pytest.mark.parametrize("days_later", [0, 6, 13], ids=["on-24-nov", "on-30-nov", "on-7-dec"])
+def test_every_cadence_costs_at_most_3_requests_on_a_cold_instance(
+    cadence: PeriodKind, days_later: int
+) -> None:
+    """The README's promise, per cadence and whatever the day: /events/names, /events and one
+    /export, even when the span reaches past the names list's 31 days (biweekly, monthly):
+    the /events totals size the export, so no probe request is needed."""
+    today = TODAY + timedelta(days=days_later)
+    config = SAMPLE.report("exec")  # unique users, filters, sums, a breakdown, month to date
+    period = report_period(cadence, today)
+    events = sample_project(end=today - timedelta(days=1), days=100, users=200)
+    with served(events, LONDON, today) as (stand, client):
+        produce_report(
+            period,
+            ReportContext(config, "Acme", LONDON, "https://x"),
+            mixpanel=client,
+            now=datetime.combine(today, time(9), LONDON),
+        )
+    made = len(stand.requests)
+    assert made <= 3
+    assert request_cost(config, period, today=today)["total"] == made

@@ -78,13 +78,19 @@ def test_each_comparison(condition: Condition, properties: dict, expected: bool)
         ),
         ([{"property": "p", "like": "a"}], "m.toml: metric 'm' where[1] (p) has unknown "
          "comparisons ['like']; use one of equals, one_of, not, contains, gt, gte, lt, lte"),
-        ([{"property": "p", "gt": "10"}], "m.toml: metric 'm' where[1] (p) gt must be a number"),
+        ([{"property": "p", "gt": "10"}], "m.toml: metric 'm' where[1] (p) gt must be a finite "
+         "number"),
+        ([{"property": "p", "gte": float("nan")}], "m.toml: metric 'm' where[1] (p) gte must be "
+         "a finite number"),
+        ([{"property": "p", "lt": float("inf")}], "m.toml: metric 'm' where[1] (p) lt must be "
+         "a finite number"),
         ([{"property": "p", "one_of": "GB"}], "m.toml: metric 'm' where[1] (p) one_of must be "
          "a list of values"),
         ([{"equals": "x"}], "m.toml: metric 'm' where[1] needs a property name"),
         ("platform = iOS", "m.toml: metric 'm' where must be a list of conditions"),
     ],
-    ids=["no-op", "two-ops", "unknown-op", "gt-text", "one-of-scalar", "no-property", "text"],
+    ids=["no-op", "two-ops", "unknown-op", "gt-text", "gte-nan", "lt-inf", "one-of-scalar",
+         "no-property", "text"],
 )  # fmt: skip
 def test_a_broken_filter_is_named_with_its_metric_and_position(where, problem) -> None:
     """Each broken condition names the file, the metric and the condition."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.errors import MetricsFileError, UnknownEventsError
 from shared.report.metrics import (
@@ -158,7 +161,7 @@ def test_every_problem_in_the_file_is_reported_at_once() -> None:
         "m.toml: metric 'f' events must be a non-empty list of event names",
         "m.toml: metric 'g' higher_is_better must be true or false",
         "m.toml: metric 'h' emoji must be a string like ':gift:'",
-        "m.toml: threshold in_line_band must be a number >= 0",
+        "m.toml: threshold in_line_band must be a finite number from 0 to 1,000,000,000",
         "m.toml: threshold min_abs_change must be a whole number",
         "m.toml: unknown threshold 'colour'",
     ]
@@ -197,11 +200,11 @@ def test_every_problem_in_the_file_is_reported_at_once() -> None:
         ),
         (
             {"metric": [SIGNUPS], "thresholds": {"top_events": True}},
-            ["f.toml: threshold top_events must be a number >= 0"],
+            ["f.toml: threshold top_events must be a finite number from 0 to 1,000,000,000"],
         ),
         (
             {"metric": [SIGNUPS], "thresholds": {"drop_warning": "60%"}},
-            ["f.toml: threshold drop_warning must be a number >= 0"],
+            ["f.toml: threshold drop_warning must be a finite number from 0 to 1,000,000,000"],
         ),
     ],
     ids=[
@@ -235,13 +238,14 @@ def test_thresholds_accept_whole_numbers_for_fractional_fields() -> None:
 
 
 def test_a_metric_file_error_is_a_config_error_listing_the_problems() -> None:
-    """MetricsFileError's text joins every problem, like any ConfigError."""
+    """MetricsFileError's text lists every problem one per line, like any ConfigError."""
     with pytest.raises(MetricsFileError) as caught:
         parse_metrics({"metric": [{"key": "a", "events": ["A"]}, {"key": "a", "label": "A"}]})
     assert str(caught.value) == (
-        "invalid settings: metrics file: metric 'a' needs a label; "
-        "metrics file: metric 2 repeats key 'a'; "
-        "metrics file: metric 2 events must be a non-empty list of event names"
+        "invalid settings (3 problems):\n"
+        "  - metrics file: metric 'a' needs a label\n"
+        "  - metrics file: metric 2 repeats key 'a'\n"
+        "  - metrics file: metric 2 events must be a non-empty list of event names"
     )
 
 
@@ -361,3 +365,253 @@ def test_with_events_reports_the_total_of_each_event_and_keeps_the_thresholds() 
     )
     assert config.named_events == ("Receipt Uploaded", "App Opened")
     assert ANY_EVENT not in config.named_events
+
+
+# ------------------------------------------ broken values are named problems, not tracebacks
+
+SAMPLE_REPORTS = Path(__file__).parents[2] / "devtools" / "sample_reports.toml"
+TWO_METRICS = [SIGNUPS, {"key": "rate", "label": "Rate", "formula": "new_signups / 2"}]
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            {"metric": [{**SIGNUPS, "measure": []}]},
+            "f.toml: metric 'new_signups' measure must be one of 'total', 'unique', 'sum', "
+            "'average', 'formula', got []",
+        ),
+        (
+            {
+                "metric": [SIGNUPS],
+                "report": [
+                    {
+                        "name": "r",
+                        "cadence": ["daily"],
+                        "metrics": ["new_signups"],
+                        "destination": "SLACK_WEBHOOK_R",
+                    }
+                ],
+            },
+            "f.toml: report 'r' cadence must be one of daily, weekly, biweekly, monthly, "
+            "got ['daily']",
+        ),
+        (
+            {
+                "metric": [
+                    SIGNUPS,
+                    {"key": "f", "label": "F", "formula": "-" * 3000 + "new_signups"},
+                ]
+            },
+            "f.toml: metric 'f': formula is 3,011 characters long; at most 500 allowed",
+        ),
+        (
+            {"metric": [SIGNUPS, {"key": "f", "label": "F", "formula": "+".join(["a"] * 20_000)}]},
+            "f.toml: metric 'f': formula is 39,999 characters long; at most 500 allowed",
+        ),
+        (
+            {"metric": [SIGNUPS, {"key": "f", "label": "F", "formula": "-" * 60 + "new_signups"}]},
+            f"f.toml: metric 'f': formula {'-' * 60 + 'new_signups'!r} nests more than 50 "
+            "operations deep",
+        ),
+        (
+            {"metric": [SIGNUPS, {"key": "f", "label": "F", "formula": "new_signups * 1e999"}]},
+            "f.toml: metric 'f': formula 'new_signups * 1e999': a number may be at most "
+            "1,000,000,000,000",
+        ),
+    ],
+    ids=[
+        "measure-a-list",
+        "cadence-a-list",
+        "3000-unary-minuses",
+        "20000-terms",
+        "nested-60-deep",
+        "infinite-constant",
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_a_problem_naming_file_report_and_key(
+    raw: dict[str, Any], problem: str
+) -> None:
+    """Lists where text belongs and formulas too long or deep are named problems, no traceback."""
+    assert _problems(raw, source="f.toml") == [problem]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "value"),
+    [
+        ("in_line_band", float("nan")),
+        ("in_line_band", float("inf")),
+        ("steady_min_daily", float("-inf")),
+        ("min_abs_change", 10**20),
+    ],
+    ids=["nan", "inf", "minus-inf", "huge-int"],
+)
+def test_a_threshold_is_a_finite_number_in_range(threshold: str, value: float) -> None:
+    """nan or inf in [thresholds] would make every comparison false: refused by name."""
+    assert _problems({"metric": [SIGNUPS], "thresholds": {threshold: value}}, "f.toml") == [
+        f"f.toml: threshold {threshold} must be a finite number from 0 to 1,000,000,000"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [("label", "Sign\u202eups"), ("key", "sign\u200bups"), ("emoji", ":new:\u2066")],
+    ids=["label-rtl-override", "key-zero-width-space", "emoji-isolate"],
+)
+def test_an_invisible_format_character_in_a_metric_name_is_refused(field: str, text: str) -> None:
+    """A label, key or emoji hiding a Cf character is named; what is shown is what is used."""
+    problems = _problems({"metric": [{**SIGNUPS, field: text}]}, "f.toml")
+    assert len(problems) == 1
+    assert "contains an invisible Unicode format character (U+" in problems[0]
+    assert problems[0].startswith("f.toml: metric ")
+
+
+def test_a_report_title_with_an_invisible_format_character_is_refused() -> None:
+    """A [[report]] title hiding U+202E names the file, the report and the key."""
+    raw = {
+        "metric": [SIGNUPS],
+        "report": [
+            {"name": "r", "title": "Growth\u202e", "cadence": "daily",
+             "metrics": ["new_signups"], "destination": "SLACK_WEBHOOK_R"}
+        ],
+    }  # fmt: skip
+    assert _problems(raw, "f.toml") == [
+        "f.toml: report 'r' title contains an invisible Unicode format character "
+        "(U+202E RIGHT-TO-LEFT OVERRIDE)"
+    ]
+
+
+def test_a_zero_width_joiner_in_an_emoji_label_is_text_not_a_trick() -> None:
+    """U+200D joins emoji sequences (and shapes Indic words): a label may hold it."""
+    config = parse_metrics(
+        {"metric": [{**SIGNUPS, "label": "Families \U0001f468\u200d\U0001f469"}]}
+    )
+    assert config.metrics[0].label == "Families \U0001f468\u200d\U0001f469"
+
+
+# -- fuzz: a mutated valid file is a list of problems, never another exception
+
+_SCALARS = (
+    st.text(max_size=12)
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.dates()
+    | st.datetimes()
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _mutated(raw: dict[str, Any], path: tuple[object, ...], value: object, drop: bool) -> Any:
+    copy = json_copy(raw)
+    parent: Any = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    if drop and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return copy
+
+
+def json_copy(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: json_copy(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [json_copy(v) for v in node]
+    return node
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_mutated_metrics_file_is_a_config_error_never_a_traceback(data: st.DataObject) -> None:
+    """Values of the sample reports file replaced or dropped: a config, or MetricsFileError."""
+    raw = tomllib.loads(SAMPLE_REPORTS.read_text(encoding="utf-8"))
+    paths = _paths(raw)
+    mutations = data.draw(st.integers(min_value=1, max_value=3))
+    for _ in range(mutations):
+        path = data.draw(st.sampled_from(paths))
+        try:
+            raw = _mutated(raw, path, data.draw(_VALUES), data.draw(st.booleans()))
+        except (KeyError, IndexError, TypeError):  # an earlier mutation removed the path
+            continue
+    problems: list[str] = []
+    try:
+        parse_metrics(raw, source="f.toml")
+    except MetricsFileError as exc:
+        problems = exc.problems
+        assert problems, "a MetricsFileError names at least one problem"
+    assert all(isinstance(p, str) and p for p in problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cut=st.integers(min_value=0, max_value=4000),
+    insert=st.text(alphabet="[]{}=\"',.\n #-0123456789abcinfnan", max_size=8),
+)
+def test_a_mutated_metrics_file_text_is_a_metrics_file_error_never_a_traceback(
+    tmp_path_factory: pytest.TempPathFactory, cut: int, insert: str
+) -> None:
+    """Characters inserted anywhere in the file's text: it loads, or MetricsFileError says why."""
+    text = SAMPLE_REPORTS.read_text(encoding="utf-8")
+    cut = cut % (len(text) + 1)
+    path = tmp_path_factory.mktemp("fuzz") / "m.toml"
+    path.write_text(text[:cut] + insert + text[cut:], encoding="utf-8")
+    problems = ["loaded"]
+    try:
+        load_metrics(path)
+    except MetricsFileError as exc:
+        problems = exc.problems
+    assert problems
+
+
+def test_a_defined_but_broken_metric_is_reported_once_not_as_undefined_everywhere() -> None:
+    """The broken metric's own problem alone: no 'not defined' (with a wrong did-you-mean) in
+    each report and formula that uses it."""
+    raw = {
+        "metric": [
+            SIGNUPS,
+            {"key": "new_signups_ios", "label": "iOS", "events": ["Sign Up"], "measure": "median"},
+            {"key": "share", "label": "Share", "formula": "new_signups_ios / new_signups"},
+        ],
+        "report": [
+            {"name": name, "cadence": "daily", "metrics": ["new_signups", "new_signups_ios"],
+             "destination": "SLACK_WEBHOOK_GROWTH"}
+            for name in ("growth", "exec")
+        ],
+    }  # fmt: skip
+    assert _problems(raw, "f.toml") == [
+        "f.toml: metric 'new_signups_ios' measure must be one of 'total', 'unique', 'sum', "
+        "'average', 'formula', got 'median'"
+    ]
+
+
+def test_a_report_naming_a_truly_undefined_metric_still_gets_a_did_you_mean() -> None:
+    """The follow-on rule keeps the real 'not defined' problem, with its suggestion."""
+    raw = {
+        "metric": [SIGNUPS],
+        "report": [
+            {"name": "growth", "cadence": "daily", "metrics": ["new_signup"],
+             "destination": "SLACK_WEBHOOK_GROWTH"}
+        ],
+    }  # fmt: skip
+    assert _problems(raw, "f.toml") == [
+        "f.toml: report 'growth': metric 'new_signup' is not defined (did you mean 'new_signups'?)"
+    ]

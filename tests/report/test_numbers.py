@@ -7,7 +7,10 @@ figure straight from the events by local calendar day: datetime.fromtimestamp(t,
 The raw events hold duplicates (same event, distinct_id, time and $insert_id: one event to
 Mixpanel) and events without $insert_id (never merged), and every case runs against every data
 source: the Query API, the raw export alone, and a Free plan that refuses the Query API (402 or
-403) where `auto` must find the export by itself. Same data, same figures, by construction.
+403) where `auto` must find the export by itself, and for a project created from 2023 (export
+in UTC days and epochs) and one created before (MIXPANEL_EXPORT_TIMEZONE=project: export days
+and `time` in local wall-clock time). Some events share an $insert_id and a second but not a
+millisecond: two events to Mixpanel. Same data, same figures, by construction.
 """
 
 from __future__ import annotations
@@ -189,24 +192,29 @@ def raw_events(rows: list[Edge]) -> list[RawEvent]:
     """One event per row, each sent as Mixpanel clients do: some twice, some without an id.
 
     Every 5th event is sent twice (an exact duplicate line: one event); every 9th has no
-    $insert_id and is sent twice, so it is two events (nothing may merge them).
+    $insert_id and is sent twice, so it is two events (nothing may merge them); every 11th is
+    sent again 0.6 s later with the same $insert_id: Mixpanel compares milliseconds, so that
+    is two events too.
     """
     events: list[RawEvent] = []
     for n, (name, user, at) in enumerate(rows):
-        event = RawEvent(name, user, int(at.timestamp()), "" if n % 9 == 4 else f"e{n}")
+        event = RawEvent(name, user, int(at.timestamp()), "" if n % 9 == 4 else f"e{n}", ms=300)
         events.append(event)
         if n % 5 == 2 or n % 9 == 4:
             events.append(event)
+        if n % 11 == 6 and event.insert_id:
+            events.append(RawEvent(name, user, event.time, event.insert_id, ms=900))
     return events
 
 
 def deduplicated(events: list[RawEvent]) -> list[RawEvent]:
-    """Mixpanel's rule, spelled out: same event, distinct_id, time and $insert_id = one event."""
+    """Mixpanel's rule, spelled out: same event, distinct_id, time (in ms) and $insert_id = one
+    event."""
     kept: list[RawEvent] = []
     for event in events:
         if event.insert_id and any(
-            (k.name, k.distinct_id, k.time, k.insert_id)
-            == (event.name, event.distinct_id, event.time, event.insert_id)
+            (k.name, k.distinct_id, k.time, k.ms, k.insert_id)
+            == (event.name, event.distinct_id, event.time, event.ms, event.insert_id)
             for k in kept[-3:]  # duplicates sit next to their original in raw_events
         ):
             continue
@@ -574,37 +582,49 @@ SOURCES = [
 ]
 
 
+# A project created from 2023 exports UTC days and UTC epochs; one created before exports days
+# of the project timezone and local wall-clock `time` (export-methods.mdx, export.openapi.yaml).
+PROJECTS = [
+    pytest.param(True, id="project-from-2023"),
+    pytest.param(False, id="project-before-2023"),
+]
+
+
 # -- the promise, case by case -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("export_in_utc", PROJECTS)
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("case", CASES)
 def test_every_figure_equals_a_recount_of_the_raw_events_by_local_day(
-    case: Case, source: Source
+    case: Case, source: Source, export_in_utc: bool
 ) -> None:
     """Metrics, baselines, top events, movers, warnings and JSON match the brute-force recount."""
     period, events = case.period, case.events()
+    export_in_utc = export_in_utc and case.export_in_utc
     with served(
         events,
         case.tz,
         case.today,
-        export_in_utc=case.export_in_utc,
+        export_in_utc=export_in_utc,
         query_api_status=source.query_api_status,
     ) as (stand, client):
         report = produce_report(
             period,
-            context(case.tz, case.config, export_in_utc=case.export_in_utc, sources=source.policy),
+            context(case.tz, case.config, export_in_utc=export_in_utc, sources=source.policy),
             mixpanel=client,
             now=morning(case.tz, case.today),
         )
     recount = Recount(events, case.tz)
     assert len(deduplicated(events)) < len(events)  # the raw lines hold duplicates
+    same_second = Counter(
+        (e.name, e.distinct_id, e.time, e.insert_id) for e in deduplicated(events)
+    )
+    assert any(n == 2 and key[3] for key, n in same_second.items())  # ...and ms-apart twins
     assert period.current == Window(*case.window)
     assert [c.window for c in period.comparisons] == [Window(*b) for b in case.baselines]
-    expected_requests = dict(source.requests)
-    if source.mode is SourceMode.QUERY and period.span.start < case.today - timedelta(days=29):
-        expected_requests[EXPORT_PATH] += 1  # no totals before the export: it probes its size
-    assert paths(stand) == expected_requests
+    # The /events totals size the export even for a span older than the names list: no probe.
+    assert paths(stand) == source.requests
     assert report.source == source.reported_as
 
     expected = recount.metrics(case.config, period)
@@ -966,10 +986,9 @@ def test_with_a_tiny_export_max_no_export_is_larger_and_every_figure_is_exact_or
         )
     exports = [r for r in stand.requests if r.path == EXPORT_PATH]
     assert all(int(r.query["limit"]) <= TINY + 1 for r in exports)
-    # Query mode knows the size from the /events totals (when the names list covers the span:
-    # else it starts the export, within the limit); the others probe one day, within the limit.
-    names_cover = case.period.span.start >= case.today - timedelta(days=29)
-    assert len(exports) == (0 if mode is SourceMode.QUERY and names_cover else 1)
+    # Query mode knows the size from the /events totals (whatever the span's age); the others
+    # probe one day, within the limit.
+    assert len(exports) == (0 if mode is SourceMode.QUERY else 1)
 
     recount = Recount(events, case.tz)
     expected = {
@@ -1037,7 +1056,7 @@ def test_weeks_that_start_on_another_day_than_the_projects_are_not_taken_from_we
     assert (uploaders.value, uploaders.changes[0].baseline) == (None, None)
     assert uploaders.unavailable is not None
     assert uploaders.unavailable == (
-        "the export is over EXPORT_MAX_EVENTS=50 (about 378 events); Mixpanel's week buckets "
+        "the export is over EXPORT_MAX_EVENTS=50 (about 404 events); Mixpanel's week buckets "
         "['2026-11-15', '2026-11-22'] do not match 16 Nov - 22 Nov 2026: set MIXPANEL_WEEK_START "
         "to the project's first weekday"
     )

@@ -196,3 +196,47 @@ def test_the_line_budget_says_no_once_the_limit_is_passed() -> None:
     assert budget.take(10)
     assert budget.remaining == 0
     assert not budget.take(1)
+
+
+def wall(stamp: str) -> float:
+    """A pre-2023 export `time`: the London wall-clock reading as seconds since 1970 (UTC-naive)."""
+    from datetime import UTC
+
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        ("2026-10-24 23:59:59", date(2026, 10, 24)),
+        ("2026-10-25 00:00:00", date(2026, 10, 25)),
+        ("2026-10-25 01:30:00", date(2026, 10, 25)),  # either occurrence of the repeated hour
+        ("2026-10-25 23:59:59", date(2026, 10, 25)),
+        ("2026-10-26 00:00:00", None),  # the next local day: outside the windows
+        ("2026-10-23 23:59:59", None),
+    ],
+    ids=["eve", "midnight", "repeated-hour", "last-second", "next-day", "day-before"],
+)
+def test_a_pre_2023_reducer_dates_wall_clock_times_by_their_own_reading(
+    stamp: str, day: date | None
+) -> None:
+    """wall_clock=True: the export's `time` is the local reading, never shifted by the offset
+    (read as a UTC epoch, 23:59:59 on the 24th would land on the 25th in BST)."""
+    windows = [Window(date(2026, 10, 24), date(2026, 10, 25))]
+    reducer = ExportReducer(
+        windows, {"any": None}, timezone=LONDON, qualifying=lambda e: True, wall_clock=True
+    )
+    reducer.add_all(LineDecoder().decode(line("Paid", "u1", wall(stamp), "a")))
+    counts = reducer.result(["Paid"]).counts["Paid"]
+    assert {d for d, n in counts.items() if n} == ({day} if day else set())
+    assert reducer.result().uniques.users[windows[0]]["any"] == (1 if day else 0)
+
+
+def test_milliseconds_are_decoded_to_seconds_and_keep_same_second_events_apart() -> None:
+    """in_ms: 1000.1 s and 1000.9 s are distinct times, so dedup keeps both (one id)."""
+    records = LineDecoder().decode(
+        line("A", "u", 1_000_100, "i") + line("A", "u", 1_000_900, "i"), in_ms=True
+    )
+    assert [r[2] for r in records] == [1000.1, 1000.9]
+    dedup = Deduplicator()
+    assert [dedup.first(r[0], r[1], r[2], r[3]) for r in records * 2] == [True, True, False, False]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 import time
@@ -182,7 +183,12 @@ def test_unique_users_streams_the_export_and_counts_each_user_once_per_window(mo
         body=fixture("export_sample.jsonl"),
         match=[
             matchers.query_param_matcher(
-                {"project_id": "424242", "from_date": "2026-11-15", "to_date": "2026-11-18"}
+                {
+                    "project_id": "424242",
+                    "from_date": "2026-11-15",
+                    "to_date": "2026-11-18",
+                    "time_in_ms": "true",
+                }
             )
         ],
     )
@@ -213,6 +219,7 @@ def test_export_with_an_event_filter_sends_it_as_a_json_array(mocked):
                     "from_date": "2026-11-16",
                     "to_date": "2026-11-17",
                     "event": '["Sign Up"]',
+                    "time_in_ms": "true",
                 }
             )
         ],
@@ -565,6 +572,7 @@ def test_the_export_reader_asks_for_one_line_more_than_the_budget_and_stops_past
                     "from_date": "2026-11-16",
                     "to_date": "2026-11-16",
                     "limit": "4",
+                    "time_in_ms": "true",
                 }
             )
         ],
@@ -585,3 +593,248 @@ def test_the_export_reader_asks_for_one_line_more_than_the_budget_and_stops_past
         )
     assert str(caught.value) == "Mixpanel /export: more than 3 events"
     assert fed == []  # the batch that passed the budget was not counted
+
+
+# -- issue 21: the export as Mixpanel answers it ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "Your plan does not support raw data export. Visit mixpanel.com/pricing to upgrade.",
+            "Your plan does not support raw data export",
+        ),
+        (
+            "Your account is blocked because payment is required.",
+            "Your account is blocked because payment is required.",
+        ),
+    ],
+    ids=["plan-without-export", "billing-blocked"],
+)
+def test_a_402_from_the_export_says_plan_or_payment_not_read_the_export_instead(
+    mocked, body, message
+):
+    """real-service-behaviour.md 2: the export's own 402 is a plan or billing block; the
+    message says so, never the Query API's "reads the raw export instead"."""
+    from shared.errors import MixpanelPlanError
+
+    mocked.get(EXPORT, status=402, json={"error": body})
+    with pytest.raises(MixpanelPlanError) as caught:
+        client().export_accepts_credentials(date(2026, 11, 16))
+    assert str(caught.value) == (
+        "Mixpanel /export answered HTTP 402: Mixpanel refused the raw export with 402 Payment "
+        "Required: the plan does not allow the raw export, or the account is blocked until a "
+        f"payment is made (see Mixpanel's billing page): {body}"
+    )
+    assert "raw export instead" not in str(caught.value)
+    assert message in str(caught.value)
+    assert len(mocked.calls) == 1  # not retried
+
+
+def ms_lines(*rows: tuple[str, int, str]) -> str:
+    """Export lines as time_in_ms=true answers them: (event, time in ms, $insert_id)."""
+    return "".join(
+        json.dumps({"event": e, "properties": {"time": ms, "distinct_id": "u", "$insert_id": i}})
+        + "\n"
+        for e, ms, i in rows
+    )
+
+
+# 10:00:00.100 and 10:00:00.900 on 16 Nov 2026 (GMT): one second, two events to Mixpanel.
+TEN = 1_794_823_200_000
+SAME_SECOND = ms_lines(
+    ("Sign Up", TEN + 100, "i1"),
+    ("Sign Up", TEN + 900, "i1"),
+    ("Sign Up", TEN + 900, "i1"),  # a true duplicate: same event, user, ms time and id
+    ("Sign Up", TEN + 900, ""),  # no $insert_id: never merged
+    ("Sign Up", TEN + 900, ""),
+)
+
+
+def test_two_events_sharing_an_insert_id_within_one_second_are_two_and_duplicates_one(mocked):
+    """Dedup compares Mixpanel's millisecond time: 100 ms and 900 ms are two events; the
+    exact duplicate is one; lines without $insert_id always count (4 events of 5 lines)."""
+    from shared.sources.export_stream import ExportReducer, LineDecoder
+
+    mocked.get(
+        EXPORT,
+        body=SAME_SECOND,
+        match=[matchers.query_param_matcher({"time_in_ms": "true"}, strict_match=False)],
+    )
+    day = Window(date(2026, 11, 16), date(2026, 11, 16))
+    reducer = client().export_records(
+        lambda: ExportReducer([day], {}, timezone=LONDON, qualifying=lambda e: True),
+        from_date=day.start,
+        to_date=day.end,
+        decoder=LineDecoder(),
+    )
+    tally = reducer.result()
+    assert tally.counts == {"Sign Up": {date(2026, 11, 16): 4}}
+    assert (tally.lines, tally.duplicates) == (5, 1)
+
+
+def test_the_export_hourly_tally_deduplicates_on_milliseconds_too(mocked):
+    """hourly_counts_from_export: the same rule, in the 10:00 bucket."""
+    from shared.alerts.hours import LocalHour
+
+    mocked.get(
+        EXPORT,
+        body=SAME_SECOND,
+        match=[matchers.query_param_matcher({"time_in_ms": "true"}, strict_match=False)],
+    )
+    counts = client().hourly_counts_from_export(
+        ["Sign Up"], from_date=date(2026, 11, 16), to_date=date(2026, 11, 16), timezone=LONDON
+    )
+    assert counts["Sign Up"][LocalHour(date(2026, 11, 16), 10)] == 4
+    assert sum(counts["Sign Up"].values()) == 4
+
+
+class FakeClock:
+    """Monotonic time that moves only when the client sleeps: pacing without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+def test_every_export_request_retries_included_starts_a_third_of_a_second_apart(mocked):
+    """3 export queries a second per project: every export method, and a retry after a 429
+    with Retry-After 0, waits for its turn on the injected clock; Query calls are not paced."""
+    from shared.sources.export_stream import LineDecoder
+
+    clock = FakeClock()
+    starts: list[tuple[str, float]] = []
+    statuses = iter([429, 200, 200, 200, 200, 200, 200])
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        starts.append(("export", clock.now))
+        status = next(statuses)
+        return status, {"Retry-After": "0"}, "" if status == 200 else '{"error": "slow down"}'
+
+    def names(request: Any) -> tuple[int, dict[str, str], str]:
+        starts.append(("query", clock.now))
+        return 200, {}, "[]"
+
+    mocked.add_callback(responses.GET, EXPORT, callback=answer)
+    mocked.add_callback(responses.GET, f"{QUERY}/events/names", callback=names)
+    mp = client(sleeps=clock.sleep, clock=clock)
+    day = date(2026, 11, 16)
+
+    class Sink:
+        def add_all(self, records: list[Any]) -> None:
+            pass
+
+    mp.export_records(Sink, from_date=day, to_date=day, decoder=LineDecoder())  # 429, then 200
+    mp.unique_users(
+        lambda: UniqueTally([WEEK], {}, timezone=LONDON, qualifying=lambda e: True),
+        from_date=day,
+        to_date=day,
+    )
+    mp.event_names()
+    mp.hourly_counts_from_export(["A"], from_date=day, to_date=day, timezone=LONDON)
+    mp.property_names(["A"], from_date=day, to_date=day)
+    assert mp.export_accepts_credentials(day)
+    exports = [at for kind, at in starts if kind == "export"]
+    assert len(exports) == 6
+    gaps = [later - earlier for earlier, later in itertools.pairwise(exports)]
+    assert all(gap >= 1 / 3 - 1e-9 for gap in gaps), gaps
+    query_at = next(at for kind, at in starts if kind == "query")
+    assert query_at == exports[2]  # the names call did not wait for an export turn
+    asked = [c.request.params.get("time_in_ms") for c in mocked.calls if EXPORT in c.request.url]
+    assert asked == ["true"] * 6
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("12a", "got '12a'"),
+        ("١٢٣", "got '١٢٣'"),  # Arabic-Indic digits: isdigit() says yes, Mixpanel says no
+        ("-5", "got '-5'"),
+    ],
+    ids=["letters", "non-ascii-digits", "sign"],
+)
+def test_a_workspace_id_that_is_not_ascii_digits_is_refused_by_name(raw, problem):
+    """MIXPANEL_WORKSPACE_ID is the global data view's numeric id."""
+    from shared.errors import ConfigError
+
+    env = {
+        "MIXPANEL_USERNAME": "svc",
+        "MIXPANEL_SECRET": SECRET,
+        "MIXPANEL_PROJECT_ID": "424242",
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.example/x",
+        "MIXPANEL_WORKSPACE_ID": raw,
+    }
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.problems == [
+        "MIXPANEL_WORKSPACE_ID must be the numeric id of the project's global data view "
+        f"(ASCII digits only), {problem}"
+    ]
+
+
+def test_every_query_and_export_endpoint_names_the_data_view_when_one_is_set():
+    """A project with Data Views (the stand-in refuses any request without its workspace_id):
+    every method of the client reaches it; without the setting the first request is refused."""
+    from devtools.mixpanel_standin import MixpanelStandIn, SavedReport
+    from devtools.sample_data import RawEvent
+    from shared.sources.export_stream import LineDecoder
+
+    day = date(2026, 11, 16)
+    events = [RawEvent("Sign Up", "u", 1_794_823_200, "i1", ms=100)]
+    saved = {"901": SavedReport(day, day)}
+    env = {
+        "MIXPANEL_USERNAME": "svc",
+        "MIXPANEL_SECRET": SECRET,
+        "MIXPANEL_PROJECT_ID": "424242",
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.example/x",
+        "MIXPANEL_WORKSPACE_ID": "777",
+    }
+    with MixpanelStandIn(
+        events,
+        username="svc",
+        secret=SECRET,
+        project_id="424242",
+        today=date(2026, 11, 17),
+        workspace_id="777",
+        saved_reports=saved,
+    ) as stand:
+        env["MIXPANEL_API_URL"] = stand.origin
+        settings = Settings.from_env(env)
+        assert settings.mixpanel_workspace_id == "777"
+        mp = MixpanelClient.from_settings(settings, requests.Session())
+        mp._names_cache = None  # ask the stand-in every time
+        window = Window(day, day)
+
+        class Sink:
+            def add_all(self, records: list[Any]) -> None:
+                pass
+
+        assert mp.event_names() == ["Sign Up"]
+        assert mp.daily_counts(["Sign Up"], window) == {"Sign Up": {day: 1}}
+        assert sum(mp.hourly_counts(["Sign Up"], from_date=day, to_date=day)["Sign Up"].values())
+        assert mp.unique_buckets(["Sign Up"], unit="day", from_date=day, to_date=day)
+        assert mp.insights_report("901").series
+        mp.export_records(Sink, from_date=day, to_date=day, decoder=LineDecoder())
+        mp.unique_users(
+            lambda: UniqueTally([window], {}, timezone=LONDON, qualifying=lambda e: True),
+            from_date=day,
+            to_date=day,
+        )
+        mp.hourly_counts_from_export(["Sign Up"], from_date=day, to_date=day, timezone=LONDON)
+        assert mp.property_names(["Sign Up"], from_date=day, to_date=day)
+        assert mp.export_accepts_credentials(day)
+        sent = stand.requests
+        assert len(sent) == 10
+        assert all(r.query.get("workspace_id") == "777" for r in sent)
+        unset = Settings.from_env({k: v for k, v in env.items() if k != "MIXPANEL_WORKSPACE_ID"})
+        assert unset.mixpanel_workspace_id is None
+        with pytest.raises(MixpanelRequestError, match="workspace_id=777 is required"):
+            MixpanelClient.from_settings(unset, requests.Session()).daily_counts(
+                ["Sign Up"], window
+            )

@@ -1,5 +1,8 @@
 """Schemathesis hooks: the rules openapi.yaml states in prose only, applied to positive cases.
 
+AlertBacktest's one such rule: each `rule` name exists. The served sample's alerts file
+defines no rules, so a positive case's names become `watch:<an event the sample project has>`.
+
 OpenAPI can express every CustomReport rule but these (the spec lists them in its info):
 `to_date` is yesterday or earlier in the app's TIMEZONE, on or after `from_date`, at most 366
 days from it; `events` names at most 200 distinct events, each one the project has; `report`
@@ -20,6 +23,7 @@ import schemathesis
 from schemathesis import GenerationMode
 
 from devtools.sample_data import METRIC_EVENTS, OTHER_EVENTS, SAMPLE_TIMEZONE
+from devtools.serve import BACKTEST_ROUTE
 from shared.web.custom_request import MAX_SPAN_DAYS
 
 KNOWN_EVENTS = tuple(dict.fromkeys(METRIC_EVENTS + OTHER_EVENTS))
@@ -62,11 +66,22 @@ def _follow_the_prose(values: Any) -> None:
     _dates(values)
 
 
+def _watches(value: Any) -> Any:
+    """Each generated rule name as the watch of a known event (the sample defines no rules)."""
+    if not isinstance(value, str):
+        return value
+    return ",".join(f"watch:{_known(name)}" for name in value.split(","))
+
+
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
     """Positive cases only: apply the rules the spec states in prose."""
     meta = getattr(case, "meta", None)
     if meta is None or meta.generation.mode != GenerationMode.POSITIVE:
+        return case
+    if case.operation.path == BACKTEST_ROUTE:
+        if isinstance(case.query, dict) and "rule" in case.query:
+            case.query["rule"] = _watches(case.query["rule"])
         return case
     _follow_the_prose(case.query)
     _follow_the_prose(case.body)

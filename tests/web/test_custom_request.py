@@ -467,7 +467,8 @@ def test_json_booleans_are_booleans(flag: bool) -> None:
         ("<!channel>", ("<!channel>",)),
         ("<script>alert(1)</script>", ("<script>alert(1)</script>",)),
         ("<@U123>,*bold*,`code`", ("<@U123>", "*bold*", "`code`")),
-        ("Caf\u00e9 \U0001f389,\u200bzero-width", ("Caf\u00e9 \U0001f389", "\u200bzero-width")),
+        # A zero-width space is a format character (Cf), refused since issue 23 item 2.
+        ("Caf\u00e9 \U0001f389,\u00fcber", ("Caf\u00e9 \U0001f389", "\u00fcber")),
         ("$identify", ("$identify",)),
         ("e" * MAX_EVENT_NAME_CHARS, ("e" * 255,)),
         (" " + "e" * 255 + " ", ("e" * 255,)),
@@ -740,3 +741,55 @@ def test_every_control_character_is_refused_inside_an_event_name(ch: str) -> Non
             "events: name 2 contains a control character",
             "events must not contain NUL characters",
         }
+
+
+FORMAT_CHARACTERS = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+# A value each parameter would otherwise accept, so only the format character can be refused.
+PLAIN_VALUES = {
+    "period": "weekly",
+    "from_date": "2026-11-01",
+    "to_date": "2026-11-14",
+    "events": "Sign Up",
+    "send_slack": "false",
+    "format": "text",
+    "dry_run": "true",
+    "idempotency_key": "weekly-1",
+    "report": "growth",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_VALUES))
+@pytest.mark.parametrize(
+    "ch",
+    ["\u202e", "\u200b", "\ufeff", "\u2066", "\U000e0041"],
+    ids=["RLO", "ZWSP", "BOM", "LRI", "TAG-A"],
+)
+def test_a_format_character_in_any_parameter_is_refused_naming_the_field(
+    name: str, ch: str
+) -> None:
+    """Issue 23 item 2: U+202E and friends never reach a report, in the query or the body."""
+    value = PLAIN_VALUES[name]
+    tainted = value[:1] + ch + value[1:]
+    message = (
+        f"{name} must not contain invisible format characters (Unicode category Cf); "
+        f"character 2 is U+{ord(ch):04X}"
+    )
+    for method, params, raw in (
+        ("GET", {name: tainted}, b""),
+        ("POST", {}, body({name: tainted})),
+        ("POST", {}, body({name: [tainted]}) if name == "events" else body({name: tainted})),
+    ):
+        error = rejection(method, params, raw)
+        assert (error.field, error.code, error.message) == (name, "invalid_parameter", message)
+
+
+@pytest.mark.parametrize(
+    "ch", FORMAT_CHARACTERS, ids=[f"U+{ord(c):04X}" for c in FORMAT_CHARACTERS]
+)
+def test_every_format_character_is_refused_inside_an_event_name(ch: str) -> None:
+    """Every Cf character of the Unicode database, wherever it is in a name."""
+    for value in (f"{ch}ab", f"a{ch}b", f"ok,b{ch}"):
+        with pytest.raises(InvalidRequest) as info:
+            get(events=value)
+        assert info.value.field == "events"
+        assert f"is U+{ord(ch):04X}" in info.value.message

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -21,7 +20,7 @@ import pytest
 
 import CustomReport
 from devtools import serve
-from devtools.serve import MAX_URL_BYTES, make_server
+from devtools.serve import MAX_URL_BYTES
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
 from shared.errors import ConfigError, UnknownEventsError
 from shared.render.slack_message import render_message, render_text
@@ -33,6 +32,7 @@ from shared.web.ondemand import post_on_demand
 from tests.e2e import Stack
 from tests.openapi_check import validate_against_openapi
 from tests.render.test_slack_message import golden_report
+from tests.serving import dev_server
 
 ROUTE = "/api/CustomReport"
 
@@ -40,15 +40,8 @@ ROUTE = "/api/CustomReport"
 @pytest.fixture
 def server(stack: Stack) -> Iterator[int]:
     """The dev server on a free loopback port, in front of main() and the stand-ins."""
-    httpd = make_server(0)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield int(httpd.server_address[1])
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with dev_server() as port:
+        yield port
 
 
 def exchange(port: int, raw: bytes, *, timeout: float = 20) -> tuple[int, dict[str, str], bytes]:

@@ -15,6 +15,10 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from shared.alerts.check import BACKTEST_DAYS
+from shared.alerts.http import ALLOW as ALLOW_GET
+from shared.alerts.http import ALLOWED_PARAMETERS as BACKTEST_PARAMETERS
+from shared.alerts.http import MAX_RULE_CHARS, MAX_RULES, parse_backtest_request
 from shared.errors import InvalidRequest
 from shared.render.report_json import report_to_json
 from shared.report.generator import Facts, Report, Unavailable, build_report
@@ -592,16 +596,19 @@ def test_the_block_kit_payload_needs_fallback_text_and_typed_blocks(
 
 
 def test_every_200_json_answer_is_one_of_the_documented_shapes() -> None:
-    """The 200 application/json schema is oneOf ReportResponse, BlockKitPayload, Plan."""
+    """The 200 application/json schema is oneOf ReportResponse, BlockKitPayload, Plan and
+    DuplicateResponse (issue 23 item 4: a duplicate builds no report)."""
     content = load_openapi()["components"]["responses"]["Report"]["content"]
     assert content["text/plain"]["schema"] == {"type": "string"}
     refs = [s["$ref"].rsplit("/", 1)[1] for s in content["application/json"]["schema"]["oneOf"]]
-    assert refs == ["ReportResponse", "BlockKitPayload", "Plan"]
+    assert refs == ["ReportResponse", "BlockKitPayload", "Plan", "DuplicateResponse"]
 
 
 def test_an_unknown_schema_name_is_a_lookup_error() -> None:
     """validate_against_openapi names the schemas it has when asked for one it lacks."""
-    with pytest.raises(LookupError, match="has no schema 'Nope'; it has: BlockKitPayload"):
+    with pytest.raises(
+        LookupError, match="has no schema 'Nope'; it has: AlertBacktestQuery, AlertBacktestResult"
+    ):
         validate_against_openapi("Nope", {})
 
 
@@ -610,3 +617,117 @@ def test_the_fetch_time_must_carry_its_offset() -> None:
     r = json.loads(json.dumps(report_to_json(weekly_report())))
     assert r["data_as_of"] == "2026-11-25T09:00:03+00:00"
     assert invalid("Report", {**r, "data_as_of": FETCHED_AT.replace(tzinfo=None).isoformat()})
+
+
+# -- AlertBacktest (issue 23 item 9): documented as fully as CustomReport ----------------------
+
+BACKTEST = "/api/AlertBacktest"
+
+
+def backtest_operation() -> dict[str, Any]:
+    operation: dict[str, Any] = load_openapi()["paths"][BACKTEST]["get"]
+    return operation
+
+
+def test_alert_backtest_is_one_get_operation_with_every_answer() -> None:
+    """GET only, with every status the handler (and the front end) can answer."""
+    assert set(load_openapi()["paths"][BACKTEST]) == {"get"}
+    responses = backtest_operation()["responses"]
+    assert set(responses) == {"200", "400", "401", "405", "414", "429", "500", "502", "503"}
+    allow = responses["405"]["headers"]["Allow"]["$ref"].rsplit("/", 1)[1]
+    assert load_openapi()["components"]["headers"][allow]["schema"]["enum"] == [ALLOW_GET]
+    assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_alert_backtest_parameters_are_the_handler_s() -> None:
+    """One exploded query object with exactly the names the handler allows, `code` aside."""
+    spec = load_openapi()
+    assert backtest_operation()["parameters"] == [{"$ref": "#/components/parameters/backtestQuery"}]
+    query = spec["components"]["parameters"]["backtestQuery"]
+    assert (query["in"], query["style"], query["explode"]) == ("query", "form", True)
+    properties = schema("AlertBacktestQuery")["properties"]
+    assert tuple(properties) == BACKTEST_PARAMETERS
+    assert schema("AlertBacktestQuery")["additionalProperties"] is False
+
+
+def test_alert_backtest_limits_are_the_code_limits() -> None:
+    """The rule list's length, count and name limits, and the days range, from the code."""
+    rules = schema("RuleList")
+    assert rules["maxLength"] == MAX_QUERY_VALUE_CHARS
+    described = " ".join(rules["description"].split())
+    assert f"at most {MAX_RULES} names" in described
+    assert f"longer than {MAX_RULE_CHARS} characters" in described
+    assert schema("AlertBacktestResult")["properties"]["days"]["maximum"] == BACKTEST_DAYS
+    assert f"from 1 to {BACKTEST_DAYS}" in schema("BacktestDays")["description"]
+    assert schema("AlertBacktestQuery")["properties"]["dry_run"]["maxLength"] == (
+        MAX_QUERY_VALUE_CHARS
+    )
+
+
+def test_every_error_code_alert_backtest_answers_is_in_its_table() -> None:
+    """The operation's table lists each code the handler uses."""
+    described = backtest_operation()["description"]
+    for code in (
+        "method_not_allowed",
+        "uri_too_long",
+        "invalid_body",
+        "duplicate_parameter",
+        "unknown_parameter",
+        "invalid_parameter",
+        "unknown_rule",
+        "unknown_event",
+        "mixpanel_rate_limited",
+        "server_misconfigured",
+        "internal_error",
+        "mixpanel_auth",
+        "mixpanel_error",
+        "mixpanel_unavailable",
+    ):
+        assert f"`{code}`" in described, code
+
+
+def backtest_accepts(name: str, value: str) -> bool:
+    try:
+        parse_backtest_request("GET", {name: value})
+    except InvalidRequest:
+        return False
+    return True
+
+
+RULE_CHARS = st.sampled_from(
+    [*"aw:tch ,", "watch:", "\t", "\n", "\x1f", "\x85", "\xa0", "\u2003", "\u2028", "\u3000",
+     "\ufeff", "\u200b", "\u00e9"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(value=st.one_of(
+    st.lists(RULE_CHARS, max_size=8).map("".join),
+    st.builds(lambda n, pad: pad + "r" * n + pad, st.integers(255, 265), st.sampled_from(
+        ["", " ", "\u3000"])),
+    st.integers(45, 55).map(lambda n: ",".join(["a"] * n)),
+    st.sampled_from(["watch:", " watch: ", "a,watch:", "watch:x", "watch:,b", "xwatch:"]),
+))  # fmt: skip
+def test_the_rule_pattern_accepts_exactly_what_the_rule_rules_accept(value: str) -> None:
+    """rule: counts, empty names, bare watch:, control and format characters, long names."""
+    assert spec_accepts("RuleList", value) == backtest_accepts("rule", value), repr(value)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=st.one_of(
+    st.text(st.sampled_from([*"0123456789 +-.e", "\u00b2", "\u0663", "\uff13"]), max_size=4),
+    st.integers(-5, 40).map(str),
+))  # fmt: skip
+def test_the_days_pattern_accepts_exactly_what_the_handler_accepts(value: str) -> None:
+    """days: 1 to 30 in ASCII digits, nothing else."""
+    assert spec_accepts("BacktestDays", value) == backtest_accepts("days", value), repr(value)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(value=st.one_of(st.text(WORD_CHARS, max_size=8), st.sampled_from(
+    ["true", " TRUE ", "1", "yes", "Yes\t", "false", "0", "no", "\ufefftrue"])))  # fmt: skip
+def test_the_backtest_dry_run_pattern_accepts_exactly_what_the_handler_accepts(
+    value: str,
+) -> None:
+    """dry_run: the TrueWord pattern (true, 1, yes), as the handler reads it."""
+    assert spec_accepts("TrueWord", value) == backtest_accepts("dry_run", value), repr(value)

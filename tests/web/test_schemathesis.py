@@ -1,4 +1,6 @@
-"""Schemathesis against the real CustomReport main() behind the dev server: zero findings.
+"""Schemathesis against the real CustomReport and AlertBacktest main() behind the dev server.
+
+Zero findings on both operations of openapi.yaml.
 
 `make serve`'s server (devtools/serve.py) runs on a free loopback port in this process, in
 front of the real main(), the loopback Mixpanel and Slack stand-ins and a real Azurite ledger.
@@ -15,14 +17,16 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.serve import ROUTE, make_server, slash_env
+from devtools.serve import BACKTEST_ROUTE, ROUTE, slash_env, smtp_env
+from devtools.smtp_standin import SmtpStandIn
 from tests.e2e import Stack
+from tests.openapi_check import load_openapi
+from tests.serving import dev_server as serving
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261202
@@ -38,20 +42,17 @@ HANG_GUARD_SECONDS = 1800
 def dev_server(
     stack: Stack, azurite_connection_string: str, ledger_table_name: str, monkeypatch
 ) -> Iterator[str]:
-    """The dev server in front of main(), with the stand-ins and an Azurite ledger."""
+    """The dev server in front of main(), with the stand-ins, an Azurite ledger and, as
+    `make serve` has, an SMTP stand-in (so send_email=true, a valid request, is answered 200)."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
     for name, value in slash_env({}).items():  # SlackCommand's settings, as make serve sets them
         monkeypatch.setenv(name, value)
-    server = make_server(0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with SmtpStandIn() as mail:
+        for name, value in smtp_env(mail.address).items():
+            monkeypatch.setenv(name, value)
+        with serving() as port:
+            yield f"http://127.0.0.1:{port}"
 
 
 def run_schemathesis(base_url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
@@ -117,3 +118,9 @@ def test_schemathesis_finds_nothing_against_the_real_main(
     assert stack.mixpanel.requests, output[-2000:]
     assert stack.slack.rejections == []
     assert ROUTE == "/api/CustomReport"
+    # Every operation was tested (CustomReport's GET and POST, AlertBacktest's GET), and
+    # AlertBacktest's valid cases ran real backtests (the hourly /events only a backtest asks).
+    assert re.search(r"Tested:\s+3\b", output), output[-3000:]
+    assert BACKTEST_ROUTE in load_openapi()["paths"]
+    hourly = [r for r in stack.mixpanel.requests if r.query.get("unit") == "hour"]
+    assert hourly, output[-2000:]
