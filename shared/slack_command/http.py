@@ -59,7 +59,6 @@ from shared.web.http_api import HttpResult, error_result, json_result
 log = logging.getLogger("analytics_reporter")
 # `code` is the function key: the host checks it; the function neither reads nor echoes it.
 HISTORY_PARAMETERS = ("days", "code")
-UNRESOLVED_REFERENCE = "@Microsoft.KeyVault("
 # ASCII digits, no sign, no leading zero (then at most MAX_DAYS).
 _DAYS = re.compile(r"[1-9][0-9]?")
 
@@ -157,13 +156,8 @@ def settings_problem(settings: Settings) -> str | None:
         )
         if value is None
     ]
-    if missing:
-        return f"{' and '.join(missing)} not set"
-    secret = settings.slack_signing_secret
-    if secret is not None and secret.reveal().startswith(UNRESOLVED_REFERENCE):
-        # App Service leaves the reference's text in the setting when it cannot resolve it.
-        return "SLACK_SIGNING_SECRET is an unresolved Key Vault reference"
-    return None
+    # (An unresolved Key Vault reference never gets here: Settings.from_env names it.)
+    return f"{' and '.join(missing)} not set" if missing else None
 
 
 def _ephemeral_payload(payload: Mapping[str, object]) -> dict[str, object]:

@@ -219,8 +219,8 @@ def test_an_unresolved_key_vault_reference_is_named_not_taken_for_a_secret(
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "@Microsoft.KeyVault(VaultName=v;SecretName=s)")
     response, job = slash.ask("weekly")
     assert response.status_code == 500
-    assert "unresolved Key Vault reference" in body_of(response)["error"]["message"]
-    assert "unresolved Key Vault reference" in caplog.text
+    assert body_of(response)["error"]["code"] == "server_misconfigured"
+    assert "SLACK_SIGNING_SECRET is a Key Vault reference Azure could not resolve" in caplog.text
     assert job is None
 
 
