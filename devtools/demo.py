@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--days", type=int, default=120, help="sample project: days of data")
     parser.add_argument("--users", type=int, default=4000, help="sample project: users")
+    parser.add_argument(
+        "--slash", metavar="WORDS", help='send a signed /analytics command, e.g. --slash "weekly"'
+    )
     args = parser.parse_args(argv)
     if args.period and args.reports:
         parser.error(
@@ -184,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
         else:
             print("Using the real Mixpanel project from .env")
+        if args.slash is not None:  # devtools/slash_demo.py: both functions, one command
+            from devtools.slash_demo import slash_demo
+
+            print("\n".join(slash_demo(environ, args.slash, out=OUT)))
+            return 0
         app = App.from_environ(environ)
         today = now.astimezone(app.settings.timezone).date()
         runs = _runs(app, args.report, args.period and PeriodKind(args.period))

@@ -1,5 +1,9 @@
 """`make serve`: /api/CustomReport and /api/AlertBacktest on localhost:7071, no Core Tools.
 
+It also serves /api/SlackCommand (a real Slack app can point at it through a tunnel; with no
+queue here, SlackCommandWorker runs in this process right after the ack) and
+/api/DeliveryHistory (docs/slash-command.md).
+
 A thin development adapter: it turns each HTTP request into an azure.functions.HttpRequest,
 calls the function's real main() (CustomReport.main or AlertBacktest.main) and writes its
 HttpResponse back. With no real settings in .env it
@@ -21,7 +25,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,9 +39,13 @@ from dotenv import dotenv_values
 
 import AlertBacktest
 import CustomReport
+import DeliveryHistory
+import SlackCommand
+import SlackCommandWorker
 from devtools.mixpanel_standin import DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USERNAME, MixpanelStandIn
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
+from devtools.slash_demo import DEMO_SIGNING_SECRET, DEMO_TEAM_ID
 from devtools.smtp_standin import SmtpStandIn
 from shared.clock import utc_now
 
@@ -144,6 +153,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
+        if parts.path.rstrip("/").lower() in SLASH_ROUTES:
+            self._dispatch_slash(parts.path.rstrip("/").lower())
+            return
         main = ROUTES.get(parts.path.rstrip("/").lower())
         if main is None:
             self._send(
@@ -170,6 +182,37 @@ class Handler(BaseHTTPRequestHandler):
             response.mimetype or "application/json",
             dict(response.headers),
         )
+
+    def _dispatch_slash(self, route: str) -> None:
+        """SlackCommand (then its worker, in this process, after the ack) or DeliveryHistory."""
+        try:
+            body = self._read_body()
+        except FramingError as exc:
+            self._send(exc.status, error_body(exc.code, exc.message))
+            self.close_connection = True
+            return
+        parts = urlsplit(self.path)
+        request = func.HttpRequest(
+            method=self.command,
+            url=f"http://localhost{self.path}",
+            headers=dict(self.headers.items()),
+            params=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            body=body,
+        )
+        out = _Out()
+        if route == SLASH_COMMAND_ROUTE.lower():
+            response = SlackCommand.main(request, out)
+        else:
+            response = DeliveryHistory.main(request)
+        self._send(
+            response.status_code,
+            response.get_body(),
+            response.mimetype or "application/json",
+            dict(response.headers),
+        )
+        if out.value is not None:  # no queue here: the worker runs after the ack, in-process
+            message = func.QueueMessage(id="make-serve", body=out.value.encode("utf-8"))
+            threading.Thread(target=_work, args=(message,), daemon=True).start()
 
     def _read_body(self) -> bytes:
         """The body by Content-Length or chunked encoding (at most MAX_BODY + 1 bytes kept)."""
@@ -262,6 +305,40 @@ def read_chunked(
             return bytes(body)
         if not line.endswith(b"\n"):
             raise FramingError(400, "bad_request", "malformed chunked trailer")
+
+
+# -- /analytics: SlackCommand and DeliveryHistory (docs/slash-command.md) ---------------------
+
+SLASH_COMMAND_ROUTE = "/api/SlackCommand"
+SLASH_ROUTES = (SLASH_COMMAND_ROUTE.lower(), "/api/deliveryhistory")
+
+
+class _Out(func.Out[str]):
+    """The queue output binding, as make serve plays it: the value SlackCommand set."""
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def set(self, val: str) -> None:
+        self.value = val
+
+    def get(self) -> str:
+        return self.value or ""
+
+
+def _work(message: func.QueueMessage) -> None:
+    try:
+        SlackCommandWorker.main(message)
+    except Exception as exc:  # noqa: BLE001 - a dev server prints it, as the host would log it
+        print(f"SlackCommandWorker failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def slash_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The demo signing secret and team for the sample (a real Slack app's come from .env)."""
+    return {
+        "SLACK_SIGNING_SECRET": environ.get("SLACK_SIGNING_SECRET") or DEMO_SIGNING_SECRET,
+        "SLACK_TEAM_ID": environ.get("SLACK_TEAM_ID") or DEMO_TEAM_ID,
+    }
 
 
 def make_server(port: int = 0) -> ThreadingHTTPServer:
@@ -372,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"Delivery ledger: Azurite on 127.0.0.1:{storage.port} (stopped with the server)."
             )
+    os.environ.update(slash_env(os.environ))
+    print(f"SlackCommand: http://localhost:{args.port}{SLASH_COMMAND_ROUTE} (point a tunnel here)")
     print(f"CustomReport: http://localhost:{args.port}{ROUTE}")
     print(
         f"AlertBacktest: http://localhost:{args.port}{BACKTEST_ROUTE}  (Ctrl-C to stop)", flush=True

@@ -3,8 +3,10 @@
 import json
 import re
 import threading
+import time
+import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -600,3 +602,102 @@ class SlackStandIn(LoopbackService):
             return refuse(error)
         answer = {"ok": True, "channel": payload["channel"], "ts": f"{len(self.posts) + 1}.000100"}
         return HTTPStatus.OK, json.dumps(answer), json_type, cast(dict[str, Any], payload)
+
+
+# --------------------------------------------------------------------------- response_url
+
+# A slash command's response_url: https://hooks.slack.com/commands/T.../<id>/<token> on Slack.
+COMMANDS_PATH = "/commands/"
+RESPONSE_URL_MAX_POSTS = 5  # "up to 5 times within 30 minutes" (Slack's slash command docs)
+RESPONSE_URL_LIFETIME_SECONDS = 30 * 60
+RESPONSE_TYPES = frozenset({"ephemeral", "in_channel"})
+
+
+@dataclass(slots=True)
+class _ResponseUrl:
+    issued_at: float
+    used: int = 0
+
+
+class SlackCommandStandIn(SlackStandIn):
+    """The Slack stand-in that also issues slash command response_urls and takes their posts.
+
+    Each response_url takes at most RESPONSE_URL_MAX_POSTS posts within
+    RESPONSE_URL_LIFETIME_SECONDS of the command (`clock`, injectable), each validated like a
+    webhook message, with `response_type` ephemeral or in_channel. The refusal bodies (404
+    `used_url`, 404 `expired_url`) are UNVERIFIED; the limits are Slack's documented ones.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self._urls: dict[str, _ResponseUrl] = {}
+        self._command_posts: list[dict[str, Any]] = []
+        self._command_refusals: list[tuple[int, str]] = []
+
+    def response_url(self) -> str:
+        """A new response_url on this stand-in, as Slack puts one in each command it sends."""
+        path = f"{COMMANDS_PATH}T0STANDIN/{uuid.uuid4().int % 10**13}/{uuid.uuid4().hex}"
+        with self._lock:
+            self._urls[path] = _ResponseUrl(issued_at=self.clock())
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def command_posts(self) -> list[dict[str, Any]]:
+        """Accepted response_url payloads, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._command_posts)
+
+    @property
+    def command_refusals(self) -> list[tuple[int, str]]:
+        """(status, body) of every response_url post refused, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._command_refusals)
+
+    def _answer(
+        self, method: str, raw_path: str, content_type: str, body: bytes, *, authorization: str = ""
+    ) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+        path = urlsplit(raw_path).path
+        if not path.startswith(COMMANDS_PATH):
+            return super()._answer(
+                method, raw_path, content_type, body, authorization=authorization
+            )
+        status, text, accepted = self._decide_command(method, path, body)
+        with self._lock:
+            self._received.append(body)
+            if accepted is not None:
+                self._command_posts.append(accepted)
+            else:
+                self._command_refusals.append((int(status), text))
+        return int(status), text, ()
+
+    def _decide_command(
+        self, method: str, path: str, body: bytes
+    ) -> tuple[int, str, dict[str, Any] | None]:
+        if method != "POST":
+            return HTTPStatus.METHOD_NOT_ALLOWED, "invalid_method", None
+        with self._lock:
+            url = self._urls.get(path)
+            if url is None:
+                return HTTPStatus.NOT_FOUND, "no_service", None
+            if self.clock() - url.issued_at > RESPONSE_URL_LIFETIME_SECONDS:
+                return HTTPStatus.NOT_FOUND, "expired_url", None
+            if url.used >= RESPONSE_URL_MAX_POSTS:
+                return HTTPStatus.NOT_FOUND, "used_url", None
+            url.used += 1
+        try:
+            payload = json.loads(body.decode())
+        except ValueError:
+            return HTTPStatus.BAD_REQUEST, "invalid_payload", None
+        if not isinstance(payload, dict):
+            return HTTPStatus.BAD_REQUEST, "invalid_payload", None
+        if payload.get("response_type", "ephemeral") not in RESPONSE_TYPES:
+            return HTTPStatus.BAD_REQUEST, "invalid_payload", None
+        message = {k: v for k, v in payload.items() if k in {"text", "blocks"}}
+        error = slack_rejection(message)
+        if error is not None:
+            return HTTPStatus.BAD_REQUEST, error, None
+        if self._chart_refusal(message) is not None:
+            status, text = self.chart_refusal
+            return status, text, None
+        return HTTPStatus.OK, "ok", payload

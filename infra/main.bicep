@@ -65,6 +65,12 @@ param slackChannel string = ''
 @description('true: SMTP_PASSWORD from the vault secret smtp-password.')
 param smtpPasswordEnabled bool = false
 
+@description('true: the /analytics slash command (docs/slash-command.md): SLACK_SIGNING_SECRET from the vault secret slack-signing-secret, for the workspace slackTeamId.')
+param slackCommandEnabled bool = false
+
+@description('Slack workspace (team) id allowed to use /analytics, e.g. T0123ABCD (with slackCommandEnabled).')
+param slackTeamId string = ''
+
 @description('Settings named by the [[report]] destinations of the metrics file, e.g. SLACK_WEBHOOK_GROWTH; each is read from the vault secret of the same name in kebab case (slack-webhook-growth).')
 param reportDestinations array = []
 
@@ -101,6 +107,8 @@ module resources 'resources.bicep' = {
     slackBotEnabled: slackBotEnabled
     slackChannel: slackChannel
     smtpPasswordEnabled: smtpPasswordEnabled
+    slackCommandEnabled: slackCommandEnabled
+    slackTeamId: slackTeamId
     reportDestinations: reportDestinations
     extraSettings: extraSettings
   }

@@ -18,6 +18,8 @@ param slackWebhookEnabled bool
 param slackBotEnabled bool
 param slackChannel string
 param smtpPasswordEnabled bool
+param slackCommandEnabled bool
+param slackTeamId string
 param reportDestinations array
 param extraSettings object
 
@@ -30,6 +32,7 @@ var deliveryTable = 'reportdeliveries'
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
@@ -177,6 +180,18 @@ resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// SlackCommand puts each command on the slack-commands queue (an output binding) and
+// SlackCommandWorker is triggered by it, both through the host's identity-based storage.
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identity.id, roles.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(appInsights.id, identity.id, roles.monitoringMetricsPublisher)
   scope: appInsights
@@ -296,6 +311,18 @@ var smtpSettings = smtpPasswordEnabled ? [
   }
 ] : []
 
+// The /analytics slash command: Slack's signing secret, and the one workspace allowed.
+var slashSettings = slackCommandEnabled ? [
+  {
+    name: 'SLACK_SIGNING_SECRET'
+    value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=slack-signing-secret)'
+  }
+  {
+    name: 'SLACK_TEAM_ID'
+    value: slackTeamId
+  }
+] : []
+
 // Each [[report]]'s destination setting (e.g. SLACK_WEBHOOK_GROWTH), from the secret of the
 // same name in kebab case (slack-webhook-growth).
 var destinationSettings = [
@@ -358,7 +385,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       http20Enabled: true
       remoteDebuggingEnabled: false
-      appSettings: concat(plainSettings, secretSettings, webhookSettings, botSettings, smtpSettings, destinationSettings, optionalSettings)
+      appSettings: concat(plainSettings, secretSettings, webhookSettings, botSettings, smtpSettings, slashSettings, destinationSettings, optionalSettings)
     }
     functionAppConfig: {
       deployment: {

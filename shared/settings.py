@@ -142,6 +142,10 @@ class Settings:
     export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS
     week_start: int = 0
     insights_reports: tuple[tuple[str, str], ...] = ()
+    # /analytics slash command (SlackCommand): optional here, checked when the command runs.
+    slack_signing_secret: Secret | None = None
+    slack_team_id: str | None = None
+    slack_command_channels: frozenset[str] | None = None  # None: every channel of the team
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -322,6 +326,18 @@ class Settings:
                 _bookmarks,
                 (),
                 "must list metric_key:bookmark_id pairs separated by commas",
+            ),
+            slack_signing_secret=(
+                Secret(env["SLACK_SIGNING_SECRET"]) if env.get("SLACK_SIGNING_SECRET") else None
+            ),
+            slack_team_id=optional(
+                "SLACK_TEAM_ID", _slack_id, None, "must be a Slack workspace id like T0123ABCD"
+            ),
+            slack_command_channels=optional(
+                "SLACK_COMMAND_CHANNELS",
+                _slack_ids,
+                None,
+                "must list Slack channel ids like C0123ABCD separated by commas",
             ),
         )
         if problems:
@@ -566,3 +582,17 @@ def _weekday(value: str) -> int:
     if lowered in names:
         return names.index(lowered)
     return WEEKDAYS.index(lowered)
+
+
+def _slack_id(value: str) -> str:
+    """A Slack id (workspace T..., channel C.../G.../D...): upper-case letters and digits."""
+    if not re.fullmatch(r"[A-Z][A-Z0-9]{2,31}", value):
+        raise ValueError(value)
+    return value
+
+
+def _slack_ids(value: str) -> frozenset[str]:
+    ids = frozenset(_slack_id(p.strip()) for p in value.split(",") if p.strip())
+    if not ids:
+        raise ValueError(value)
+    return ids

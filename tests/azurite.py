@@ -10,11 +10,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURITE_TABLE_BIN = REPO_ROOT / "tools" / "node_modules" / ".bin" / "azurite-table"
+AZURITE_QUEUE_BIN = REPO_ROOT / "tools" / "node_modules" / ".bin" / "azurite-queue"
 
 # Azurite's fixed development account, published in every Azure Storage doc: not a secret.
 ACCOUNT_NAME = "devstoreaccount1"
@@ -101,9 +103,44 @@ def azurite_command(port: int) -> list[str]:
 
 def start_azurite_table(*, timeout: float = 20.0, attempts: int = 3) -> AzuriteTable:
     """Start azurite-table on a free loopback port and wait until it accepts connections."""
-    if not AZURITE_TABLE_BIN.exists():
+    return _start(AZURITE_TABLE_BIN, azurite_command, timeout=timeout, attempts=attempts)
+
+
+def queue_connection_string(port: int, *, host: str = "127.0.0.1") -> str:
+    """The connection string for the development account's queue endpoint on `port`."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+        f"QueueEndpoint=http://{host}:{port}/{ACCOUNT_NAME};"
+    )
+
+
+class AzuriteQueue(AzuriteTable):
+    """A running `azurite-queue` process (the Functions host's queues, for queue triggers)."""
+
+    @property
+    def connection_string(self) -> str:
+        """Connection string for this instance's queue service."""
+        return queue_connection_string(self.port)
+
+
+def azurite_queue_command(port: int) -> list[str]:
+    """The azurite-queue command line: the table command's options, for the queue service."""
+    options = azurite_command(port)[5:]
+    return [str(AZURITE_QUEUE_BIN), "--queueHost", "127.0.0.1", "--queuePort", str(port), *options]
+
+
+def start_azurite_queue(*, timeout: float = 20.0, attempts: int = 3) -> AzuriteQueue:
+    """Start azurite-queue on a free loopback port and wait until it accepts connections."""
+    table = _start(AZURITE_QUEUE_BIN, azurite_queue_command, timeout=timeout, attempts=attempts)
+    return AzuriteQueue(process=table.process, port=table.port, workdir=table.workdir)
+
+
+def _start(
+    binary: Path, command: Callable[[int], list[str]], *, timeout: float, attempts: int
+) -> AzuriteTable:
+    if not binary.exists():
         raise AzuriteError(
-            f"Azurite is not installed ({AZURITE_TABLE_BIN} is missing): run `make test`, "
+            f"Azurite is not installed ({binary} is missing): run `make test`, "
             "which installs it into tools/node_modules"
         )
     last_error = ""
@@ -114,7 +151,7 @@ def start_azurite_table(*, timeout: float = 20.0, attempts: int = 3) -> AzuriteT
         stdout_path = workdir / "stdout.log"
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                azurite_command(port),
+                command(port),
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -137,7 +174,7 @@ def start_azurite_table(*, timeout: float = 20.0, attempts: int = 3) -> AzuriteT
             if exit_code is None
             else f"exited with code {exit_code}"
         )
-        last_error = f"azurite-table on port {port} {outcome}; output:\n{output or '(none)'}"
+        last_error = f"{binary.name} on port {port} {outcome}; output:\n{output or '(none)'}"
         # Another process grabbed the port between free_port() and Azurite's bind: try again.
         if "EADDRINUSE" not in output:
             break

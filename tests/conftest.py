@@ -10,7 +10,13 @@ import pytest
 from shared.delivery.ledger import InMemoryLedger
 from shared.sources.budget import MIXPANEL_LIMITS
 from shared.web import http_api
-from tests.azurite import AzuriteError, AzuriteTable, start_azurite_table
+from tests.azurite import (
+    AzuriteError,
+    AzuriteQueue,
+    AzuriteTable,
+    start_azurite_queue,
+    start_azurite_table,
+)
 
 # Loopback Mixpanel and Slack stand-ins for end-to-end tests (fixtures `stack`, `sample_events`)
 # and the email fixtures (`smtp`, `tls`).
@@ -28,6 +34,23 @@ def azurite_connection_string() -> Iterator[str]:
         problem = str(exc)
     if server is None:
         # Outside the except block, so the report shows the reason once, without a traceback.
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield server.connection_string
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite_queue_connection_string() -> Iterator[str]:
+    """A real Azurite queue service for the whole session; fails (never skips) if missing."""
+    server: AzuriteQueue | None = None
+    problem = ""
+    try:
+        server = start_azurite_queue()
+    except AzuriteError as exc:
+        problem = str(exc)
+    if server is None:
         pytest.fail(problem, pytrace=False)
     try:
         yield server.connection_string

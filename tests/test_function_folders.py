@@ -19,6 +19,9 @@ FOLDERS = [
     "CustomReport",
     "AlertCheck",
     "AlertBacktest",
+    "SlackCommand",
+    "SlackCommandWorker",
+    "DeliveryHistory",
 ]
 
 
@@ -93,6 +96,41 @@ def test_alert_check_fires_hourly_after_the_hour_and_never_on_startup():
 def test_alert_backtest_needs_a_function_key_and_answers_get():
     """authLevel function, GET only, the response as $return."""
     b = bindings("AlertBacktest")
+    assert b["req"]["authLevel"] == "function"
+    assert b["req"]["methods"] == ["get"]
+    assert b["$return"]["type"] == "http"
+
+
+def test_slack_command_is_anonymous_post_with_a_queue_output_to_slack_commands():
+    """Slack signs instead of a function key; the work goes to the slack-commands queue."""
+    b = bindings("SlackCommand")
+    assert b["req"]["authLevel"] == "anonymous"
+    assert b["req"]["methods"] == ["post"]
+    assert b["msg"] == {
+        "type": "queue",
+        "direction": "out",
+        "name": "msg",
+        "queueName": "slack-commands",
+        "connection": "AzureWebJobsStorage",
+    }
+    assert b["$return"]["type"] == "http"
+
+
+def test_the_worker_is_triggered_by_the_same_queue_on_the_host_storage():
+    """queueTrigger on slack-commands through AzureWebJobsStorage (identity-based in Azure)."""
+    [trigger] = bindings("SlackCommandWorker").values()
+    assert trigger == {
+        "type": "queueTrigger",
+        "direction": "in",
+        "name": "msg",
+        "queueName": "slack-commands",
+        "connection": "AzureWebJobsStorage",
+    }
+
+
+def test_delivery_history_needs_a_function_key_and_answers_get():
+    """authLevel function, GET only, like CustomReport."""
+    b = bindings("DeliveryHistory")
     assert b["req"]["authLevel"] == "function"
     assert b["req"]["methods"] == ["get"]
     assert b["$return"]["type"] == "http"

@@ -24,7 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Setting -> vault secret; a [[report]] destination's setting maps the same way (kebab case).
-SECRETS = ("MIXPANEL_SECRET", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SMTP_PASSWORD")
+SECRETS = (
+    "MIXPANEL_SECRET",
+    "SLACK_WEBHOOK_URL",
+    "SLACK_BOT_TOKEN",
+    "SMTP_PASSWORD",
+    "SLACK_SIGNING_SECRET",
+)
 PARAMETERS = Path(__file__).resolve().parent.parent / "main.parameters.json"
 
 

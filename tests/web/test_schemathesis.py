@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.serve import BACKTEST_ROUTE, ROUTE, smtp_env
+from devtools.serve import BACKTEST_ROUTE, ROUTE, slash_env, smtp_env
 from devtools.smtp_standin import SmtpStandIn
 from tests.e2e import Stack
 from tests.openapi_check import load_openapi
@@ -46,6 +46,8 @@ def dev_server(
     `make serve` has, an SMTP stand-in (so send_email=true, a valid request, is answered 200)."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
     monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
+    for name, value in slash_env({}).items():  # SlackCommand's settings, as make serve sets them
+        monkeypatch.setenv(name, value)
     with SmtpStandIn() as mail:
         for name, value in smtp_env(mail.address).items():
             monkeypatch.setenv(name, value)

@@ -1,0 +1,22 @@
+"""HTTP: /api/SlackCommand, Slack's /analytics; signed by Slack, acknowledged, then queued."""
+
+import os
+
+import azure.functions as func
+
+from shared.slack_command.http import handle_slack_command
+
+
+def main(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
+    """Verify the raw body's signature, answer within 3 s, queue the work (slack-commands)."""
+    result = handle_slack_command(req.method, req.get_body(), dict(req.headers), environ=os.environ)
+    if result.job is not None:
+        msg.set(result.job)
+    http = result.http
+    return func.HttpResponse(
+        http.body,
+        status_code=http.status,
+        mimetype=http.mimetype,
+        charset="utf-8",
+        headers=http.headers,
+    )

@@ -1,0 +1,1 @@
+"""The /analytics slash command: verify, parse, acknowledge, answer from a queue, history."""

@@ -1,0 +1,346 @@
+"""The HTTP side: SlackCommand (acknowledge, enqueue), DeliveryHistory, and the queue worker.
+
+Each is a shell: gather (settings, the raw request), decide (pure: shared/slack_command/
+verify.py, parse.py, answer.py, history.py), deliver (an HTTP answer, a queue message, a post).
+None raises: a bug answers in the documented error shape, without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from shared.app import App
+from shared.clock import utc_now
+from shared.delivery.ledger import DeliveryLedger
+from shared.errors import ConfigError, LedgerError
+from shared.pipeline import produce_report
+from shared.report.generator import Report
+from shared.settings import Settings
+from shared.slack_command.answer import (
+    EPHEMERAL,
+    STATUS_ACK,
+    ack_text,
+    help_message,
+)
+from shared.slack_command.history import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    Delivery,
+    destination_names,
+    recent_deliveries,
+)
+from shared.slack_command.job import (
+    Answering,
+    BadJob,
+    CommandJob,
+    ResponseUrlPoster,
+    answer_job,
+    decode_job,
+    encode_job,
+)
+from shared.slack_command.parse import (
+    BadForm,
+    Help,
+    NotUnderstood,
+    ReportAsk,
+    parse_command,
+    parse_form,
+    refusal,
+)
+from shared.slack_command.verify import RETRY_HEADER, header, signature_problem
+from shared.web import http_api
+from shared.web.custom_request import repeated_names
+from shared.web.http_api import HttpResult, error_result, json_result
+
+log = logging.getLogger("analytics_reporter")
+# `code` is the function key: the host checks it; the function neither reads nor echoes it.
+HISTORY_PARAMETERS = ("days", "code")
+# ASCII digits, no sign, no leading zero (then at most MAX_DAYS).
+_DAYS = re.compile(r"[1-9][0-9]?")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """SlackCommand's answer, and the queue message to send (None: nothing to do later)."""
+
+    http: HttpResult
+    job: str | None = None
+
+
+def handle_slack_command(
+    method: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    environ: Mapping[str, str],
+    now: datetime | None = None,
+) -> CommandResult:
+    """Answer one request from Slack within its 3 seconds; never raises."""
+    try:
+        return _command(method, body, headers, environ=environ, now=now or utc_now())
+    except Exception:  # a bug must still answer in the documented shape, without internals
+        log.exception("SlackCommand failed unexpectedly")
+        return CommandResult(error_result(500, "internal_error", "internal error; see the logs"))
+
+
+def _command(
+    method: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    environ: Mapping[str, str],
+    now: datetime,
+) -> CommandResult:
+    if not method.isascii() or method.upper() != "POST":
+        result = error_result(405, "method_not_allowed", "Slack sends commands with POST")
+        return CommandResult(replace(result, headers={**result.headers, "Allow": "POST"}))
+    try:
+        app = App.from_environ(environ)
+    except ConfigError as exc:
+        log.error("SlackCommand: %s", exc)
+        return CommandResult(_misconfigured("the reporter's settings are invalid"))
+    with app.session:
+        settings = app.settings
+        unusable = settings_problem(settings)
+        if unusable is not None or settings.slack_signing_secret is None:
+            log.error("SlackCommand: %s (docs/slash-command.md)", unusable)
+            return CommandResult(_misconfigured(str(unusable)))
+        secret = settings.slack_signing_secret.reveal()
+        problem = signature_problem(body, headers, secret=secret, now=now.timestamp())
+        if problem is not None:  # nothing of an unsigned body is read, logged or kept
+            log.warning("SlackCommand: refused a request not signed by Slack (%s)", problem)
+            return CommandResult(
+                error_result(401, "invalid_signature", "the request is not signed by Slack")
+            )
+        try:
+            form = parse_form(body)
+        except BadForm as exc:
+            log.warning("SlackCommand: a signed body that is not a slash command (%s)", exc)
+            return CommandResult(error_result(400, "invalid_body", "not a slash command", "body"))
+        no = refusal(
+            form, team_id=settings.slack_team_id or "", channels=settings.slack_command_channels
+        )
+        if no is not None:
+            log.info("SlackCommand: refused team %s channel %s", form.team_id, form.channel_id)
+            return CommandResult(_ephemeral(no))
+        today = now.astimezone(settings.timezone).date()
+        reports = {spec.name: spec.cadence for spec in app.ctx.config.reports}
+        command = parse_command(form.text, today=today, reports=reports)
+        if isinstance(command, Help):  # pure and small: answered at once
+            return CommandResult(
+                json_result(
+                    200, _ephemeral_payload(help_message(app.ctx.config, today=today).payload())
+                )
+            )
+        if isinstance(command, NotUnderstood):
+            return CommandResult(_ephemeral(command.reason))
+        retry = header(headers, RETRY_HEADER)
+        if retry is not None:  # normal: the worker's ledger claim keeps it to one answer
+            log.info("SlackCommand: Slack retry %s of command %s", retry[:8], form.identity)
+        ack = ack_text(command) if isinstance(command, ReportAsk) else STATUS_ACK
+        job = encode_job(CommandJob(form=form, today=today, received_at=now))
+        return CommandResult(_ephemeral(ack), job)
+
+
+def settings_problem(settings: Settings) -> str | None:
+    """Why SlackCommand cannot run with these settings (None: it can), naming the setting."""
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+            ("SLACK_TEAM_ID", settings.slack_team_id),
+        )
+        if value is None
+    ]
+    # (An unresolved Key Vault reference never gets here: Settings.from_env names it.)
+    return f"{' and '.join(missing)} not set" if missing else None
+
+
+def _ephemeral_payload(payload: Mapping[str, object]) -> dict[str, object]:
+    return {"response_type": EPHEMERAL, **payload}
+
+
+def _ephemeral(text: str) -> HttpResult:
+    return json_result(200, {"response_type": EPHEMERAL, "text": text})
+
+
+def _misconfigured(what: str) -> HttpResult:
+    return error_result(500, "server_misconfigured", f"{what}; see the function logs")
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def run_command_job(
+    message: str, *, environ: Mapping[str, str], now: datetime | None = None
+) -> bool:
+    """Answer one queued command (True when this run posted). Raises only for the queue to
+    deliver the message again: storage failed, or Slack refused a post that was not made."""
+    now = now or utc_now()
+    try:
+        job = decode_job(message)
+    except BadJob as exc:  # a retry cannot read it either: drop it, loudly
+        log.error("SlackCommandWorker: dropped a queue message: %s", exc)
+        return False
+    try:
+        app = App.from_environ(environ)
+    except ConfigError as exc:  # a retry would fail the same way: say so once, and stop
+        log.error("SlackCommandWorker: %s", exc)
+        _say(job, SETTINGS_BROKEN)
+        return False
+    with app.session:
+        return answer_job(job, answering(app, job, ledger=_ledger(app)), now=now)
+
+
+SETTINGS_BROKEN = (
+    ":warning: The reporter's settings are invalid, so it cannot answer; "
+    "an admin can see why in the function logs."
+)
+
+
+def _say(job: CommandJob, text: str) -> None:
+    """One ephemeral line at the command's response_url, when nothing else can be built."""
+    import requests
+
+    from shared.errors import SlackError
+    from shared.slack_command.answer import text_message
+
+    with requests.Session() as session:
+        try:
+            ResponseUrlPoster(job.form.response_url, EPHEMERAL, session=session).post(
+                text_message(text)
+            )
+        except SlackError as exc:
+            log.error("SlackCommandWorker: could not say so either: %s", exc)
+
+
+def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering:
+    """The worker's ports from the composition root."""
+    from shared.delivery.chart_fallback import PROCESS_CHART_MEMORY, ChartFallbackPoster
+
+    settings = app.settings
+
+    def build(ask: ReportAsk) -> Report:
+        ctx = app.ctx
+        if ask.report is not None:
+            spec = next(r for r in ctx.config.reports if r.name == ask.report)
+            ctx = app.report_context(spec)
+        where = f"{ctx.config.source}: report {ask.report!r}" if ask.report else "metrics file"
+        return produce_report(
+            ask.period, ctx, mixpanel=app.mixpanel(), now=utc_now(), events_field=where
+        )
+
+    def history() -> list[Delivery]:
+        return history_of(app, ledger, now=utc_now(), days=DEFAULT_DAYS)
+
+    def poster(response_type: str) -> ChartFallbackPoster:
+        return ChartFallbackPoster(
+            ResponseUrlPoster(job.form.response_url, response_type, session=app.session),
+            memory=PROCESS_CHART_MEMORY,
+            mode=settings.slack_charts,
+            retry_after=timedelta(days=settings.slack_charts_retry_days),
+            clock=utc_now,
+        )
+
+    return Answering(
+        ledger=ledger, config=app.ctx.config, build=build, history=history, poster=poster
+    )
+
+
+def history_of(app: App, ledger: DeliveryLedger, *, now: datetime, days: int) -> list[Delivery]:
+    """The last `days` days of the ledger, destinations named by their settings."""
+    names = destination_names(app.settings, app.ctx.config.reports, app.webhooks)
+    return recent_deliveries(ledger.history(), names=names, now=now, days=days)
+
+
+def _ledger(app: App) -> DeliveryLedger:
+    # Without storage (only ever local), CustomReport's in-process ledger is the ledger.
+    return app.ledger() if app.settings.storage_connection else http_api.LOCAL_LEDGER
+
+
+# --------------------------------------------------------------------------- DeliveryHistory
+
+
+def handle_delivery_history(
+    method: str,
+    params: Mapping[str, str],
+    *,
+    environ: Mapping[str, str],
+    query_string: str | None = None,
+    now: datetime | None = None,
+) -> HttpResult:
+    """Answer GET /api/DeliveryHistory?days=N as JSON; never raises."""
+    try:
+        return _history(
+            method, params, environ=environ, query_string=query_string, now=now or utc_now()
+        )
+    except Exception:  # a bug must still answer in the documented shape, without internals
+        log.exception("DeliveryHistory failed unexpectedly")
+        return error_result(500, "internal_error", "internal error; see the function logs")
+
+
+def _history(
+    method: str,
+    params: Mapping[str, str],
+    *,
+    environ: Mapping[str, str],
+    query_string: str | None,
+    now: datetime,
+) -> HttpResult:
+    if not method.isascii() or method.upper() != "GET":
+        result = error_result(405, "method_not_allowed", "use GET")
+        return replace(result, headers={**result.headers, "Allow": "GET"})
+    repeated = repeated_names(query_string or "")
+    if repeated:
+        return error_result(
+            400,
+            "duplicate_parameter",
+            "a parameter is given more than once in the query string; give each parameter once",
+            repeated[0][:64],
+        )
+    unknown = sorted(set(params) - set(HISTORY_PARAMETERS))
+    if unknown:
+        return error_result(
+            400, "unknown_parameter", "unknown parameter; allowed: days", unknown[0][:64]
+        )
+    days = DEFAULT_DAYS
+    if "days" in params:
+        raw = params["days"]
+        if not (_DAYS.fullmatch(raw) and int(raw) <= MAX_DAYS):
+            return error_result(
+                400,
+                "invalid_parameter",
+                f"days must be a whole number from 1 to {MAX_DAYS}",
+                "days",
+            )
+        days = int(raw)
+    try:
+        app = App.from_environ(environ)
+    except ConfigError as exc:
+        log.error("DeliveryHistory: %s", exc)
+        return _misconfigured("the reporter's settings are invalid")
+    with app.session:
+        if app.settings.storage_connection is None:
+            return error_result(
+                503,
+                "storage_unavailable",
+                "the delivery ledger's storage (AzureWebJobsStorage) is not configured",
+                side="storage",
+            )
+        try:
+            deliveries = history_of(app, app.ledger(), now=now, days=days)
+        except LedgerError as exc:
+            return error_result(503, "storage_failed", str(exc), side="storage", retry_after=30)
+    since = (now - timedelta(days=days)).astimezone(UTC).replace(microsecond=0)
+    return json_result(
+        200,
+        {
+            "days": days,
+            "since": since.isoformat(),
+            "deliveries": [d.as_json() for d in deliveries],
+        },
+    )
