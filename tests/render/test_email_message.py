@@ -26,7 +26,9 @@ from shared.render.email_message import (
     render_subject,
 )
 from shared.render.email_pdf import render_pdf
-from shared.render.slack_message import human_number, render_message, render_text
+from shared.render.slack import render_message
+from shared.render.text import render_text
+from shared.render.wording import human_number
 from shared.report.generator import Report
 from shared.schedule.periods import PeriodKind
 from tests.email_fixtures import RECIPIENTS, SENDER, numbers, parts, slack_visible, visible_text

@@ -21,8 +21,9 @@ import pytest
 from devtools.slack_standin import live_markup, slack_rejection
 from shared.alerts.evaluate import Finding
 from shared.alerts.message import render_alert, render_resolved
+from shared.render.blocks import literal_mrkdwn
 from shared.render.charts import chart_blocks
-from shared.render.slack_message import literal_mrkdwn, render_message
+from shared.render.slack import render_message
 from shared.render.wording import HIDDEN_MARK, defang, neutral, shown
 from shared.report.generator import BreakdownRow, Report
 from tests.render.renderings import every_rendering

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devtools.slack_standin import explain_slack_rejection, slack_rejection
-from shared.render.slack_message import (
+from shared.render.blocks import (
     MAX_BLOCKS,
     MAX_CONTEXT_ELEMENTS,
     MAX_FALLBACK_TEXT_CHARS,
@@ -29,21 +29,18 @@ from shared.render.slack_message import (
     MAX_HEADER_CHARS,
     MAX_MESSAGE_TEXT_CHARS,
     MAX_SECTION_TEXT_CHARS,
-    SlackMessage,
     context_block,
     divider_block,
     escape_mrkdwn,
     escape_truncated,
     fit_lines,
     header_block,
-    human_number,
     message_text_chars,
-    render_failure,
-    render_message,
-    render_text,
     section_block,
-    truncate,
 )
+from shared.render.slack import SlackMessage, render_failure, render_message
+from shared.render.text import render_text
+from shared.render.wording import human_number, truncate
 from shared.report.generator import (
     Change,
     EventCount,
