@@ -18,7 +18,7 @@ from shared.render.plan import plan
 from shared.report.generator import MetricResult, Report, Verdict
 from shared.report.units import Unit, UnitKind
 from tests.render.renderings import pdf_lines
-from tests.render.test_slack_message import SIGNUPS, report_of, weekly_change
+from tests.render.reports import SIGNUPS, report_of, weekly_change
 
 FIGURE = re.compile(r"-?(?:[£€$]|CHF )?\d[\d,]*(?:\.\d+)?(?:%| XYZ)?")
 GBP = Unit(UnitKind.CURRENCY, "GBP", 2)

@@ -27,7 +27,7 @@ from shared.render.slack import render_message
 from shared.render.wording import HIDDEN_MARK, defang, neutral, shown
 from shared.report.generator import BreakdownRow, Report
 from tests.render.renderings import every_rendering
-from tests.render.test_slack_message import events_report
+from tests.render.reports import events_report
 
 RLO = "Refund\u202e1,234"  # U+202E: what follows reads right to left, reversing the figures
 ZERO_WIDTH = "Purc\u200bhase"  # passes for 'Purchase'

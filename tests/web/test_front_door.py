@@ -32,7 +32,7 @@ from shared.web.http_api import unknown_events_message
 from shared.web.ondemand import post_on_demand
 from tests.e2e import Stack
 from tests.openapi_check import validate_against_openapi
-from tests.render.test_slack_message import golden_report
+from tests.render.reports import golden_report
 from tests.serving import dev_server
 
 ROUTE = "/api/CustomReport"
