@@ -197,7 +197,7 @@ def bench_alert_budget() -> None:
     from bench.alerts_budget import with_derived_rules
     from shared.alerts.check import AlertContext, run_alert_check
     from shared.delivery.ledger import InMemoryLedger
-    from shared.render.slack_message import SlackMessage
+    from shared.render.slack import SlackMessage
 
     class Drop:
         destination = "bench"

@@ -30,7 +30,8 @@ from shared.errors import ConfigError, ReporterError
 from shared.pipeline import ReportContext, produce_report
 from shared.render.html_preview import render_html
 from shared.render.report_json import report_to_json
-from shared.render.slack_message import render_message, render_text
+from shared.render.slack import render_message
+from shared.render.text import render_text
 from shared.report.metrics import load_metrics
 from shared.report.reports import ReportSpec
 from shared.schedule.periods import PeriodKind, report_period

@@ -383,7 +383,7 @@ def _notify_config_error(
     import requests
 
     from shared.delivery.slack_client import SlackWebhook
-    from shared.settings import Secret, _is_http_url
+    from shared.settings import Secret, is_http_url
 
     try:
         zone = ZoneInfo(environ.get("TIMEZONE", "").strip() or "Europe/London")
@@ -401,7 +401,7 @@ def _notify_config_error(
         log.error("%s report: %s", kind, error)
         return
     url = environ.get("SLACK_WEBHOOK_URL", "").strip()
-    if not _is_http_url(url):
+    if not is_http_url(url):
         log.error("%s report: %s (and no usable SLACK_WEBHOOK_URL to say so)", kind, error)
         return
     with requests.Session() as session:

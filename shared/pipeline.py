@@ -21,7 +21,7 @@ from shared.errors import (
     SlackError,
     UnknownPropertiesError,
 )
-from shared.render.slack_message import SlackMessage, render_failure, render_message
+from shared.render.slack import SlackMessage, render_failure, render_message
 from shared.report.figures import Figures, FigureTally, unknown_properties
 from shared.report.generator import Facts, Report, Unavailable, build_report
 from shared.report.metrics import Measure, MetricsConfig, unknown_events

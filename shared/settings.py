@@ -199,7 +199,7 @@ class Settings:
         channel = env.get("SLACK_CHANNEL", "")
         if bot_token and not channel:
             problems.append("SLACK_CHANNEL is required with SLACK_BOT_TOKEN (a channel id or name)")
-        if webhook and not _is_http_url(webhook):
+        if webhook and not is_http_url(webhook):
             problems.append("SLACK_WEBHOOK_URL must be an http(s) URL (value not shown)")
 
         settings = cls(
@@ -424,7 +424,8 @@ def _shown(name: str, raw: str) -> str:
     return repr(raw[:80])
 
 
-def _is_http_url(value: str) -> bool:
+def is_http_url(value: str) -> bool:
+    """Whether `value` is an absolute http(s) URL with a host (a webhook or a link)."""
     parts = urlsplit(value)
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 

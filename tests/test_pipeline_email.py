@@ -13,7 +13,7 @@ import pytest
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
 from shared.errors import EmailError
 from shared.pipeline import Delivered, run_scheduled
-from shared.render.slack_message import human_number
+from shared.render.wording import human_number
 from shared.report.generator import Report
 from shared.schedule.periods import PeriodKind
 from tests.fakes import FakeMixpanel, FakeSlack

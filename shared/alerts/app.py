@@ -17,7 +17,7 @@ from shared.app import App, will_retry
 from shared.clock import utc_now
 from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
-from shared.render.slack_message import render_failure
+from shared.render.slack import render_failure
 from shared.runlog import logged_run
 from shared.sources.budget import Priority
 from shared.sources.export_stream import LineBudget, LineDecoder, S

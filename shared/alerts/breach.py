@@ -21,7 +21,7 @@ from typing import Protocol
 
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryRecord, DeliveryStatus
 from shared.errors import SlackError
-from shared.render.slack_message import SlackMessage
+from shared.render.slack import SlackMessage
 
 log = logging.getLogger("analytics_reporter")
 SEPARATOR = "|"

@@ -24,7 +24,7 @@ from shared.alerts.message import render_alert, render_resolved
 from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError
-from shared.render.slack_message import SlackMessage
+from shared.render.slack import SlackMessage
 from shared.report.metrics import MetricsConfig, MetricSpec, unknown_events
 from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
 from shared.sources.export_stream import LineBudget, LineDecoder, S

@@ -6,15 +6,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared.alerts.evaluate import Finding
-from shared.render.slack_message import (
+from shared.render.blocks import (
     MAX_FALLBACK_TEXT_CHARS,
-    MAX_LINE_CHARS,
-    SlackMessage,
     context_block,
     escape_mrkdwn,
     escape_truncated,
     section_block,
 )
+from shared.render.slack import SlackMessage
+from shared.render.wording import MAX_LINE_CHARS
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> str:

@@ -15,12 +15,8 @@ from zoneinfo import ZoneInfo
 from shared.alerts.breach import NEVER, MessagePoster, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger
 from shared.errors import ReporterError
-from shared.render.slack_message import (
-    SlackMessage,
-    context_block,
-    escape_mrkdwn,
-    section_block,
-)
+from shared.render.blocks import context_block, escape_mrkdwn, section_block
+from shared.render.slack import SlackMessage
 
 log = logging.getLogger("analytics_reporter")
 PARTITION = "failures"

@@ -26,14 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shared.delivery.ledger import storage_key
 from shared.delivery.tables import Storage, secrets_of, storage_of, table_client
 from shared.errors import LedgerError, SlackError
+from shared.render.blocks import MAX_MESSAGE_TEXT_CHARS, context_block, message_text_chars
 from shared.render.charts import chart_summary, is_chart
-from shared.render.slack_message import (
-    MAX_MESSAGE_TEXT_CHARS,
-    SlackMessage,
-    context_block,
-    message_text_chars,
-    truncate,
-)
+from shared.render.slack import SlackMessage
+from shared.render.wording import truncate
 from shared.settings import ChartsMode
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The report as an email: subject, HTML and plain-text parts (and a PDF copy); pure, no I/O.
 
-One more formatter of the plan the Slack message and the terminal preview share
-(shared/render/slack_message.py): the same rows, words, numbers, verdicts, footer and
+One more formatter of the render plan the Slack message and the terminal preview share
+(shared/render/plan.py): the same rows, words, numbers, verdicts, footer and
 "… and N more" cut-offs, so every figure in the email is the Slack message's figure. The HTML
 uses tables and inline styles only: no script, no stylesheet link, no web font, no remote image.
 """
@@ -18,19 +18,15 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime
 from typing import Any
 
-from shared.render.slack_message import (
+from shared.render.plan import Line, MetricRow, Part, RenderPlan, plan
+from shared.render.text import render_text
+from shared.render.wording import (
     MAX_NAME_CHARS,
     TEXT_MOOD,
     Mood,
     Phrase,
-    _clean,
-    _Line,
-    _MetricRow,
-    _Part,
-    _Plan,
-    _plan,
+    clean,
     more_line,
-    render_text,
     report_name,
     short_change,
     truncate,
@@ -101,7 +97,7 @@ def render_subject(report: Report) -> str:
     head = f"{report_name(report)}, {report.period.current.label()}"
     items = []
     for metric in report.metrics[:MAX_HEADLINE_METRICS]:
-        label = _clean(metric.spec.label, MAX_NAME_CHARS)
+        label = clean(metric.spec.label, MAX_NAME_CHARS)
         if metric.value is None:
             items.append(f"{label} unavailable")
         elif not metric.changes or metric.changes[0].verdict is Verdict.UNAVAILABLE:
@@ -137,7 +133,7 @@ def _html_phrase(phrase: Phrase) -> str:
     return f'<span style="{_mood_style(phrase.mood)}">{_e(glyph + phrase.words)}</span>'
 
 
-def _html_line(line: _Line) -> str:
+def _html_line(line: Line) -> str:
     """A plan line: glyphs and words as in the preview, strong spans bold, moods coloured."""
     out: list[str] = []
     mood: Mood | None = None
@@ -160,7 +156,7 @@ def _html_line(line: _Line) -> str:
     return " ".join(out)
 
 
-def _metric_row_html(row: _MetricRow) -> str:
+def _metric_row_html(row: MetricRow) -> str:
     others = "".join(
         f'<div style="font-size:12px;color:{MUTED};">{_e(other)}</div>' for other in row.others
     )
@@ -175,15 +171,15 @@ def _metric_row_html(row: _MetricRow) -> str:
     )
 
 
-def _metrics_html(plan: _Plan) -> str:
-    rows = [row for chunk in plan.metric_chunks for row in chunk]
-    if not rows and not plan.metrics_more:
+def _metrics_html(shown: RenderPlan) -> str:
+    rows = shown.metric_rows
+    if not rows and not shown.metrics_more:
         return ""
     body = "".join(_metric_row_html(row) for row in rows)
-    if plan.metrics_more:
+    if shown.metrics_more:
         body += (
             f'<tr><td colspan="3" style="padding:8px 10px;color:{MUTED};">'
-            f"{_e(more_line(plan.metrics_more))}</td></tr>"
+            f"{_e(more_line(shown.metrics_more))}</td></tr>"
         )
     return (
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
@@ -205,7 +201,7 @@ def bar_cell(value: int, largest: int) -> str:
     )
 
 
-def _part_html(part: _Part, bars: Sequence[int] | None) -> str:
+def _part_html(part: Part, bars: Sequence[int] | None) -> str:
     """A titled list; `bars` (the top events' counts, in the plan's order) adds a bar column."""
     largest = max(bars, default=0) if bars else 0
     rows = []
@@ -225,7 +221,7 @@ def _part_html(part: _Part, bars: Sequence[int] | None) -> str:
     )
 
 
-def _top_event_counts(report: Report, part: _Part) -> list[int] | None:
+def _top_event_counts(report: Report, part: Part) -> list[int] | None:
     """The counts behind the top-events lines (same order, same cut), or None for other parts."""
     if not report.top_events or not part.title or part.title[0].text != "Top events":
         return None
@@ -246,17 +242,19 @@ def daily_chart_html(report: Report) -> str:
 
 def render_html(report: Report) -> str:
     """The digest as one HTML document that mail clients show as the sender meant."""
-    plan = _plan(report)
+    shown = plan(report)
     sections = [
         f'<h1 style="margin:0 0 12px;font-size:20px;line-height:1.3;font-family:{FONT};">'
-        f"{_e(plan.header)}</h1>",
-        _metrics_html(plan),
+        f"{_e(shown.header)}</h1>",
+        _metrics_html(shown),
         daily_chart_html(report),
     ]
-    if plan.parts:
+    if shown.parts:
         sections.append(f'<hr style="border:0;border-top:1px solid {RULE};margin:16px 0;">')
-    sections += [_part_html(part, _top_event_counts(report, part)) for part in plan.parts]
-    footer = "".join(f'<div style="margin:2px 0;">{_html_line(line)}</div>' for line in plan.footer)
+    sections += [_part_html(part, _top_event_counts(report, part)) for part in shown.parts]
+    footer = "".join(
+        f'<div style="margin:2px 0;">{_html_line(line)}</div>' for line in shown.footer
+    )
     sections.append(
         f'<hr style="border:0;border-top:1px solid {RULE};margin:16px 0;">'
         f'<div style="font-size:12px;color:{MUTED};font-family:{FONT};">{footer}</div>'

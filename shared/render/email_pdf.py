@@ -1,6 +1,7 @@
 """The report as a one-document PDF (the email's optional attachment), drawn by reportlab.
 
-The same plan as the Slack message, the preview and the HTML part: same rows, words and cut-offs.
+The same render plan (shared/render/plan.py) as the Slack message, the preview and the HTML
+part: same rows, words and cut-offs.
 Nothing is fetched: the fonts are files on disk (DejaVu Sans where the system has it, else the
 Bitstream Vera that ships inside reportlab); a letter neither has becomes '?', a pictograph
 is left out.
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.render.email_message import MOOD_COLOUR, render_subject
-from shared.render.slack_message import TEXT_MOOD, Mood, _Line, _plan, more_line
+from shared.render.plan import Line, plan
+from shared.render.wording import TEXT_MOOD, Mood, more_line
 from shared.report.generator import Report
 
 # Coloured mood dots become a plain dot (coloured by the line); where the TTF lacks a mark,
@@ -81,7 +83,7 @@ def _markup(text: str, font: Any) -> str:
     return "".join(out)
 
 
-def _line_markup(line: _Line, font: Any) -> str:
+def _line_markup(line: Line, font: Any) -> str:
     parts = []
     mood: Mood | None = None
     for span in line:
@@ -111,7 +113,7 @@ def render_pdf(report: Report) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     regular, bold, font = _register_fonts()
-    plan = _plan(report)
+    shown = plan(report)
     body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5)
     # Figures' cells: a word (a figure) too long for the rest of a line moves to the next line
     # whole, never split (the columns are sized so that it fits there). Labels may still split.
@@ -120,9 +122,9 @@ def render_pdf(report: Report) -> bytes:
     value = ParagraphStyle("value", parent=figures, alignment=2)  # right-aligned figures
     title = ParagraphStyle("title", parent=body, fontName=bold, fontSize=15, leading=19)
     heading = ParagraphStyle("heading", parent=body, fontName=bold, fontSize=11, leading=15)
-    story: list[Any] = [Paragraph(_markup(plan.header, font), title), Spacer(1, 4 * mm)]
+    story: list[Any] = [Paragraph(_markup(shown.header, font), title), Spacer(1, 4 * mm)]
 
-    rows = [row for chunk in plan.metric_chunks for row in chunk]
+    rows = shown.metric_rows
     if rows:
         data = []
         for row in rows:
@@ -166,15 +168,15 @@ def render_pdf(report: Report) -> bytes:
             )
         )
         story.append(table)
-    if plan.metrics_more:
-        story.append(Paragraph(_markup(more_line(plan.metrics_more), font), body))
-    for part in plan.parts:
+    if shown.metrics_more:
+        story.append(Paragraph(_markup(more_line(shown.metrics_more), font), body))
+    for part in shown.parts:
         story += [Spacer(1, 3 * mm), Paragraph(_line_markup(part.title, font), heading)]
         story += [Paragraph(_line_markup(line, font), body) for line in part.lines]
         if part.more:
             story.append(Paragraph(_markup(more_line(part.more), font), body))
     story.append(Spacer(1, 5 * mm))
-    story += [Paragraph(_line_markup(line, font), small) for line in plan.footer]
+    story += [Paragraph(_line_markup(line, font), small) for line in shown.footer]
 
     out = io.BytesIO()
     document = SimpleDocTemplate(

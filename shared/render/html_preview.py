@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.render.charts import REFERENCE_SUFFIX, is_chart
-from shared.render.slack_message import SlackMessage
+from shared.render.slack import SlackMessage
 
 WIDTH, HEIGHT = 640, 280
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 16, 64

@@ -16,8 +16,8 @@ from shared.settings import (
     SETTING_PREFIXES,
     WEEKDAYS,
     Secret,
-    _is_http_url,
     format_characters,
+    is_http_url,
 )
 
 CADENCES = {
@@ -229,7 +229,7 @@ def resolve_destinations(
                 problems.append(
                     f"{where} contains an invisible Unicode format character ({hidden})"
                 )
-        elif not _is_http_url(value):
+        elif not is_http_url(value):
             problems.append(f"{where} must hold an http(s) URL (value not shown)")
         else:
             found[report.name] = Secret(value)

@@ -30,7 +30,8 @@ from shared.errors import (
 )
 from shared.pipeline import produce_report
 from shared.render.report_json import period_json, report_to_json
-from shared.render.slack_message import SlackMessage, render_message, render_text
+from shared.render.slack import SlackMessage, render_message
+from shared.render.text import render_text
 from shared.report.cost import request_cost
 from shared.report.generator import Report
 from shared.runlog import http_outcome, logged_run

@@ -10,7 +10,7 @@ from shared.alerts.breach import Outcome
 from shared.alerts.streaks import failure_once, recovered
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
 from shared.errors import MixpanelUnavailable
-from shared.render.slack_message import render_failure
+from shared.render.slack import render_failure
 from tests.fakes import FakeMixpanel, FakeSlack
 from tests.test_pipeline import LONDON, MONDAY_9, project, scheduled
 

@@ -23,7 +23,8 @@ from shared.delivery.slack_bot import SlackBotPoster
 from shared.delivery.slack_client import SlackWebhook
 from shared.errors import SlackError
 from shared.pipeline import Delivered, run_scheduled
-from shared.render.slack_message import SlackMessage, render_message, section_block
+from shared.render.blocks import section_block
+from shared.render.slack import SlackMessage, render_message
 from shared.schedule.periods import PeriodKind
 from shared.settings import ChartsMode, Secret
 from tests.fakes import FakeMixpanel, FakeSlack

@@ -11,7 +11,7 @@ from shared.delivery.email_settings import SmtpSecurity
 from shared.errors import EmailError
 from tests.azurite import free_port
 from tests.email_fixtures import SMTP_PASSWORD, SMTP_USERNAME, Tls, email_settings, parts
-from tests.render.test_slack_message import golden_report
+from tests.render.reports import golden_report
 
 NO_WAIT: list[float] = []
 

@@ -9,7 +9,8 @@ import pytest
 from devtools.slack_standin import DEFAULT_BOT_TOKEN, SlackStandIn
 from shared.delivery.slack_bot import SlackBotPoster
 from shared.errors import SlackError
-from shared.render.slack_message import SlackMessage, section_block
+from shared.render.blocks import section_block
+from shared.render.slack import SlackMessage
 from shared.settings import Secret
 from tests.azurite import free_port
 

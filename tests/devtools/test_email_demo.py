@@ -16,7 +16,7 @@ from shared.delivery.email_client import SmtpEmail
 from shared.settings import Settings
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.email_fixtures import numbers, parts, slack_visible, visible_text
-from tests.render.test_slack_message import golden_report
+from tests.render.reports import golden_report
 
 
 @pytest.fixture

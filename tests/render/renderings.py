@@ -15,7 +15,8 @@ from shared.render.email_message import MAIL_POLICY, render_email
 from shared.render.email_pdf import render_pdf
 from shared.render.html_preview import render_html
 from shared.render.report_json import report_to_json
-from shared.render.slack_message import render_message, render_text
+from shared.render.slack import render_message
+from shared.render.text import render_text
 from shared.report.generator import Report
 from tests.email_fixtures import RECIPIENTS, SENDER
 

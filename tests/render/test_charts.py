@@ -23,7 +23,7 @@ from shared.render.charts import (
     top_events_chart,
     trend_chart,
 )
-from shared.render.slack_message import render_message
+from shared.render.slack import render_message
 from shared.report.generator import Facts, Report, Unavailable, build_report
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period

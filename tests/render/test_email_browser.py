@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.render.email_message import render_html
-from shared.render.slack_message import human_number, render_message
+from shared.render.slack import render_message
+from shared.render.wording import human_number
 from tests.browser import headless
 from tests.email_fixtures import numbers, slack_visible
-from tests.render.test_slack_message import golden_report
+from tests.render.reports import golden_report
 
 OUT = Path("out")
 

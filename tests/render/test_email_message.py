@@ -26,11 +26,13 @@ from shared.render.email_message import (
     render_subject,
 )
 from shared.render.email_pdf import render_pdf
-from shared.render.slack_message import human_number, render_message, render_text
+from shared.render.slack import render_message
+from shared.render.text import render_text
+from shared.render.wording import human_number
 from shared.report.generator import Report
 from shared.schedule.periods import PeriodKind
 from tests.email_fixtures import RECIPIENTS, SENDER, numbers, parts, slack_visible, visible_text
-from tests.render.test_slack_message import events_report, golden_report
+from tests.render.reports import events_report, golden_report
 
 TO = parse_mailboxes(RECIPIENTS)
 FROM = parse_mailbox(SENDER)
@@ -222,7 +224,7 @@ def test_top_events_carry_bars_proportional_to_their_counts():
 def test_a_huge_report_fits_the_size_limit_and_says_and_n_more(kind: PeriodKind):
     """200 long Unicode metric names: under Gmail's clip size, '… and N more' as in Slack."""
     from shared.schedule.periods import report_period
-    from tests.render.test_slack_message import TODAY
+    from tests.render.reports import TODAY
 
     names = [f"événement 東京 {i:03d} " + "x" * 230 for i in range(200)]
     report = events_report(names, period=report_period(kind, TODAY))

@@ -14,11 +14,11 @@ import pytest
 
 import shared.render.email_pdf as email_pdf
 from shared.render.email_pdf import render_pdf
-from shared.render.slack_message import _plan
+from shared.render.plan import plan
 from shared.report.generator import MetricResult, Report, Verdict
 from shared.report.units import Unit, UnitKind
 from tests.render.renderings import pdf_lines
-from tests.render.test_slack_message import SIGNUPS, report_of, weekly_change
+from tests.render.reports import SIGNUPS, report_of, weekly_change
 
 FIGURE = re.compile(r"-?(?:[£€$]|CHF )?\d[\d,]*(?:\.\d+)?(?:%| XYZ)?")
 GBP = Unit(UnitKind.CURRENCY, "GBP", 2)
@@ -49,7 +49,7 @@ def figures_report() -> Report:
 def shown_figures(report: Report) -> list[str]:
     """Every figure the plan shows in the metrics table (value and the words beside it)."""
     found = []
-    for row in (r for chunk in _plan(report).metric_chunks for r in chunk):
+    for row in plan(report).metric_rows:
         found += [row.value, *FIGURE.findall(row.change.words)]
     return found
 

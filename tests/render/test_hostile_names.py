@@ -21,12 +21,13 @@ import pytest
 from devtools.slack_standin import live_markup, slack_rejection
 from shared.alerts.evaluate import Finding
 from shared.alerts.message import render_alert, render_resolved
+from shared.render.blocks import literal_mrkdwn
 from shared.render.charts import chart_blocks
-from shared.render.slack_message import literal_mrkdwn, render_message
+from shared.render.slack import render_message
 from shared.render.wording import HIDDEN_MARK, defang, neutral, shown
 from shared.report.generator import BreakdownRow, Report
 from tests.render.renderings import every_rendering
-from tests.render.test_slack_message import events_report
+from tests.render.reports import events_report
 
 RLO = "Refund\u202e1,234"  # U+202E: what follows reads right to left, reversing the figures
 ZERO_WIDTH = "Purc\u200bhase"  # passes for 'Purchase'

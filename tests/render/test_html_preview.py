@@ -12,7 +12,8 @@ import pytest
 
 from devtools import demo
 from shared.render.html_preview import mrkdwn_to_html, render_html
-from shared.render.slack_message import human_number, render_message
+from shared.render.slack import render_message
+from shared.render.wording import human_number
 from shared.schedule.periods import PeriodKind, report_period
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.browser import headless

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from shared.render.html_preview import EMOJI, mrkdwn_to_html, render_html
-from shared.render.slack_message import SLACK_MOOD, render_message
-from tests.render.test_slack_message import golden_report
+from shared.render.slack import render_message
+from shared.render.wording import SLACK_MOOD
+from tests.render.reports import golden_report
 
 ROOT = Path(__file__).parents[2]
 CONFIG_FILES = ["shared/metrics.toml", "shared/alerts.toml", "devtools/sample_reports.toml"]

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 from devtools.slack_standin import slack_rejection
 from shared.render.report_json import report_to_json
-from shared.render.slack_message import render_message, render_text
+from shared.render.slack import render_message
+from shared.render.text import render_text
 from shared.report.generator import (
     BreakdownRow,
     Change,

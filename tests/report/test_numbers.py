@@ -34,7 +34,7 @@ from devtools.slack_standin import slack_rejection
 from shared.pipeline import ReportContext, produce_report
 from shared.render.charts import is_chart
 from shared.render.report_json import report_to_json
-from shared.render.slack_message import render_message
+from shared.render.slack import render_message
 from shared.report.generator import Report, Verdict
 from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period

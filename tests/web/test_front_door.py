@@ -23,7 +23,8 @@ from devtools import serve
 from devtools.serve import MAX_URL_BYTES
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
 from shared.errors import ConfigError, UnknownEventsError
-from shared.render.slack_message import render_message, render_text
+from shared.render.slack import render_message
+from shared.render.text import render_text
 from shared.schedule.periods import PeriodKind, report_period
 from shared.settings import Settings
 from shared.web.custom_request import MAX_QUERY_VALUE_CHARS
@@ -31,7 +32,7 @@ from shared.web.http_api import unknown_events_message
 from shared.web.ondemand import post_on_demand
 from tests.e2e import Stack
 from tests.openapi_check import validate_against_openapi
-from tests.render.test_slack_message import golden_report
+from tests.render.reports import golden_report
 from tests.serving import dev_server
 
 ROUTE = "/api/CustomReport"

@@ -1,4 +1,5 @@
-"""Specs for the Slack digest renderer: exact words, escaping, and every Block Kit limit."""
+"""Specs for the Slack digest and failure notice (shared/render/slack.py): exact words,
+escaping, and every Block Kit limit the message as a whole must keep."""
 
 from __future__ import annotations
 
@@ -7,43 +8,24 @@ import html
 import json
 import os
 import re
-import unicodedata
-from collections import Counter
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devtools.slack_standin import explain_slack_rejection, slack_rejection
-from shared.render.slack_message import (
+from shared.render.blocks import (
     MAX_BLOCKS,
-    MAX_CONTEXT_ELEMENTS,
-    MAX_FALLBACK_TEXT_CHARS,
-    MAX_FIELD_CHARS,
     MAX_FIELDS,
     MAX_HEADER_CHARS,
     MAX_MESSAGE_TEXT_CHARS,
-    MAX_SECTION_TEXT_CHARS,
-    SlackMessage,
-    context_block,
     divider_block,
-    escape_mrkdwn,
-    escape_truncated,
-    fit_lines,
-    header_block,
-    human_number,
     message_text_chars,
-    render_failure,
-    render_message,
-    render_text,
     section_block,
-    truncate,
 )
+from shared.render.slack import SlackMessage, render_failure, render_message
+from shared.render.text import render_text
 from shared.report.generator import (
     Change,
     EventCount,
@@ -55,174 +37,30 @@ from shared.report.generator import (
     Verdict,
     build_report,
 )
-from shared.report.metrics import Measure, MetricsConfig, MetricSpec
+from shared.report.metrics import MetricsConfig
 from shared.schedule.periods import Comparison, PeriodKind, ReportPeriod, Window, report_period
 from shared.sources.uniques import UniqueCounts
-
-GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden_weekly_message.json"
-TODAY = date(2026, 11, 25)  # a Wednesday: the weekly report covers Mon 16 - Sun 22 Nov
-FETCHED_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-PROJECT_URL = "https://eu.mixpanel.com/project/12345"
-WEEKLY = report_period(PeriodKind.WEEKLY, TODAY)
-DAILY = report_period(PeriodKind.DAILY, TODAY)
-ACTIVE = MetricSpec("active_users", "Active users", ":busts_in_silhouette:", ("*",), Measure.UNIQUE)
-SIGNUPS = MetricSpec("new_signups", "New signups", ":new:", ("Sign Up",))
-FAILED = MetricSpec(
-    "receipts_failed", "Receipts failed", ":x:", ("Receipt Failed",), higher_is_better=False
+from tests.render.reports import (
+    ACTIVE,
+    DAILY,
+    FETCHED_AT,
+    GOLDEN,
+    NASTY,
+    PROJECT_URL,
+    SIGNUPS,
+    TODAY,
+    WEEKLY,
+    events_report,
+    golden_report,
+    metric_blocks,
+    mrkdwn_texts,
+    nasty_names,
+    rejection,
+    report_of,
+    sections,
+    texts,
+    weekly_change,
 )
-VOUCHERS = MetricSpec("vouchers_redeemed", "Vouchers redeemed", ":gift:", ("Voucher Redeemed",))
-NASTY = "<!channel> & <b>"
-ENTITY_OR_LINK = re.compile(r"&(amp|lt|gt);|<https?://[^\s<>|]+\|[^<>]*>")
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def spread(total: int, window: Window) -> dict[date, int]:
-    """`total` spread as evenly as possible over the days of `window`."""
-    days = list(window.dates())
-    base, extra = divmod(total, len(days))
-    return {d: base + (1 if i < extra else 0) for i, d in enumerate(days)}
-
-
-def weekly_counts(now: int, before: int) -> dict[date, int]:
-    """Daily counts totalling `now` this week and `before` the week before."""
-    return {**spread(now, WEEKLY.current), **spread(before, WEEKLY.comparisons[0].window)}
-
-
-def golden_report() -> Report:
-    """The small fixed weekly report of the golden payload (one of each verdict and section)."""
-    counts = {
-        "Sign Up": weekly_counts(89, 85),
-        "Receipt Failed": weekly_counts(30, 12),
-        "Voucher Redeemed": weekly_counts(0, 42),
-        "App Opened": weekly_counts(12_345, 11_900),
-        "Email Sent": weekly_counts(1_234, 800),
-        f"{NASTY} Promo": weekly_counts(64, 0),
-        "$identify": weekly_counts(500, 500),
-    }
-    current, previous = WEEKLY.current, WEEKLY.comparisons[0].window
-    uniques = UniqueCounts(
-        users={current: {"active_users": 1234}, previous: {"active_users": 1003}},
-        seen_events=frozenset(),
-        lines=0,
-    )
-    facts = Facts(counts, uniques, frozenset(counts), FETCHED_AT)
-    config = MetricsConfig((ACTIVE, SIGNUPS, FAILED, VOUCHERS))
-    return build_report(
-        config, WEEKLY, facts, company="Acme", timezone="Europe/London", project_url=PROJECT_URL
-    )
-
-
-def events_report(names: list[str], period: ReportPeriod = WEEKLY, company: str = "Acme") -> Report:
-    """A custom `events` report: one metric per event, counts varying by event and window."""
-    counts = {
-        name: {
-            day: (i * 7 + w * 13) % 50
-            for w, window in enumerate(period.windows)
-            for day in window.dates()
-        }
-        for i, name in enumerate(names)
-    }
-    facts = Facts(counts, UniqueCounts({}, frozenset(), 0), frozenset(names), FETCHED_AT)
-    config = MetricsConfig(()).with_events(names)
-    return build_report(
-        config, period, facts, company=company, timezone="Europe/London", project_url=PROJECT_URL
-    )
-
-
-def report_of(*metrics: MetricResult, period: ReportPeriod = WEEKLY, **parts: Any) -> Report:
-    """A Report built directly: the given metrics, empty sections unless given."""
-    fields: dict[str, Any] = {
-        "top_events": (),
-        "movers": (),
-        "warnings": (),
-        "insights": (),
-        **parts,
-    }
-    return Report(
-        company="Acme",
-        period=period,
-        timezone="Europe/London",
-        fetched_at=FETCHED_AT,
-        project_url=PROJECT_URL,
-        metrics=metrics,
-        **fields,
-    )
-
-
-def weekly_change(
-    baseline: int | None, verdict: Verdict, ratio: float | None = None, good: bool | None = None
-) -> Change:
-    """A change against the previous week."""
-    reference = WEEKLY.comparisons[0]
-    return Change(reference.label, reference.window, baseline, verdict, ratio, good)
-
-
-def texts(blocks: list[dict[str, Any]]) -> list[str]:
-    """Every text string in the blocks, in order."""
-    found: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, Mapping):
-            for key, item in value.items():
-                if key == "text" and isinstance(item, str):
-                    found.append(item)
-                else:
-                    walk(item)
-
-    walk(blocks)
-    return found
-
-
-def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
-    """The fallback text and every mrkdwn text object: the strings Slack parses for markup."""
-    found = [payload["text"]]
-    for block in payload["blocks"]:
-        objects = [block.get("text"), *block.get("fields", []), *block.get("elements", [])]
-        found += [o["text"] for o in objects if isinstance(o, dict) and o["type"] == "mrkdwn"]
-    return found
-
-
-def rejection(payload: dict[str, Any]) -> str | None:
-    """Why Slack would reject the payload (the stand-in's rules plus escaping), or None."""
-    if slack_rejection(payload) is not None:
-        return explain_slack_rejection(payload)
-    if not payload["text"] or len(payload["text"]) > MAX_FALLBACK_TEXT_CHARS:
-        return f"fallback text of {len(payload['text'])} characters"
-    if message_text_chars(payload["blocks"]) > MAX_MESSAGE_TEXT_CHARS:
-        return "over MAX_MESSAGE_TEXT_CHARS"
-    for text in mrkdwn_texts(payload):
-        bare = ENTITY_OR_LINK.sub("", text)
-        if any(c in bare for c in "<>&"):
-            return f"unescaped markup in {text[:80]!r}"
-    return None
-
-
-def columns(line: str) -> int:
-    """Terminal columns of a line (wide characters count two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
-
-
-def numbers(text: str) -> Counter[str]:
-    """Every figure in a text ('1,234', '12.3K', '23%', dates and times), counted."""
-    return Counter(re.findall(r"\d[\d,.:]*[KM%]?", text))
-
-
-def sections(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The section blocks of a payload."""
-    return [b for b in payload["blocks"] if b["type"] == "section"]
-
-
-def metric_blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The blocks between the header and the first divider but the charts: the key metrics."""
-    blocks: list[dict[str, Any]] = payload["blocks"]
-    kinds = [b["type"] for b in blocks]
-    return [b for b in blocks[1 : kinds.index("divider")] if b["type"] != "data_visualization"]
-
 
 # --- golden ----------------------------------------------------------------------------------
 
@@ -251,134 +89,6 @@ def test_payload_is_a_fresh_copy_each_time() -> None:
     assert message.payload()["blocks"][0]["text"]["text"] != "changed"
 
 
-# --- human_number, escape, truncate ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("n", "expected"),
-    [
-        (0, "0"),
-        (999, "999"),
-        (1234, "1,234"),
-        (9999, "9,999"),
-        (10_000, "10,000"),
-        (29_843, "29,843"),
-        (999_999, "999,999"),
-        (1_234_567, "1,234,567"),
-        (2_345_678_901, "2,345,678,901"),
-        (-1500, "-1,500"),
-        (-12_345, "-12,345"),
-    ],
-    ids=["zero", "999", "thousands-comma", "last-four-digits", "ten-thousand", "no-29.8K",
-         "no-1M", "millions", "billions", "negative", "negative-large"],
-)  # fmt: skip
-def test_human_number_is_exact_with_thousands_separators(n: int, expected: str) -> None:
-    """One number rule per message: every count exact, with commas, never abbreviated."""
-    assert human_number(n) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("<!channel>", "&lt;!channel&gt;"),
-        ("Tom & Jerry", "Tom &amp; Jerry"),
-        ("a<b>c", "a&lt;b&gt;c"),
-        ("&amp;", "&amp;amp;"),
-        ("&lt;", "&amp;lt;"),
-        ("*bold* _it_ ~s~ `code`", "*bold* _it_ ~s~ `code`"),
-        ("<https://x.io|x>", "&lt;https://x.io|x&gt;"),
-        ("", ""),
-    ],
-    ids=[
-        "channel-mention",
-        "ampersand",
-        "angle-brackets",
-        "escaped-amp-is-escaped-again",
-        "escaped-lt-is-escaped-again",
-        "formatting-untouched",
-        "link-syntax-neutralised",
-        "empty",
-    ],
-)
-def test_escape_mrkdwn_replaces_only_ampersand_and_angle_brackets(text: str, expected: str) -> None:
-    """& first, then < and >; nothing else; not idempotent (an escaped string escapes again)."""
-    assert escape_mrkdwn(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "limit", "suffix", "expected"),
-    [
-        ("abc", 3, "…", "abc"),
-        ("abcd", 3, "…", "ab…"),
-        ("ab cd", 4, "…", "ab…"),
-        ("abcdef", 5, "...", "ab..."),
-        ("abcd", 1, "…", "…"),
-        ("abcd", 0, "…", ""),
-        ("", 0, "…", ""),
-    ],
-    ids=["fits", "cut", "no-space-before-suffix", "custom-suffix", "suffix-only", "zero", "empty"],
-)
-def test_truncate_cuts_to_the_limit_ending_in_the_suffix(
-    text: str, limit: int, suffix: str, expected: str
-) -> None:
-    """Text that fits is unchanged; longer text ends in the suffix within the limit."""
-    assert truncate(text, limit, suffix=suffix) == expected
-
-
-def test_truncate_rejects_a_negative_limit() -> None:
-    """A negative limit is a bug in the caller."""
-    with pytest.raises(ValueError, match="limit must be >= 0, got -1"):
-        truncate("abc", -1)
-
-
-@given(text=st.text(max_size=300), limit=st.integers(min_value=0, max_value=320))
-def test_truncate_never_exceeds_the_limit(text: str, limit: int) -> None:
-    """Whatever the text, the result fits, and text that fits comes back unchanged."""
-    result = truncate(text, limit)
-    assert len(result) <= limit
-    assert (result == text) == (len(text) <= limit)
-
-
-@pytest.mark.parametrize(
-    ("text", "limit", "expected"),
-    [
-        ("a<b", 6, "a&lt;b"),
-        ("a<b", 5, "a…"),
-        ("<<<", 8, "&lt;…"),
-        ("&&", 10, "&amp;&amp;"),
-        ("&&", 9, "&amp;…"),
-    ],
-    ids=["fits", "entity-not-split", "two-entities-do-not-fit", "fits-exactly", "cut-whole"],
-)
-def test_escape_truncated_never_splits_an_entity(text: str, limit: int, expected: str) -> None:
-    """The escaped text is cut between entities, never inside '&lt;'."""
-    assert escape_truncated(text, limit) == expected
-
-
-@given(text=st.text(alphabet="<>&a !", max_size=300), limit=st.integers(0, 400))
-def test_escape_truncated_is_always_safe_mrkdwn(text: str, limit: int) -> None:
-    """The result fits the limit and every &, <, > in it belongs to a whole entity."""
-    result = escape_truncated(text, limit)
-    assert len(result) <= limit
-    assert not any(c in ENTITY_OR_LINK.sub("", result) for c in "<>&")
-
-
-# --- boundary pairs at each Block Kit limit ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("length", "expected_length", "cut"),
-    [(MAX_HEADER_CHARS, MAX_HEADER_CHARS, False), (MAX_HEADER_CHARS + 1, MAX_HEADER_CHARS, True)],
-    ids=["150-ok", "151-truncated"],
-)
-def test_a_header_holds_150_characters(length: int, expected_length: int, cut: bool) -> None:
-    """A 150-character header is kept; one character more is cut to 150 ending in '…'."""
-    text = "h" * length
-    shown = header_block(text)["text"]["text"]
-    assert len(shown) == expected_length
-    assert shown.endswith("…") is cut
-
-
 def test_a_very_long_company_name_keeps_the_header_within_its_limit() -> None:
     """The rendered header never exceeds MAX_HEADER_CHARS, whatever the company name."""
     report = events_report(["Sign Up"], company="Acme Holdings " * 100)
@@ -387,69 +97,7 @@ def test_a_very_long_company_name_keeps_the_header_within_its_limit() -> None:
     assert len(header["text"]["text"]) <= MAX_HEADER_CHARS
 
 
-@pytest.mark.parametrize(
-    ("length", "expected_length"),
-    [(MAX_SECTION_TEXT_CHARS, MAX_SECTION_TEXT_CHARS), (MAX_SECTION_TEXT_CHARS + 1, 3000)],
-    ids=["3000-ok", "3001-truncated"],
-)
-def test_a_section_text_holds_3000_characters(length: int, expected_length: int) -> None:
-    """Section text of 3000 characters is kept whole; longer text is cut to 3000."""
-    shown = section_block(text="s" * length)["text"]["text"]
-    assert len(shown) == expected_length
-    assert shown.endswith("…") is (length > MAX_SECTION_TEXT_CHARS)
-
-
-@pytest.mark.parametrize(
-    ("lines", "expected"),
-    [
-        (["a" * 1499, "b" * 1500], "a" * 1499 + "\n" + "b" * 1500),
-        (["a" * 1499, "b" * 1501], "a" * 1499 + "\n… and 1 more"),
-        (["a" * 3001], "… and 1 more"),
-        (["x"] * 3, "x\nx\nx"),
-    ],
-    ids=["3000-all-shown", "3001-last-line-becomes-more", "one-line-too-long", "short"],
-)
-def test_fit_lines_ends_with_and_n_more_when_lines_do_not_fit(
-    lines: list[str], expected: str
-) -> None:
-    """Lines that fit in 3000 characters are kept; otherwise the rest becomes '… and N more'."""
-    result = fit_lines(lines, MAX_SECTION_TEXT_CHARS)
-    assert result == expected
-    assert len(result) <= MAX_SECTION_TEXT_CHARS
-
-
-def test_a_section_holds_10_fields() -> None:
-    """Ten fields make one section."""
-    assert len(section_block(fields=["f"] * MAX_FIELDS)["fields"]) == MAX_FIELDS
-
-
-def test_a_section_refuses_11_fields_naming_the_limit() -> None:
-    """An eleventh field is a renderer bug, reported with the limit's name and value."""
-    with pytest.raises(ValueError, match=r"at most MAX_FIELDS=10 fields, got 11"):
-        section_block(fields=["f"] * (MAX_FIELDS + 1))
-
-
-@pytest.mark.parametrize(
-    ("length", "expected_length"),
-    [(MAX_FIELD_CHARS, MAX_FIELD_CHARS), (MAX_FIELD_CHARS + 1, MAX_FIELD_CHARS)],
-    ids=["2000-ok", "2001-truncated"],
-)
-def test_a_field_holds_2000_characters(length: int, expected_length: int) -> None:
-    """A field of 2000 characters is kept whole; longer is cut to 2000."""
-    shown = section_block(fields=["f" * length])["fields"][0]["text"]
-    assert len(shown) == expected_length
-    assert shown.endswith("…") is (length > MAX_FIELD_CHARS)
-
-
-def test_a_context_holds_10_elements() -> None:
-    """Ten context elements are fine."""
-    assert len(context_block(["c"] * MAX_CONTEXT_ELEMENTS)["elements"]) == MAX_CONTEXT_ELEMENTS
-
-
-def test_a_context_refuses_11_elements_naming_the_limit() -> None:
-    """An eleventh element is reported with the limit's name and value."""
-    with pytest.raises(ValueError, match=r"1 to MAX_CONTEXT_ELEMENTS=10 elements, got 11"):
-        context_block(["c"] * (MAX_CONTEXT_ELEMENTS + 1))
+# --- the message as a whole -------------------------------------------------------------
 
 
 def test_a_message_holds_50_blocks() -> None:
@@ -772,11 +420,6 @@ def test_the_footer_gives_data_as_of_in_the_report_timezone(
 # --- whatever the report, it fits ------------------------------------------------------------
 
 
-def nasty_names(count: int) -> list[str]:
-    """`count` distinct 255-character event names full of <, >, & and a channel mention."""
-    return [(f"{NASTY}{i} " + "&<>" * 100)[:255] for i in range(count)]
-
-
 @pytest.mark.parametrize("count", [1, 2, 10, 50, 199, 200], ids=lambda n: f"{n}-events")
 @pytest.mark.parametrize("kind", [PeriodKind.WEEKLY, PeriodKind.DAILY], ids=["weekly", "daily"])
 def test_any_number_of_long_hostile_event_names_fits_slack(count: int, kind: PeriodKind) -> None:
@@ -813,78 +456,6 @@ def test_random_event_names_always_render_within_slack_limits(
     """Whatever the event and company names, Slack would accept the message."""
     payload = render_message(events_report(names, company=company)).payload()
     assert rejection(payload) is None
-
-
-# --- the preview --------------------------------------------------------------------------------
-
-
-def test_the_preview_shows_the_same_figures_as_the_message() -> None:
-    """render_text carries exactly the numbers of the Slack blocks, no more, no fewer."""
-    report = golden_report()
-    blocks = render_message(report).payload()["blocks"]
-    assert numbers("\n".join(texts(blocks))) == numbers(render_text(report))
-
-
-def test_the_preview_of_a_weekly_report_reads_as_plain_text() -> None:
-    """No mrkdwn markers, no emoji codes, no escaping: words and numbers for a terminal."""
-    assert render_text(golden_report()) == (
-        "📊 Acme weekly report: 16 Nov - 22 Nov 2026\n"
-        "===========================================\n"
-        "\n"
-        "Active users       1,234  🟢 ▲ 23% vs previous week (1,003)\n"
-        "New signups           89  in line vs previous week (85)\n"
-        "                          █████▁▁\n"
-        "Receipts failed       30  🔴 ▲ 150% vs previous week (12)\n"
-        "                          ██▁▁▁▁▁\n"
-        "Vouchers redeemed      0  ⚠ dropped to 0 from 42\n"
-        "                          ▁▁▁▁▁▁▁\n"
-        "\n"
-        "Top events (vs previous week)\n"
-        "1. App Opened 12,345 (was 11,900)\n"
-        "2. Email Sent 1,234 (was 800)\n"
-        "3. Sign Up 89 (was 85)\n"
-        "4. <!channel> & <b> Promo 64 (was 0)\n"
-        "5. Receipt Failed 30 (was 12)\n"
-        "\n"
-        "Notable changes (vs previous week)\n"
-        "▲ <!channel> & <b> Promo 64 (new, was 0)\n"
-        "▲ Receipt Failed 30 (was 12, +150%)\n"
-        "▲ Email Sent 1,234 (was 800, +54%)\n"
-        "⚠ ▼ Voucher Redeemed 0 (was 42, dropped to 0)\n"
-        "\n"
-        "Data quality\n"
-        "⚠ Voucher Redeemed: no events this period after 42 vs previous week - tracking\n"
-        "   may be broken\n"
-        "\n"
-        "Insights\n"
-        "• Receipts failed rose 150% vs previous week (12 to 30).\n"
-        "• Active users rose 23% vs previous week (1,003 to 1,234).\n"
-        "• Most frequent event: App Opened (12,345 times).\n"
-        "• New this period: <!channel> & <b> Promo (64 times, none before).\n"
-        "• Busiest day: Monday 16 Nov (1,969 events).\n"
-        "\n" + "-" * 80 + "\n"
-        "16 Nov - 22 Nov 2026 (Europe/London)\n"
-        "vs previous week: 09 Nov - 15 Nov 2026\n"
-        "data as of 25 Nov 2026 09:00 GMT (source: query)\n"
-        f"Open in Mixpanel: {PROJECT_URL}\n"
-    )
-
-
-@pytest.mark.parametrize("count", [1, 21, 200], ids=lambda n: f"{n}-events")
-def test_the_preview_fits_80_columns(count: int) -> None:
-    """Every preview line fits an 80-column terminal, even with 255-character names."""
-    preview = render_text(events_report(nasty_names(count), DAILY, company="Acme " * 60))
-    assert max(columns(line) for line in preview.splitlines()) <= 80
-
-
-def test_the_preview_says_and_n_more_where_the_message_does() -> None:
-    """The preview leaves out the same metrics as the message and says so the same way."""
-    report = events_report(nasty_names(200))
-    message_more = re.findall(
-        r"… and \d+ more", "\n".join(texts(render_message(report).payload()["blocks"]))
-    )
-    assert message_more
-    assert re.findall(r"… and \d+ more", render_text(report)) == message_more
 
 
 # --- failures ----------------------------------------------------------------------------------
