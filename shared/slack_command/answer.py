@@ -9,15 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shared.errors import MixpanelRateLimited
-from shared.render.slack_message import (
+from shared.render.blocks import (
     MAX_SECTION_TEXT_CHARS,
-    SlackMessage,
     context_block,
     escape_mrkdwn,
     fit_lines,
     header_block,
     section_block,
 )
+from shared.render.slack import SlackMessage
 from shared.report.metrics import MetricsConfig
 from shared.schedule.periods import PeriodKind, report_period
 from shared.slack_command.history import DEFAULT_DAYS, Delivery

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger
 from shared.errors import LedgerError, SlackError
 from shared.pipeline import one_line
-from shared.render.slack_message import SlackMessage, escape_mrkdwn, render_message
+from shared.render.blocks import escape_mrkdwn
+from shared.render.slack import SlackMessage, render_message
 from shared.report.metrics import MetricsConfig
 from shared.settings import Secret
 from shared.slack_command.answer import (

@@ -9,7 +9,7 @@ import pytest
 
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
 from shared.errors import LedgerError, MixpanelRateLimited, SlackError
-from shared.render.slack_message import SlackMessage
+from shared.render.slack import SlackMessage
 from shared.report.metrics import load_metrics
 from shared.settings import DEFAULT_METRICS_FILE, Secret
 from shared.slack_command.job import (
