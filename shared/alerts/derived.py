@@ -19,13 +19,13 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from shared.alerts.hours import LocalHour
 from shared.report.figures import MAX_FIGURE, as_number
 from shared.report.filters import exact, matches_all
 from shared.report.formulas import FormulaOverflow
 from shared.report.formulas import evaluate as evaluate_formula
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.report.units import UnitKind
+from shared.schedule.hours import LocalHour
 from shared.sources.export_stream import Deduplicator, HourBuckets, Record
 
 Slot = LocalHour | date  # an hourly rule judges a LocalHour, a daily rule a local date

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from shared.alerts.hours import LocalHour, days_between, hours_of_day
+from shared.schedule.hours import LocalHour, days_between, hours_of_day
 from shared.schedule.periods import Window
 from shared.sources.uniques import UniqueCounts, UniqueTally
 

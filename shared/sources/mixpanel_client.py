@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from shared.alerts.hours import LocalHour
 from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
@@ -30,6 +29,7 @@ from shared.errors import (
     MixpanelUnavailable,
 )
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
+from shared.schedule.hours import LocalHour
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
 from shared.sources.budget import Api, CallBudget, Priority

@@ -676,7 +676,7 @@ def test_two_events_sharing_an_insert_id_within_one_second_are_two_and_duplicate
 
 def test_the_export_hourly_tally_deduplicates_on_milliseconds_too(mocked):
     """hourly_counts_from_export: the same rule, in the 10:00 bucket."""
-    from shared.alerts.hours import LocalHour
+    from shared.schedule.hours import LocalHour
 
     mocked.get(
         EXPORT,
