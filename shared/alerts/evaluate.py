@@ -17,11 +17,11 @@ from shared.alerts.rules import (
     Granularity,
     WatchSettings,
 )
+from shared.report.facts import is_automatic
 from shared.report.metrics import MetricSpec
 from shared.report.noise import band, dispersion, far_below
 from shared.report.units import COUNT, format_value
 from shared.schedule.hours import LocalHour, closed_hours, hours_of_day, last_closed
-from shared.sources.uniques import is_automatic
 
 HourlyCounts = Mapping[str, Mapping[LocalHour, int]]
 MIN_HISTORY_WEEKS = 2  # fewer past weeks than this and there is nothing to learn from

@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from shared.report.facts import UniqueCounts
 from shared.schedule.hours import LocalHour, days_between, hours_of_day
 from shared.schedule.periods import Window
-from shared.sources.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueTally
 
 # One raw event as the reducer sees it: (event, distinct_id, time, $insert_id, kept properties).
 Record = tuple[str, str, float, str, Mapping[str, Any]]

@@ -33,8 +33,8 @@ from shared.errors import (
     MixpanelPlanError,
     MixpanelRateLimited,
 )
+from shared.report.facts import Facts, Unavailable, UniqueCounts, is_automatic
 from shared.report.figures import DayIndexedFigures, Figures, FigureTally
-from shared.report.generator import Facts, Unavailable
 from shared.schedule.periods import ReportPeriod, Window
 from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
 from shared.sources.export_stream import (
@@ -47,7 +47,7 @@ from shared.sources.export_stream import (
 from shared.sources.port import EventSource, InsightsAnswer
 from shared.sources.server_side import EXPORT_METHOD, server_side_uniques
 from shared.sources.size_store import PROCESS_EXPORT_SIZES, ExportSizes
-from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
+from shared.sources.uniques import UniqueTally
 
 log = logging.getLogger("analytics_reporter")
 T = TypeVar("T")

@@ -28,6 +28,7 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
+from shared.report.facts import UniqueCounts
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.hours import LocalHour
 from shared.schedule.periods import Window
@@ -43,7 +44,7 @@ from shared.sources.export_stream import (
     S,
 )
 from shared.sources.port import InsightsAnswer
-from shared.sources.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueTally
 
 # Mixpanel allows 5 concurrent queries per project; the client never asks for more.
 MAX_CONCURRENT = 5

@@ -25,11 +25,12 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
+from shared.report.facts import is_automatic
 from shared.retry import RetryPolicy
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
 from shared.sources.mixpanel_client import MixpanelClient, NamesCache
-from shared.sources.uniques import UniqueTally, is_automatic
+from shared.sources.uniques import UniqueTally
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SECRET = "SECRET-mixpanel-9f8e7d"
