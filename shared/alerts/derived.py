@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from shared.report.events import Deduplicator, HourBuckets, Record
 from shared.report.figures import MAX_FIGURE, Cell
 from shared.report.filters import exact, matches_all
 from shared.report.formulas import FormulaOverflow
@@ -25,7 +26,6 @@ from shared.report.formulas import evaluate as evaluate_formula
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.report.units import UnitKind
 from shared.schedule.hours import LocalHour
-from shared.sources.export_stream import Deduplicator, HourBuckets, Record
 
 Slot = LocalHour | date  # an hourly rule judges a LocalHour, a daily rule a local date
 Reading = tuple[float, float]  # (the metric's value, its volume: events or users behind it)

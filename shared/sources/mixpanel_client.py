@@ -28,6 +28,7 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
+from shared.report.events import Deduplicator, HourBuckets
 from shared.report.facts import UniqueCounts
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
 from shared.schedule.hours import LocalHour
@@ -36,8 +37,6 @@ from shared.settings import Secret, Settings
 from shared.sources.budget import Api, CallBudget, Priority
 from shared.sources.export_stream import (
     BadExportLine,
-    Deduplicator,
-    HourBuckets,
     LineBudget,
     LineDecoder,
     RecordSink,
