@@ -1,4 +1,4 @@
-"""The shape of shared/: imports point down the layers in .importlinter (issue 22)."""
+"""The shape of shared/: imports point down the layers in pyproject.toml (issue 22)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def lint_imports(config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_every_import_contract_in_importlinter_is_kept() -> None:
+def test_every_import_contract_in_pyproject_is_kept() -> None:
     """Layers (shells > render | sources > delivery, alerts > report > schedule > leaves) and
     the forbidden arrows (report -> sources/alerts/render/delivery, sources <-> alerts) hold."""
-    run = lint_imports(ROOT / ".importlinter")
+    run = lint_imports(ROOT / "pyproject.toml")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout, run.stdout
 
