@@ -22,15 +22,15 @@ from shared.errors import (
     UnknownPropertiesError,
 )
 from shared.render.slack import SlackMessage, render_failure, render_message
+from shared.report.facts import Facts, Unavailable, is_automatic
 from shared.report.figures import Figures, FigureTally, unknown_properties
-from shared.report.generator import Facts, Report, Unavailable, build_report
+from shared.report.generator import Report, build_report
 from shared.report.metrics import Measure, MetricsConfig, unknown_events
 from shared.report.trends import trend_windows
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, month_to_date
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
 from shared.sources.gathering import FigurePlan, GatherRequest, SourcePolicy, gather_facts
 from shared.sources.port import EventSource, PropertySampler
-from shared.sources.uniques import is_automatic
 
 log = logging.getLogger("analytics_reporter")
 __all__ = ["EventSource", "MessagePoster", "ReportContext", "gather", "produce_report"]

@@ -10,8 +10,9 @@ from typing import Any
 
 from shared.delivery.slack_client import Postable
 from shared.errors import MixpanelError, SlackError
+from shared.report.facts import UniqueCounts
 from shared.schedule.periods import Window
-from shared.sources.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueTally
 
 
 @dataclass(frozen=True, slots=True)

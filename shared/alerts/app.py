@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from shared.alerts.check import AlertContext, HourlySource, run_alert_check
-from shared.alerts.hours import LocalHour
 from shared.alerts.rules import load_alerts
 from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
@@ -19,6 +18,7 @@ from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
 from shared.render.slack import render_failure
 from shared.runlog import logged_run
+from shared.schedule.hours import LocalHour
 from shared.sources.budget import Priority
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from shared.alerts.breach import NEVER, MessagePoster, Outcome, states, step
 from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, tallied
 from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, watched_events
-from shared.alerts.hours import LocalHour, bucket_of, end_of, last_closed
 from shared.alerts.message import render_alert, render_resolved
 from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError
 from shared.render.slack import SlackMessage
 from shared.report.metrics import MetricsConfig, MetricSpec, unknown_events
+from shared.schedule.hours import LocalHour, bucket_of, end_of, last_closed
 from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
 from shared.sources.export_stream import LineBudget, LineDecoder, S
 

@@ -14,19 +14,18 @@ reading unknown (None), never an overflow.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from shared.alerts.hours import LocalHour
-from shared.report.figures import MAX_FIGURE, as_number
+from shared.report.events import Deduplicator, HourBuckets, Record
+from shared.report.figures import MAX_FIGURE, Cell
 from shared.report.filters import exact, matches_all
 from shared.report.formulas import FormulaOverflow
 from shared.report.formulas import evaluate as evaluate_formula
 from shared.report.metrics import ANY_EVENT, Measure, MetricSpec
 from shared.report.units import UnitKind
-from shared.sources.export_stream import Deduplicator, HourBuckets, Record
+from shared.schedule.hours import LocalHour
 
 Slot = LocalHour | date  # an hourly rule judges a LocalHour, a daily rule a local date
 Reading = tuple[float, float]  # (the metric's value, its volume: events or users behind it)
@@ -47,15 +46,6 @@ def tallied(specs: Iterable[MetricSpec], by_key: Mapping[str, MetricSpec]) -> li
             for key in spec.formula.keys:
                 found[key] = by_key[key]
     return list(found.values())
-
-
-@dataclass(slots=True)
-class _Cell:
-    events: int = 0
-    users: set[str] = field(default_factory=set)
-    total: Decimal = Decimal(0)
-    values: int = 0
-    huge: int = 0  # values beyond MAX_FIGURE: read, never added
 
 
 class DerivedTally:
@@ -82,7 +72,7 @@ class DerivedTally:
         self._hourly = hourly
         self._daily = daily
         self._of_event: dict[str, tuple[MetricSpec, ...]] = {}
-        self._cells: dict[tuple[str, Slot], _Cell] = {}
+        self._cells: dict[tuple[str, Slot], Cell] = {}
         self._dedup = Deduplicator()
         self.lines = 0
 
@@ -117,15 +107,8 @@ class DerivedTally:
                 for slot in slots:
                     cell = self._cells.get((spec.key, slot))
                     if cell is None:
-                        cell = self._cells[(spec.key, slot)] = _Cell()
-                    cell.events += 1
-                    if spec.measure is Measure.UNIQUE and distinct_id:
-                        cell.users.add(distinct_id)
-                    if number is not None and abs(number) > MAX_FIGURE:
-                        cell.huge += 1
-                    elif number is not None:
-                        cell.total += number
-                        cell.values += 1
+                        cell = self._cells[(spec.key, slot)] = Cell()
+                    cell.count(spec, distinct_id, number)
 
     def result(self) -> DerivedFigures:
         """The figures, frozen."""
@@ -137,27 +120,18 @@ class DerivedTally:
             values=values,
             first=self._first,
             last=self._last,
-            zeros={s.key: _reading(s, _Cell()) for s in self._specs},
+            zeros={s.key: _reading(s, Cell()) for s in self._specs},
             lines=self.lines,
         )
 
 
-def _reading(spec: MetricSpec, cell: _Cell) -> Reading | None:
+def _reading(spec: MetricSpec, cell: Cell) -> Reading | None:
     """(value, volume) of one cell; None for an average of no values (nothing to judge), or a
     sum or average holding a value or total beyond MAX_FIGURE (unknown, as the reports show it)."""
-    if spec.measure is Measure.UNIQUE:
-        return float(len(cell.users)), float(len(cell.users))
-    if cell.huge and spec.measure in (Measure.SUM, Measure.AVERAGE):
+    value = cell.value(spec.measure)
+    if value is None:
         return None
-    if spec.measure is Measure.SUM and abs(cell.total) > MAX_FIGURE:
-        return None
-    if spec.measure is Measure.SUM:
-        return float(as_number(cell.total)), float(cell.values)
-    if spec.measure is Measure.AVERAGE:
-        if cell.values == 0:
-            return None
-        return float(cell.total / cell.values), float(cell.values)
-    return float(cell.events), float(cell.events)
+    return float(value), float(cell.volume(spec.measure))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.alerts.derived import DerivedFigures, Reading, Slot, needs_export
-from shared.alerts.hours import LocalHour, closed_hours, hours_of_day, last_closed
 from shared.alerts.rules import (
     AlertRule,
     AlertsConfig,
@@ -18,10 +17,11 @@ from shared.alerts.rules import (
     Granularity,
     WatchSettings,
 )
+from shared.report.facts import is_automatic
 from shared.report.metrics import MetricSpec
 from shared.report.noise import band, dispersion, far_below
 from shared.report.units import COUNT, format_value
-from shared.sources.uniques import is_automatic
+from shared.schedule.hours import LocalHour, closed_hours, hours_of_day, last_closed
 
 HourlyCounts = Mapping[str, Mapping[LocalHour, int]]
 MIN_HISTORY_WEEKS = 2  # fewer past weeks than this and there is nothing to learn from

@@ -1,6 +1,6 @@
 """What a report costs in Mixpanel requests, stated before it runs (the dry-run plan); pure.
 
-The same rules as sources.gathering.gather_query: /events/names (cached per host for an hour),
+The same rules as sources.gathering.plan_query: /events/names (cached per host for an hour),
 one /events call per ~6,000 characters of event names (one in practice), and one raw export
 when a metric needs it (unique users, filters, sums, averages, breakdowns, month to date) or
 when the names list cannot vouch for every event of an older window. The /events totals size

@@ -46,8 +46,14 @@ def as_number(value: Decimal) -> Number:
 
 
 @dataclass(slots=True)
-class _Cell:
-    """Running figures for one metric, window (and breakdown value)."""
+class Cell:
+    """Running figures for one metric over one slot: a report's window (or breakdown value), an
+    alert's hour or day. The one tally both reports and alerts count with, so they agree.
+
+    Fed deduplicated events (dedup is the source's job). Sums are exact decimals; a missing or
+    non-finite value is skipped and counted, never taken as 0; a value beyond MAX_FIGURE is read,
+    never added, and makes a sum or average unknown (None), never an overflow.
+    """
 
     events: int = 0
     users: set[str] = field(default_factory=set)
@@ -56,7 +62,16 @@ class _Cell:
     skipped: int = 0
     huge: int = 0  # values beyond MAX_FIGURE: read, never added
 
-    def merge(self, other: _Cell) -> None:
+    def count(self, spec: MetricSpec, distinct_id: str, number: Decimal | None) -> None:
+        """Count one matching event of `spec` (`number`: its value property, when it has one)."""
+        self.events += 1
+        if distinct_id and spec.measure is Measure.UNIQUE:
+            self.users.add(distinct_id)
+        if spec.value_property is not None:
+            self.take(number)
+
+    def merge(self, other: Cell) -> None:
+        """Fold in a cell of the same metric and slot that read other events."""
         self.events += other.events
         self.users |= other.users
         self.total += other.total
@@ -83,15 +98,25 @@ class _Cell:
         return measure is Measure.AVERAGE and self.huge > 0
 
     def value(self, measure: Measure) -> Number | None:
-        if measure is Measure.TOTAL:
-            return self.events
+        """The figure; None for an average of no values or a sum or average `too_large`."""
         if measure is Measure.UNIQUE:
             return len(self.users)
+        if measure not in (Measure.SUM, Measure.AVERAGE):
+            return self.events
         if self.too_large(measure):
             return None
         if measure is Measure.SUM:
             return as_number(self.total)
         return None if self.values == 0 else float(self.total / self.values)
+
+    def volume(self, measure: Measure) -> int:
+        """How much stands behind the figure: users for a unique count, values read for a sum
+        or average, else events."""
+        if measure is Measure.UNIQUE:
+            return len(self.users)
+        if measure in (Measure.SUM, Measure.AVERAGE):
+            return self.values
+        return self.events
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +157,8 @@ class FigureTally:
         self._specs = tuple(s for s in specs if s.measure is not Measure.FORMULA)
         self._windows = tuple(dict.fromkeys(windows))
         self._qualifying = qualifying
-        self._cells: dict[tuple[int, int], _Cell] = {}
-        self._split: dict[tuple[int, int], dict[str, _Cell]] = {}
+        self._cells: dict[tuple[int, int], Cell] = {}
+        self._split: dict[tuple[int, int], dict[str, Cell]] = {}
         self._day_windows: dict[date, tuple[int, ...]] = {}
         self._member: dict[str, tuple[int, ...]] = {}
         self._lines: dict[str, int] = {}
@@ -181,13 +206,9 @@ class FigureTally:
             for w in windows:
                 cells = [self._cell(s, w)]
                 if spec.breakdown is not None:
-                    cells.append(self._split.setdefault((s, w), {}).setdefault(label, _Cell()))
+                    cells.append(self._split.setdefault((s, w), {}).setdefault(label, Cell()))
                 for cell in cells:
-                    cell.events += 1
-                    if distinct_id and spec.measure is Measure.UNIQUE:
-                        cell.users.add(distinct_id)
-                    if spec.value_property is not None:
-                        cell.take(number)
+                    cell.count(spec, distinct_id, number)
 
     def merge(self, other: FigureTally) -> None:
         """Fold in a tally of the same metrics and windows that read another day range."""
@@ -196,16 +217,16 @@ class FigureTally:
         for key, split in other._split.items():
             mine = self._split.setdefault(key, {})
             for label, cell in split.items():
-                mine.setdefault(label, _Cell()).merge(cell)
+                mine.setdefault(label, Cell()).merge(cell)
         for event, lines in other._lines.items():
             self._lines[event] = self._lines.get(event, 0) + lines
         for event, keys in other._keys.items():
             self._keys.setdefault(event, set()).update(keys)
 
-    def _cell(self, s: int, w: int) -> _Cell:
+    def _cell(self, s: int, w: int) -> Cell:
         cell = self._cells.get((s, w))
         if cell is None:
-            cell = self._cells[(s, w)] = _Cell()
+            cell = self._cells[(s, w)] = Cell()
         return cell
 
     def result(self) -> Figures:
@@ -214,12 +235,12 @@ class FigureTally:
         for s, spec in enumerate(self._specs):
             top = self._top(s, spec)
             for w, window in enumerate(self._windows):
-                cell = self._cells.get((s, w), _Cell())
+                cell = self._cells.get((s, w), Cell())
                 rows: list[tuple[str, Number | None]] = []
                 if spec.breakdown is not None:
                     split = self._split.get((s, w), {})
-                    rows = [(label, split.get(label, _Cell()).value(spec.measure)) for label in top]
-                    rest = _Cell()
+                    rows = [(label, split.get(label, Cell()).value(spec.measure)) for label in top]
+                    rest = Cell()
                     for label, part in split.items():
                         if label not in top:
                             rest.merge(part)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
+from shared.report.facts import DailyCounts, Facts, Unavailable, is_automatic
 from shared.report.figures import MAX_FIGURE, Figures
 from shared.report.formulas import FormulaOverflow, evaluate
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
@@ -15,7 +16,6 @@ from shared.report.noise import beyond_chance, in_line
 from shared.report.trends import Trend, build_trend
 from shared.report.units import UnitKind, format_points, format_value
 from shared.schedule.periods import Comparison, PeriodKind, ReportPeriod, Window, month_to_date
-from shared.sources.uniques import UniqueCounts, is_automatic
 
 # Which Mixpanel endpoint answers which figure, and why (also in the README):
 # - event totals (metrics with measure "total", top events, notable changes, warnings): ONE
@@ -30,14 +30,6 @@ from shared.sources.uniques import UniqueCounts, is_automatic
 #   `/events/names` (last 31 days) joined with every name the export saw in the span.
 
 
-@dataclass(frozen=True, slots=True)
-class Unavailable:
-    """A figure Mixpanel could not give, and why in one line; never shown as zero."""
-
-    reason: str
-
-
-DailyCounts = Mapping[str, Mapping[date, int]]
 Number = int | float
 
 
@@ -46,23 +38,6 @@ class Undefined:
     """A figure that has no value by definition ('n/a'): a ratio over 0, an average of nothing."""
 
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """What was gathered from Mixpanel for one report, each part possibly unavailable."""
-
-    counts: DailyCounts | Unavailable
-    uniques: UniqueCounts | Unavailable
-    event_names: frozenset[str] | Unavailable
-    fetched_at: datetime
-    # Set when the counts may lack some of the window's events (only the metrics' own events
-    # are certain): top events, movers and warnings are then withheld rather than wrong.
-    all_events: Unavailable | None = None
-    # Filtered, property and breakdown figures from the export (None: no metric needs them).
-    figures: Figures | Unavailable | None = None
-    # Where the numbers came from: "query", "export" or "mixed" (shared/sources/README section).
-    source: str = "query"
 
 
 class Verdict(StrEnum):

@@ -33,8 +33,8 @@ from shared.errors import (
     MixpanelPlanError,
     MixpanelRateLimited,
 )
+from shared.report.facts import Facts, Unavailable, UniqueCounts, is_automatic
 from shared.report.figures import DayIndexedFigures, Figures, FigureTally
-from shared.report.generator import Facts, Unavailable
 from shared.schedule.periods import ReportPeriod, Window
 from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
 from shared.sources.export_stream import (
@@ -47,7 +47,7 @@ from shared.sources.export_stream import (
 from shared.sources.port import EventSource, InsightsAnswer
 from shared.sources.server_side import EXPORT_METHOD, server_side_uniques
 from shared.sources.size_store import PROCESS_EXPORT_SIZES, ExportSizes
-from shared.sources.uniques import UniqueCounts, UniqueTally, is_automatic
+from shared.sources.uniques import UniqueTally
 
 log = logging.getLogger("analytics_reporter")
 T = TypeVar("T")
@@ -210,6 +210,9 @@ class GatherRequest:
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+Figured = Figures | Unavailable | None  # export-derived figures; None: no metric needs them
+
+
 class _NoQueryApi(Exception):
     """A Query API endpoint refused the plan (not a MixpanelError: _attempt lets it through)."""
 
@@ -242,6 +245,83 @@ def gather_facts(
 # -- query ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """A query-source report's requests, decided from the request alone before any is made.
+
+    1. /events/names: the project's events of the last 31 days. `names_cover_span`: they
+       include every event of the span, so the export may be narrowed and need no probe.
+    2. /events over `span` for the `named` events and every listed name: every total, and
+       the export's size (no probe request) when the names answered.
+    3. When `need_export`, the raw export over the request's tally windows, narrowed to
+       `export_filter` (None: every event), probed first when `probe`: unique users for the
+       `groups`, the export-derived `figures`, and every event the names list cannot reveal.
+    4. /events again only for events the export saw that the totals lack and a whole export
+       did not count itself (or, when the names failed, for the totals the names would have
+       listed).
+    """
+
+    span: Window
+    named: frozenset[str]
+    names_cover_span: bool
+    need_export: bool
+    export_filter: tuple[str, ...] | None
+    groups: bool  # some metric counts unique users
+    figures: bool  # some metric needs export-derived figures (filters, sums, breakdowns)
+
+    @property
+    def probe(self) -> bool:
+        """Whether the export is sized by reading its last day first (no names to size it)."""
+        return not self.names_cover_span
+
+    def estimate(self, counts: Mapping[str, Mapping[date, int]]) -> int:
+        """The export's event count over the span, from the /events totals of what it reads."""
+        read = (
+            counts
+            if self.export_filter is None
+            else {e: counts.get(e, {}) for e in self.export_filter}
+        )
+        return sum(sum(days.values()) for days in read.values())
+
+
+def plan_query(request: GatherRequest) -> QueryPlan:
+    """The requests a query-source report makes (QueryPlan); pure."""
+    groups, figures, span = request.groups, request.figures, request.period.span
+    today = request.now.astimezone(request.timezone).date()
+    names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
+    export_filter: tuple[str, ...] | None = None
+    if (
+        names_cover_span
+        and (all(members is not None for members in groups.values()) or request.active_user_events)
+        and (figures is None or figures.events is not None)
+    ):
+        narrowed = {e for members in groups.values() if members for e in members}
+        if figures is not None and figures.events is not None:
+            narrowed |= figures.events
+        export_filter = tuple(sorted(narrowed | set(request.active_user_events or ())))
+    return QueryPlan(
+        span=span,
+        named=frozenset(request.named_events),
+        names_cover_span=names_cover_span,
+        need_export=bool(groups) or figures is not None or not names_cover_span,
+        export_filter=export_filter,
+        groups=bool(groups),
+        figures=figures is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportAnswer:
+    """What the export gave a query-source report."""
+
+    uniques: UniqueCounts | MixpanelError = field(
+        default_factory=lambda: UniqueCounts({}, frozenset(), 0)
+    )
+    figures: Figured = None
+    server_side: bool = False  # too large: Mixpanel's own aggregation answered the uniques
+    whole_counts: Mapping[str, Mapping[date, int]] | None = None  # None: narrowed or not read
+
+
 def gather_query(
     request: GatherRequest,
     mixpanel: EventSource,
@@ -250,169 +330,85 @@ def gather_query(
     detect: bool,
     sizes: ExportSizes | None = None,
 ) -> Facts:
-    """Names, then every total in one /events call, then the export for unique users.
+    """Names, then every total in one /events call, then the export (plan_query); the answers
+    become facts in query_facts.
 
-    A part that fails becomes Unavailable (shown as such, never as 0); when nothing at all
-    could be read, or the credentials are wrong, the error is raised instead. With `detect`,
-    a Query API refusal of the plan raises _NoQueryApi.
+    With `detect`, a Query API refusal of the plan raises _NoQueryApi.
     """
-    period, groups = request.period, request.groups
+    plan = plan_query(request)
     sizes = policy.export_sizes if sizes is None else sizes
-    span = period.span
-    capable = isinstance(mixpanel, ExportSource)
-    chosen = frozenset(request.active_user_events or ())
-
-    def query(job: Callable[[], T]) -> T:
-        try:
-            return job()
-        except MixpanelPlanError:
-            if detect and capable:
-                raise _NoQueryApi from None
-            raise
-        except MixpanelAuthError as exc:
-            if (
-                detect
-                and exc.status == 403
-                and isinstance(mixpanel, ExportSource)
-                and mixpanel.export_accepts_credentials(request.period.span.end)
-            ):
-                raise _NoQueryApi from None
-            raise
-
-    # /events/names lists the last 31 days: when that covers the span, the export may be
-    # narrowed to the metrics' events; otherwise the whole export must also reveal the older
-    # events, and their totals are read from it (no further /events call).
-    today = request.now.astimezone(request.timezone).date()
-    names_cover_span = span.start >= today - timedelta(days=NAMES_WINDOW_DAYS - 2)
-    plan = request.figures
-    export_filter: list[str] | None = None
-    if (
-        names_cover_span
-        and (all(members is not None for members in groups.values()) or request.active_user_events)
-        and (plan is None or plan.events is not None)
-    ):
-        narrowed = {e for members in groups.values() if members for e in members}
-        if plan is not None and plan.events is not None:
-            narrowed |= plan.events
-        export_filter = sorted(narrowed | chosen)
-
-    def export_uniques(estimate: int | None) -> Exported:
-        """Unique users (and figures) from the export, or aggregation when too large (True),
-        and the whole export's daily totals (None when it was narrowed or not read)."""
-        if not isinstance(mixpanel, ExportSource):  # a plain EventSource: its own export
-            found = _attempt(
-                lambda: mixpanel.unique_users(
-                    lambda: UniqueTally(
-                        request.tally_windows,
-                        groups,
-                        timezone=request.timezone,
-                        qualifying=request.qualifying,
-                        figures=plan.make() if plan else None,
-                        wall_clock=not request.export_in_utc,
-                    ),
-                    from_date=request.export_days()[0],
-                    to_date=request.export_days()[-1],
-                    events=export_filter,
-                )
-            )
-            if isinstance(found, MixpanelError):
-                return found, _failed(found) if plan else None, False, None
-            figured = found.figures if plan and isinstance(found.figures, Figures) else None
-            return _with_method(found), figured, False, None
-        try:
-            # Without totals to size it (the names list failed), probe first.
-            tally = read_export(
-                request,
-                mixpanel,
-                policy,
-                events=export_filter,
-                estimate=estimate,
-                probe=not names_cover_span,
-                sizes=sizes,
-            )
-        except ExportTooLarge as exc:
-            why = _too_large(exc, policy)
-            aggregated = server_side_uniques(
-                period.windows,
-                groups,
-                why=why,
-                query=mixpanel,
-                week_start=policy.week_start,
-                insights=policy.insights_reports,
-            )
-            return aggregated, _figures_too_large(why) if plan else None, True, None
-        except MixpanelError as exc:
-            log.warning("Mixpanel request failed: %s", exc)
-            return exc, _failed(exc) if plan else None, False, None
-        whole = tally.counts if export_filter is None else None
-        return _with_method(tally.uniques), _figures_of(tally), False, whole
-
-    def estimate_from(counts: dict[str, dict[date, int]]) -> int:
-        counted = counts if export_filter is None else {e: counts.get(e, {}) for e in export_filter}
-        return sum(sum(days.values()) for days in counted.values())
-
-    names = _attempt(lambda: query(lambda: frozenset(mixpanel.event_names())))
+    ask = _asker(request, mixpanel, detect)
+    names = ask(lambda: frozenset(mixpanel.event_names()))
     if isinstance(names, MixpanelAuthError):
         raise names  # wrong credentials: nothing else would be answered either
+    listed = frozenset[str]() if isinstance(names, MixpanelError) else names
     counts: dict[str, dict[date, int]] | MixpanelError | None = None
-    named = set(request.named_events)
-    need_export = bool(groups) or plan is not None or not names_cover_span
-    uniques: UniqueCounts | MixpanelError = UniqueCounts({}, frozenset(), 0)
-    figures: Figured = None
-    server_side = exported_early = False
-    exported_counts: Mapping[str, Mapping[date, int]] | None = None
-    # The totals come first even for a span older than the names list: they size the export
-    # (no probe request), and events only the export reveals are counted from it.
+    export = ExportAnswer()
+    exported = not plan.need_export
     if not isinstance(names, MixpanelError):
-        everything = sorted(named | names)
-
-        def totals() -> dict[str, dict[date, int]] | MixpanelError:
-            return _attempt(lambda: query(lambda: mixpanel.daily_counts(everything, span)))
-
+        everything = sorted(plan.named | names)
         per_day = (
             sizes.per_day(mixpanel.project_key)
-            if isinstance(mixpanel, ExportSource) and export_filter is None
+            if isinstance(mixpanel, ExportSource) and plan.export_filter is None
             else None
         )
-        if need_export and per_day is not None:
+        if plan.need_export and per_day is not None:
             # A warm instance knows the export's size: it need not wait for the totals.
+            known = math.ceil(per_day * plan.span.days)
             with ThreadPoolExecutor(max_workers=1) as pool:
-                job = pool.submit(export_uniques, math.ceil(per_day * span.days))
-                counts = totals()
-                uniques, figures, server_side, exported_counts = job.result()
-            exported_early = True
+                job = pool.submit(_query_export, request, mixpanel, policy, plan, known, sizes)
+                counts = ask(lambda: mixpanel.daily_counts(everything, plan.span))
+                export = job.result()
+            exported = True
         else:
-            counts = totals()
-    if need_export and not exported_early:
-        uniques, figures, server_side, exported_counts = export_uniques(
-            estimate_from(counts) if isinstance(counts, dict) else None
-        )
-    seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
+            counts = ask(lambda: mixpanel.daily_counts(everything, plan.span))
+    if not exported:
+        estimate = plan.estimate(counts) if isinstance(counts, dict) else None
+        export = _query_export(request, mixpanel, policy, plan, estimate, sizes)
+    seen = frozenset() if isinstance(export.uniques, MixpanelError) else export.uniques.seen_events
     if counts is None:
-        wanted = sorted(named | seen | (set() if isinstance(names, MixpanelError) else names))
-        counts = _attempt(lambda: query(lambda: mixpanel.daily_counts(wanted, span)))
+        wanted = sorted(plan.named | seen | listed)
+        counts = ask(lambda: mixpanel.daily_counts(wanted, plan.span))
     elif isinstance(counts, dict) and not seen <= counts.keys():
         extra = sorted(seen - counts.keys())
-        from_export = _span_counts(exported_counts, extra, span)
+        from_export = _span_counts(export.whole_counts, extra, plan.span)
         if from_export is not None:  # the whole export counted them, as Mixpanel does
             counts = {**counts, **from_export}
         else:
-            more = _attempt(lambda: query(lambda: mixpanel.daily_counts(extra, span)))
+            more = ask(lambda: mixpanel.daily_counts(extra, plan.span))
             counts = more if isinstance(more, MixpanelError) else {**counts, **more}
+    return query_facts(plan, names, counts, export, fetched_at=request.now)
+
+
+def query_facts(
+    plan: QueryPlan,
+    names: frozenset[str] | MixpanelError,
+    counts: Mapping[str, Mapping[date, int]] | MixpanelError,
+    export: ExportAnswer,
+    *,
+    fetched_at: datetime,
+) -> Facts:
+    """The facts from a query-source report's answers; pure.
+
+    A part that failed becomes Unavailable (shown as such, never as 0); when nothing at all
+    could be read, or the credentials are wrong, the error is raised instead.
+    """
+    uniques = export.uniques
     for part in (names, uniques, counts):
         if isinstance(part, MixpanelAuthError):
             raise part
     if isinstance(counts, MixpanelError) and (
-        isinstance(uniques, MixpanelError) or not (groups or plan)
+        isinstance(uniques, MixpanelError) or not (plan.groups or plan.figures)
     ):
         raise counts  # nothing to report: a failure notice says so instead
+    seen = frozenset() if isinstance(uniques, MixpanelError) else uniques.seen_events
     # Does the counts call know every event of the span? Either source can vouch for it.
-    names_known = names_cover_span and not isinstance(names, MixpanelError)
+    names_known = plan.names_cover_span and not isinstance(names, MixpanelError)
     export_known = (
-        need_export
-        and not server_side
+        plan.need_export
+        and not export.server_side
         and not isinstance(uniques, MixpanelError)
-        and export_filter is None
+        and plan.export_filter is None
     )
     gap: Unavailable | None = None
     if not (names_known or export_known):
@@ -426,16 +422,107 @@ def gather_query(
         known = _unavailable(names)
     else:
         known = names | seen
-    exported = need_export and not server_side and (groups or plan)
+    exported = plan.need_export and not export.server_side and (plan.groups or plan.figures)
     return Facts(
         counts=_unavailable(counts),
-        uniques=_unavailable(uniques) if groups else UniqueCounts({}, frozenset(), 0),
+        uniques=_unavailable(uniques) if plan.groups else UniqueCounts({}, frozenset(), 0),
         event_names=known,
-        fetched_at=request.now,
+        fetched_at=fetched_at,
         all_events=gap,
-        figures=figures,
+        figures=export.figures,
         source="mixed" if exported else "query",
     )
+
+
+def _asker(
+    request: GatherRequest, mixpanel: EventSource, detect: bool
+) -> Callable[[Callable[[], T]], T | MixpanelError]:
+    """Runs one Query API request: its MixpanelError returned, not raised; with `detect`, a
+    refusal of the plan (402, or 403 while the export takes the credentials) raises
+    _NoQueryApi."""
+
+    def ask(job: Callable[[], T]) -> T | MixpanelError:
+        def query() -> T:
+            try:
+                return job()
+            except MixpanelPlanError:
+                if detect and isinstance(mixpanel, ExportSource):
+                    raise _NoQueryApi from None
+                raise
+            except MixpanelAuthError as exc:
+                if (
+                    detect
+                    and exc.status == 403
+                    and isinstance(mixpanel, ExportSource)
+                    and mixpanel.export_accepts_credentials(request.period.span.end)
+                ):
+                    raise _NoQueryApi from None
+                raise
+
+        return _attempt(query)
+
+    return ask
+
+
+def _query_export(
+    request: GatherRequest,
+    mixpanel: EventSource,
+    policy: SourcePolicy,
+    plan: QueryPlan,
+    estimate: int | None,
+    sizes: ExportSizes,
+) -> ExportAnswer:
+    """Unique users and figures from the export, or aggregation when it is too large."""
+    events = None if plan.export_filter is None else list(plan.export_filter)
+    figures = request.figures
+    if not isinstance(mixpanel, ExportSource):  # a plain EventSource: its own export
+        days = request.export_days()
+        found = _attempt(
+            lambda: mixpanel.unique_users(
+                lambda: UniqueTally(
+                    request.tally_windows,
+                    request.groups,
+                    timezone=request.timezone,
+                    qualifying=request.qualifying,
+                    figures=figures.make() if figures else None,
+                    wall_clock=not request.export_in_utc,
+                ),
+                from_date=days[0],
+                to_date=days[-1],
+                events=events,
+            )
+        )
+        if isinstance(found, MixpanelError):
+            return ExportAnswer(found, _failed(found) if figures else None)
+        figured = found.figures if figures and isinstance(found.figures, Figures) else None
+        return ExportAnswer(_with_method(found), figured)
+    try:
+        # Without totals to size it (the names list failed), probe first.
+        tally = read_export(
+            request,
+            mixpanel,
+            policy,
+            events=events,
+            estimate=estimate,
+            probe=plan.probe,
+            sizes=sizes,
+        )
+    except ExportTooLarge as exc:
+        why = _too_large(exc, policy)
+        aggregated = server_side_uniques(
+            request.period.windows,
+            request.groups,
+            why=why,
+            query=mixpanel,
+            week_start=policy.week_start,
+            insights=policy.insights_reports,
+        )
+        return ExportAnswer(aggregated, _figures_too_large(why) if figures else None, True)
+    except MixpanelError as exc:
+        log.warning("Mixpanel request failed: %s", exc)
+        return ExportAnswer(exc, _failed(exc) if figures else None)
+    whole = tally.counts if events is None else None
+    return ExportAnswer(_with_method(tally.uniques), _figures_of(tally), False, whole)
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -610,14 +697,6 @@ def _too_large(exc: ExportTooLarge, policy: SourcePolicy) -> str:
     return f"the export is over EXPORT_MAX_EVENTS={policy.export_max_events:,} ({detail})"
 
 
-Figured = Figures | Unavailable | None  # export-derived figures; None: no metric needs them
-# What the export gave a query-source report: uniques, figures, whether aggregation answered
-# instead, and the whole export's daily totals per event (None when narrowed or not read).
-Exported = tuple[
-    UniqueCounts | MixpanelError, Figured, bool, Mapping[str, Mapping[date, int]] | None
-]
-
-
 def _figures_of(tally: ExportTally) -> Figured:
     """The figures the export's accumulator counted (None when no metric asked for any)."""
     for accumulator in tally.accumulators:
@@ -667,11 +746,15 @@ def _unavailable(part: T | MixpanelError) -> T | Unavailable:
 
 __all__ = [
     "DEFAULT_EXPORT_MAX_EVENTS",
+    "ExportAnswer",
     "ExportSource",
     "GatherRequest",
     "QueryApiMemory",
+    "QueryPlan",
     "SourceMode",
     "SourcePolicy",
     "gather_facts",
+    "plan_query",
+    "query_facts",
     "read_export",
 ]

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from shared.alerts.hours import LocalHour
 from shared.errors import (
     ExportTooLarge,
     MixpanelAuthError,
@@ -29,21 +28,22 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
+from shared.report.events import Deduplicator, HourBuckets
+from shared.report.facts import UniqueCounts
 from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
+from shared.schedule.hours import LocalHour
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
 from shared.sources.budget import Api, CallBudget, Priority
 from shared.sources.export_stream import (
     BadExportLine,
-    Deduplicator,
-    HourBuckets,
     LineBudget,
     LineDecoder,
     RecordSink,
     S,
 )
 from shared.sources.port import InsightsAnswer
-from shared.sources.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueTally
 
 # Mixpanel allows 5 concurrent queries per project; the client never asks for more.
 MAX_CONCURRENT = 5

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from shared.report.facts import UniqueCounts
 from shared.schedule.periods import Window
-from shared.sources.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueTally
 
 
 class EventSource(Protocol):

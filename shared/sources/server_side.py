@@ -17,9 +17,9 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from shared.errors import MixpanelError
+from shared.report.facts import UniqueCounts
 from shared.schedule.periods import Window
 from shared.sources.port import InsightsAnswer
-from shared.sources.uniques import UniqueCounts
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 EXPORT_METHOD = "export"

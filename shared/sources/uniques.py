@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from shared.report.facts import UniqueCounts
 from shared.schedule.periods import Window
-
-
-def is_automatic(event: str) -> bool:
-    """Mixpanel's own events ($identify, $ae_session, ...) start with '$'."""
-    return event.startswith("$")
 
 
 class DatedAccumulator(Protocol):
@@ -27,20 +22,6 @@ class DatedAccumulator(Protocol):
     ) -> None: ...
 
     def result(self) -> Any: ...
-
-
-@dataclass(frozen=True, slots=True)
-class UniqueCounts:
-    """Distinct users per window and group, plus every event name seen in the raw data."""
-
-    users: Mapping[Window, Mapping[str, int]]
-    seen_events: frozenset[str]
-    lines: int
-    # Figures no exact source could give: (window, group) -> a one-line reason (never a 0).
-    missing: Mapping[tuple[Window, str], str] = field(default_factory=dict)
-    # How each group's figures were counted ("export", "/events unit=week", ...).
-    methods: Mapping[str, str] = field(default_factory=dict)
-    figures: Any = None  # the accumulator's result, when one was attached
 
 
 class UniqueTally:

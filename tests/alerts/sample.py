@@ -9,7 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from devtools.sample_data import RawEvent
-from shared.alerts.hours import LocalHour, days_between, hours_of_day
+from shared.schedule.hours import LocalHour, days_between, hours_of_day
 
 
 def hourly(events: Iterable[RawEvent], tz: ZoneInfo) -> dict[str, dict[LocalHour, int]]:

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.alerts.check import AlertContext, backtest, run_alert_check
-from shared.alerts.hours import days_between, hours_of_day
 from shared.alerts.rules import AlertsConfig, WatchSettings, load_alerts
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ConfigError, MetricsFileError, UnknownEventsError
 from shared.report.metrics import load_metrics
+from shared.schedule.hours import days_between, hours_of_day
 from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Settings
 from tests.alerts.sample import HourlyFromEvents
 from tests.fakes import FakeSlack

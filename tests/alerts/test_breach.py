@@ -15,11 +15,11 @@ import pytest
 
 from shared.alerts.breach import Outcome
 from shared.alerts.check import AlertContext, decide_and_apply
-from shared.alerts.hours import LocalHour, days_between, hours_of_day
 from shared.alerts.rules import AlertsConfig, WatchSettings
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger, TableDeliveryLedger
 from shared.errors import SlackError
 from shared.report.metrics import MetricsConfig, MetricSpec
+from shared.schedule.hours import LocalHour, days_between, hours_of_day
 from tests.fakes import FakeSlack
 from tests.race import race
 

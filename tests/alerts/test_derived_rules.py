@@ -23,11 +23,11 @@ from devtools.sample_data import RawEvent
 from shared.alerts.breach import Outcome
 from shared.alerts.check import AlertContext, backtest, run_alert_check
 from shared.alerts.derived import DerivedTally
-from shared.alerts.hours import LocalHour, hours_of_day
 from shared.alerts.rules import AlertsConfig, parse_alerts
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ExportTooLarge, MetricsFileError
 from shared.report.metrics import parse_metrics
+from shared.schedule.hours import LocalHour, hours_of_day
 from shared.settings import Secret
 from shared.sources.mixpanel_client import MixpanelClient
 from tests.fakes import FakeSlack

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.alerts.derived import DerivedTally
-from shared.alerts.hours import LocalHour
 from shared.report.figures import MAX_FIGURE
 from shared.report.metrics import parse_metrics
+from shared.schedule.hours import LocalHour
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 11, 16)

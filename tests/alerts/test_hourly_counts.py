@@ -11,8 +11,8 @@ import requests
 import responses
 from responses import matchers
 
-from shared.alerts.hours import LocalHour
 from shared.errors import MixpanelBadResponse
+from shared.schedule.hours import LocalHour
 from shared.settings import Secret
 from shared.sources.mixpanel_client import MixpanelClient
 

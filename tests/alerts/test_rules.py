@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.alerts.evaluate import Finding, evaluate, judge_rule
-from shared.alerts.hours import LocalHour, days_between, hours_of_day
 from shared.alerts.rules import (
     AlertsConfig,
     Condition,
@@ -23,6 +22,7 @@ from shared.alerts.rules import (
 )
 from shared.errors import MetricsFileError
 from shared.report.metrics import load_metrics
+from shared.schedule.hours import LocalHour, days_between, hours_of_day
 from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE
 
 LONDON = ZoneInfo("Europe/London")

@@ -17,6 +17,7 @@ from shared.render.blocks import (
     MAX_MESSAGE_TEXT_CHARS,
     message_text_chars,
 )
+from shared.report.facts import UniqueCounts
 from shared.report.generator import (
     Change,
     Facts,
@@ -27,7 +28,6 @@ from shared.report.generator import (
 )
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, report_period
-from shared.sources.uniques import UniqueCounts
 
 GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden_weekly_message.json"
 TODAY = date(2026, 11, 25)  # a Wednesday: the weekly report covers Mon 16 - Sun 22 Nov

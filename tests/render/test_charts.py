@@ -24,10 +24,10 @@ from shared.render.charts import (
     trend_chart,
 )
 from shared.render.slack import render_message
-from shared.report.generator import Facts, Report, Unavailable, build_report
+from shared.report.facts import Facts, Unavailable, UniqueCounts
+from shared.report.generator import Report, build_report
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
-from shared.sources.uniques import UniqueCounts
 
 FETCHED = datetime(2026, 12, 1, 9, tzinfo=UTC)
 SIGNUPS = MetricSpec("signups", "New signups", ":new:", ("Sign Up",))

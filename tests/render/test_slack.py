@@ -26,6 +26,7 @@ from shared.render.blocks import (
 )
 from shared.render.slack import SlackMessage, render_failure, render_message
 from shared.render.text import render_text
+from shared.report.facts import UniqueCounts
 from shared.report.generator import (
     Change,
     EventCount,
@@ -39,7 +40,6 @@ from shared.report.generator import (
 )
 from shared.report.metrics import MetricsConfig
 from shared.schedule.periods import Comparison, PeriodKind, ReportPeriod, Window, report_period
-from shared.sources.uniques import UniqueCounts
 from tests.render.reports import (
     ACTIVE,
     DAILY,

@@ -6,9 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from shared.report.facts import Facts, Unavailable, UniqueCounts
 from shared.report.generator import (
-    Facts,
-    Unavailable,
     Verdict,
     build_report,
     judge,
@@ -16,7 +15,6 @@ from shared.report.generator import (
 )
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, Thresholds
 from shared.schedule.periods import PeriodKind, Window, custom_period, report_period
-from shared.sources.uniques import UniqueCounts
 
 TH = Thresholds()
 WEEKLY = report_period(PeriodKind.WEEKLY, date(2026, 11, 25))  # 16-22 Nov vs 9-15 Nov

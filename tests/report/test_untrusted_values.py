@@ -19,14 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.report.facts import Facts, UniqueCounts
 from shared.report.figures import MAX_FIGURE, FigureTally, as_number
 from shared.report.filters import exact
 from shared.report.formulas import FormulaError, FormulaOverflow, evaluate, parse_formula
-from shared.report.generator import Facts, Report, Verdict, build_report
+from shared.report.generator import Report, Verdict, build_report
 from shared.report.metrics import parse_metrics
 from shared.report.trends import trend_windows
 from shared.schedule.periods import PeriodKind, report_period
-from shared.sources.uniques import UniqueCounts
 from shared.web.http_api import json_result
 from tests.render.renderings import every_rendering
 

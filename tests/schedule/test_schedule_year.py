@@ -20,11 +20,12 @@ import pytest
 
 from shared.delivery.ledger import InMemoryLedger
 from shared.pipeline import Delivered, ReportContext, run_scheduled
+from shared.report.facts import UniqueCounts
 from shared.report.metrics import load_metrics
 from shared.schedule.periods import PeriodKind, Window
 from shared.schedule.slots import ScheduleRules, Skip
 from shared.settings import DEFAULT_METRICS_FILE
-from shared.sources.uniques import UniqueCounts, UniqueTally
+from shared.sources.uniques import UniqueTally
 from tests.fakes import FakeMixpanel, FakeSlack, events_every_day
 
 LONDON = ZoneInfo("Europe/London")

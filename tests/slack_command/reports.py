@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.report.generator import Facts, Report, build_report
+from shared.report.facts import Facts, UniqueCounts
+from shared.report.generator import Report, build_report
 from shared.report.metrics import load_metrics
 from shared.schedule.periods import ReportPeriod
 from shared.settings import DEFAULT_METRICS_FILE
-from shared.sources.uniques import UniqueCounts
 
 
 def tiny_report(period: ReportPeriod) -> Report:

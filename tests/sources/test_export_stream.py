@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.report.events import Deduplicator
 from shared.schedule.periods import Window
 from shared.sources.export_stream import (
     BadExportLine,
-    Deduplicator,
     ExportReducer,
     LineBudget,
     LineDecoder,

@@ -25,11 +25,12 @@ from shared.errors import (
     MixpanelRequestError,
     MixpanelUnavailable,
 )
+from shared.report.facts import is_automatic
 from shared.retry import RetryPolicy
 from shared.schedule.periods import Window
 from shared.settings import Secret, Settings
 from shared.sources.mixpanel_client import MixpanelClient, NamesCache
-from shared.sources.uniques import UniqueTally, is_automatic
+from shared.sources.uniques import UniqueTally
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SECRET = "SECRET-mixpanel-9f8e7d"
@@ -676,7 +677,7 @@ def test_two_events_sharing_an_insert_id_within_one_second_are_two_and_duplicate
 
 def test_the_export_hourly_tally_deduplicates_on_milliseconds_too(mocked):
     """hourly_counts_from_export: the same rule, in the 10:00 bucket."""
-    from shared.alerts.hours import LocalHour
+    from shared.schedule.hours import LocalHour
 
     mocked.get(
         EXPORT,

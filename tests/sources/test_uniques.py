@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.report.facts import is_automatic
 from shared.schedule.periods import PeriodKind, Window, report_period
-from shared.sources.uniques import UniqueTally, is_automatic, local_day
+from shared.sources.uniques import UniqueTally, local_day
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

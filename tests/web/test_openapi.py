@@ -21,11 +21,11 @@ from shared.alerts.http import ALLOWED_PARAMETERS as BACKTEST_PARAMETERS
 from shared.alerts.http import MAX_RULE_CHARS, MAX_RULES, parse_backtest_request
 from shared.errors import InvalidRequest
 from shared.render.report_json import report_to_json
-from shared.report.generator import Facts, Report, Unavailable, build_report
+from shared.report.facts import Facts, Unavailable, UniqueCounts
+from shared.report.generator import Report, build_report
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
 from shared.settings import DEFAULT_METRICS_FILE
-from shared.sources.uniques import UniqueCounts
 from shared.web.custom_request import (
     BODY_PARAMETERS,
     MAX_EVENT_NAME_CHARS,

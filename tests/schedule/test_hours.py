@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.alerts.hours import (
+from shared.schedule.hours import (
     LocalHour,
     bucket_of,
     closed_hours,
