@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 from shared.alerts.breach import Outcome
 from shared.alerts.streaks import failure_once, recovered
-from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger
+from shared.delivery.ledger import DeliveryKey, DeliveryLedger
+from shared.delivery.once import Held, failure_detail, hold
+from shared.delivery.port import Poster
 from shared.errors import (
+    DeliveryError,
     EmailError,
     LedgerError,
     MixpanelError,
-    ReporterError,
     ReportsFailed,
     SlackError,
     UnknownPropertiesError,
@@ -36,28 +38,17 @@ log = logging.getLogger("analytics_reporter")
 __all__ = ["EventSource", "MessagePoster", "ReportContext", "gather", "produce_report"]
 
 
-class MessagePoster(Protocol):
-    """Where the message goes (SlackWebhook, or a fake in tests)."""
-
-    @property
-    def destination(self) -> str: ...
-
-    def post(self, message: SlackMessage) -> None: ...
+MessagePoster = Poster[SlackMessage]  # the Slack side (SlackWebhook, the chart fallback, a fake)
 
 
-class ReportPoster(Protocol):
-    """A destination that renders the report its own way (SmtpEmail, or a fake in tests).
+class ReportPoster(Poster[Any], Protocol):
+    """The email side: a Poster that also renders the report its own way (SmtpEmail, a fake).
 
     Wrapped by the ledger exactly like the Slack poster: claimed per (report, window,
     destination), rendered (pure), posted, marked; a failure raises EmailError.
     """
 
-    @property
-    def destination(self) -> str: ...
-
     def render(self, report: Report) -> Any: ...
-
-    def post(self, message: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,15 +254,15 @@ def run_scheduled(
         for poster in (slack, email)
         if poster is not None
     ]
-    claims: list[Claim] = []
+    claims: list[Held] = []
     try:
         for key in keys:
-            claim = ledger.claim(key, now=now)
-            if claim is not None:
-                claims.append(claim)
+            held = hold(ledger, key, now=now)
+            if held is not None:
+                claims.append(held)
     except LedgerError as exc:  # cannot promise "once": post nothing but say so
-        for claim in claims:
-            ledger.mark_failed(claim, now=now, detail=one_line(exc))
+        for held in claims:
+            held.release(now=now, detail=one_line(exc))
         notify_failure(
             slack, report=shown, window=window, error=exc, now=now, will_retry=will_retry
         )
@@ -288,10 +279,10 @@ def run_scheduled(
             notes=decision.notes,
             events_field=f"{ctx.config.source}: report {name!r}" if name else None,
         )
-        sends = [(claim, _prepare(claim.key, report, slack, email)) for claim in claims]
+        sends = [(held, _prepare(held.key, report, slack, email)) for held in claims]
     except Exception as exc:
-        for claim in claims:
-            ledger.mark_failed(claim, now=now, detail=one_line(exc))
+        for held in claims:
+            held.release(now=now, detail=one_line(exc))
         notify_failure(
             slack,
             report=shown,
@@ -302,29 +293,28 @@ def run_scheduled(
             ledger=ledger,
         )
         raise
-    failure: SlackError | EmailError | None = None
-    for claim, send in sends:
-        try:
-            send()
-        except (SlackError, EmailError) as exc:
-            if exc.maybe_posted:  # never risk a second copy: record it, and say so loudly
-                ledger.mark_sent(claim, now=now, detail=f"uncertain: {one_line(exc)}")
-            else:
-                ledger.mark_failed(claim, now=now, detail=one_line(exc))
-            if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
-                notify_failure(
-                    slack,
-                    report=f"{shown} email",
-                    window=window,
-                    error=exc,
-                    now=now,
-                    will_retry=will_retry,
-                    ledger=ledger,
-                )
-            failure = failure or exc
-            continue
-        ledger.mark_sent(claim, now=now, detail=_summary(report))
-        log.info("%s report for %s posted to %s", shown, window.label(), claim.key.destination)
+    failure: DeliveryError | None = None
+    try:
+        for held, (poster, message) in sends:
+            try:
+                held.post(poster, message, now=now, detail=_summary(report))
+            except DeliveryError as exc:
+                if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
+                    notify_failure(
+                        slack,
+                        report=f"{shown} email",
+                        window=window,
+                        error=exc,
+                        now=now,
+                        will_retry=will_retry,
+                        ledger=ledger,
+                    )
+                failure = failure or exc
+                continue
+            log.info("%s report for %s posted to %s", shown, window.label(), held.key.destination)
+    finally:  # a bug in one post never leaves the other claims hanging
+        for held, _ in sends:
+            held.release(now=now, detail="not posted: an earlier post of this run failed")
     if failure is not None:
         raise failure
     if slack is not None:  # ends a failure streak, if any
@@ -334,15 +324,13 @@ def run_scheduled(
 
 def _prepare(
     key: DeliveryKey, report: Report, slack: MessagePoster | None, email: ReportPoster | None
-) -> Callable[[], None]:
-    """Render the report for the claimed destination now (pure) and return the send step."""
+) -> tuple[Poster[Any], Any]:
+    """The poster of the claimed destination and its message, rendered now (pure)."""
     if slack is not None and key.destination == slack.destination:
-        to_slack, message = slack, render_message(report)
-        return lambda: to_slack.post(message)
+        return slack, render_message(report)
     if email is None or key.destination != email.destination:
         raise ValueError(f"no poster for the claimed destination {key.destination}")
-    to_email, rendered = email, email.render(report)
-    return lambda: to_email.post(rendered)
+    return email, email.render(report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,11 +425,8 @@ def notify_failure(
 
 
 def one_line(error: BaseException) -> str:
-    if isinstance(error, ReporterError):
-        text = str(error)
-    else:  # a bug: name it without dumping internals into Slack
-        text = f"internal error ({type(error).__name__}); see the function logs"
-    return " ".join(text.split())[:500]
+    """One line naming a failure, for notices and ledger rows (shared/delivery/once.py)."""
+    return failure_detail(error)
 
 
 def _summary(report: Report) -> str:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.alerts.breach import NEVER, MessagePoster, Outcome, states, step
+from shared.alerts.breach import NEVER, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger
+from shared.delivery.port import Poster
 from shared.errors import ReporterError
 from shared.render.slack_message import (
     SlackMessage,
@@ -29,7 +30,7 @@ UTC_ZONE = ZoneInfo("UTC")
 
 def failure_once(
     ledger: DeliveryLedger,
-    poster: MessagePoster,
+    poster: Poster[SlackMessage],
     *,
     report: str,
     now: datetime,
@@ -53,7 +54,9 @@ def failure_once(
     )
 
 
-def recovered(ledger: DeliveryLedger, poster: MessagePoster, *, report: str, now: datetime) -> None:
+def recovered(
+    ledger: DeliveryLedger, poster: Poster[SlackMessage], *, report: str, now: datetime
+) -> None:
     """After a successful run: end an open failure streak with one "recovered" line.
 
     Never raises: the run itself succeeded, and a failed all-clear is retried next run.

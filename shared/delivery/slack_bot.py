@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
-from shared.delivery.slack_client import Postable
+from shared.delivery.port import Postable
 from shared.errors import SlackError
 from shared.retry import parse_retry_after
 from shared.settings import Secret

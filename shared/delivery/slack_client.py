@@ -7,21 +7,15 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from shared.delivery.port import Postable
 from shared.errors import SlackError
 from shared.retry import parse_retry_after
 from shared.settings import Secret
-
-
-class Postable(Protocol):
-    """A message that knows its webhook payload ({"text": ..., "blocks": [...]})."""
-
-    def payload(self) -> dict[str, Any]: ...
 
 
 class SlackWebhook:
