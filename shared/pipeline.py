@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from shared.alerts.breach import Outcome
-from shared.alerts.streaks import failure_once, recovered
+from shared.delivery.breach import Outcome
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger
 from shared.delivery.once import Held, failure_detail, hold
 from shared.delivery.port import Poster
+from shared.delivery.streaks import failure_once, recovered
 from shared.errors import (
     DeliveryError,
     EmailError,
@@ -400,7 +400,7 @@ def notify_failure(
 ) -> bool:
     """Post a short failure notice; if even that fails, log it. True when it was posted.
 
-    With a ledger, only the first failure of a streak posts (shared/alerts/streaks.py).
+    With a ledger, only the first failure of a streak posts (shared/delivery/streaks.py).
     """
     notice = render_failure(
         report=report, window=window, error=one_line(error), when=now, will_retry=will_retry

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from shared.alerts.check import AlertContext, HourlySource, run_alert_check
 from shared.alerts.hours import LocalHour
 from shared.alerts.rules import load_alerts
-from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
 from shared.clock import utc_now
+from shared.delivery.streaks import failure_once, recovered
 from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.pipeline import one_line
 from shared.render.slack_message import render_failure

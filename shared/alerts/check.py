@@ -16,12 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from shared.alerts.breach import NEVER, Outcome, states, step
 from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, tallied
 from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, watched_events
 from shared.alerts.hours import LocalHour, bucket_of, end_of, last_closed
 from shared.alerts.message import render_alert, render_resolved
 from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
+from shared.delivery.breach import NEVER, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.delivery.port import Poster
 from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError

@@ -11,8 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.alerts.breach import Outcome
-from shared.alerts.streaks import failure_once, recovered
+from shared.delivery.breach import Outcome
 from shared.delivery.ledger import (
     DeliveryKey,
     DeliveryLedger,
@@ -21,6 +20,7 @@ from shared.delivery.ledger import (
     TableDeliveryLedger,
 )
 from shared.delivery.once import deliver, failure_detail, hold
+from shared.delivery.streaks import failure_once, recovered
 from shared.errors import EmailError, SlackError
 from shared.render.slack_message import SlackMessage, render_failure
 from tests.fakes import FakeSlack
