@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -346,6 +346,7 @@ def _run_timer(
                 now=now,
                 ledger=ledger,
                 will_retry=will_retry(context),
+                catch_up=timedelta(hours=app.settings.catch_up_hours),
             )
         return run_scheduled(
             kind,
@@ -359,6 +360,7 @@ def _run_timer(
             ledger=ledger,
             will_retry=will_retry(context),
             email=app.email(),
+            catch_up=timedelta(hours=app.settings.catch_up_hours),
         )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from shared.delivery.breach import Outcome
-from shared.delivery.ledger import DeliveryKey, DeliveryLedger
+from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryRecord, DeliveryStatus
 from shared.delivery.once import Held, failure_detail, hold
 from shared.delivery.port import Poster
 from shared.delivery.streaks import failure_once, recovered
@@ -30,11 +30,14 @@ from shared.report.metrics import Measure, MetricsConfig, unknown_events
 from shared.report.trends import trend_windows
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, month_to_date
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
+from shared.schedule.slots import catch_up as catch_up_decision
+from shared.settings import DEFAULT_CATCH_UP_HOURS
 from shared.sources.gathering import FigurePlan, GatherRequest, SourcePolicy, gather_facts
 from shared.sources.port import EventSource, PropertySampler
 from shared.sources.uniques import is_automatic
 
 log = logging.getLogger("analytics_reporter")
+MAX_LATE_REASON_CHARS = 200
 __all__ = ["EventSource", "MessagePoster", "ReportContext", "gather", "produce_report"]
 
 
@@ -229,6 +232,7 @@ def run_scheduled(
     will_retry: bool | None = None,
     email: ReportPoster | None = None,
     name: str | None = None,
+    catch_up: timedelta = timedelta(hours=DEFAULT_CATCH_UP_HOURS),
 ) -> Delivered | Skip:
     """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
 
@@ -242,13 +246,19 @@ def run_scheduled(
         kind, scheduled_for=scheduled_for, now=now, past_due=past_due, rules=rules
     )
     shown = f"{ctx.title or name} {kind}" if name else str(kind)
-    if isinstance(decision, Skip):
-        log.info("%s report: %s", shown, decision.reason)
-        return decision
+    report_key = f"report:{name}" if name else str(kind)
+    destinations = {p.destination for p in (slack, email) if p is not None}
+    if isinstance(decision, Skip):  # not a slot: is an earlier slot's delivery unfinished?
+        late = _unfinished(kind, rules, ledger, report_key, destinations, now, catch_up)
+        if late is None:
+            log.info("%s report: %s", shown, decision.reason)
+            return decision
+        decision, record = late
+        decision = replace(decision, notes=(*decision.notes, late_note(record, decision, now)))
+        log.warning("%s report for %s: catching up (%s)", shown, record.key.start, record.failure)
     if slack is None and email is None:
         raise ValueError("a scheduled report needs a Slack or an email destination")
     window = decision.period.current
-    report_key = f"report:{name}" if name else str(kind)
     keys = [
         DeliveryKey(report_key, window.start, window.end, poster.destination)
         for poster in (slack, email)
@@ -322,6 +332,52 @@ def run_scheduled(
     return Delivered(claims[0].key, report, posted=True)
 
 
+def _unfinished(
+    kind: PeriodKind,
+    rules: ScheduleRules,
+    ledger: DeliveryLedger,
+    report_key: str,
+    destinations: set[str],
+    now: datetime,
+    horizon: timedelta,
+) -> tuple[Run, DeliveryRecord] | None:
+    """The slot to complete and its earliest failed delivery, when this fire should catch up.
+
+    Pure first (shared/schedule/slots.py catch_up), then one ledger read: only a delivery of
+    that slot's window whose attempt failed is completed; a sent or never-tried one is not.
+    """
+    caught = catch_up_decision(kind, now=now, rules=rules, horizon=horizon)
+    if isinstance(caught, Skip):
+        return None
+    window = caught.period.current
+    try:
+        rows = ledger.history(report=report_key)
+    except LedgerError as exc:  # the next fire reads it again
+        log.warning("%s report: catch-up not checked: %s", kind, exc)
+        return None
+    failed = [
+        r
+        for r in rows
+        if (r.key.start, r.key.end) == (window.start, window.end)
+        and r.key.destination in destinations
+        and r.status is DeliveryStatus.FAILED
+    ]
+    if not failed:
+        return None
+    return caught, min(failed, key=lambda r: r.first_attempt_at or r.claimed_at)
+
+
+def late_note(record: DeliveryRecord, run: Run, now: datetime) -> str:
+    """The line a late post carries: when it was due, when it posted, since when and why."""
+    zone = run.slot.tzinfo
+    first = (record.first_attempt_at or record.claimed_at).astimezone(zone)
+    reason = " ".join(record.failure.split()).rstrip(".")[:MAX_LATE_REASON_CHARS]
+    return (
+        f"Posted late, at {now.astimezone(zone):%H:%M} instead of {run.slot:%H:%M %Z}; "
+        f"delayed since {first:%H:%M}: {reason or 'the first attempt failed'}."
+    )
+
+
 def _prepare(
     key: DeliveryKey, report: Report, slack: MessagePoster | None, email: ReportPoster | None
 ) -> tuple[Poster[Any], Any]:
@@ -354,6 +410,7 @@ def run_reports(
     now: datetime,
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
+    catch_up: timedelta = timedelta(hours=DEFAULT_CATCH_UP_HOURS),
 ) -> list[Delivered | Skip]:
     """One timer fire over every report of its cadence: each due one posted once.
 
@@ -378,6 +435,7 @@ def run_reports(
                     will_retry=will_retry,
                     email=job.email,
                     name=job.name,
+                    catch_up=catch_up,
                 )
             )
         except Exception as exc:  # noqa: BLE001 - one broken report never stops the others

@@ -6,6 +6,7 @@ behaviours the three former copies (the pipeline, on-demand posts, alerts) disag
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -196,3 +197,18 @@ def test_concurrent_failures_of_one_streak_post_one_notice(ledger):
     )
     assert outcomes.count(Outcome.OPENED) == 1
     assert len(slack.posts) == 1
+
+
+def test_the_row_keeps_the_first_attempts_time_and_failure_across_retries(ledger):
+    """A late post needs since when and why: later attempts never overwrite them."""
+    slack = FakeSlack(
+        fail_with=[SlackError("first outage", status=503), SlackError("second", status=502)]
+    )
+    for minutes in (0, 15, 30):
+        with contextlib.suppress(SlackError):
+            deliver(ledger, slack, KEY, message, now=T0 + timedelta(minutes=minutes), detail="ok")
+    (row,) = ledger.history(report=KEY.report)
+    assert row.status is DeliveryStatus.SENT
+    assert row.attempt == 3
+    assert row.first_attempt_at == T0
+    assert row.failure == "Slack webhook answered HTTP 503: first outage"
