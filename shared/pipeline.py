@@ -455,10 +455,14 @@ def notify_failure(
     now: datetime,
     will_retry: bool | None = None,
     ledger: DeliveryLedger | None = None,
+    post_when_streak_unknown: bool = True,
 ) -> bool:
     """Post a short failure notice; if even that fails, log it. True when it was posted.
 
-    With a ledger, only the first failure of a streak posts (shared/delivery/streaks.py).
+    The one failure notice of every job (reports, emails, alerts, bad settings). With a ledger,
+    only the first failure of a streak posts (shared/delivery/streaks.py); when the ledger
+    cannot say, the notice is posted anyway, or only logged with `post_when_streak_unknown`
+    False (the hourly alert check, which would otherwise post it every hour).
     """
     notice = render_failure(
         report=report, window=window, error=one_line(error), when=now, will_retry=will_retry
@@ -474,6 +478,9 @@ def notify_failure(
                     is Outcome.OPENED
                 )
             except LedgerError as exc:  # cannot tell the streak: say it rather than stay silent
+                if not post_when_streak_unknown:
+                    log.error("%s failed and its failure streak is unknown: %s", report, exc)
+                    return False
                 log.warning("failure streak unknown (%s); posting the notice", exc)
         slack.post(notice)
     except SlackError as exc:
