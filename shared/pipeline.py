@@ -6,10 +6,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.delivery.addresses import fingerprint
 from shared.delivery.breach import Outcome
+from shared.delivery.email_settings import EmailSettings
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryRecord, DeliveryStatus
 from shared.delivery.once import Held, failure_detail, hold
 from shared.delivery.port import Poster
@@ -44,14 +48,42 @@ __all__ = ["EventSource", "MessagePoster", "ReportContext", "gather", "produce_r
 MessagePoster = Poster[SlackMessage]  # the Slack side (SlackWebhook, the chart fallback, a fake)
 
 
-class ReportPoster(Poster[Any], Protocol):
-    """The email side: a Poster that also renders the report its own way (SmtpEmail, a fake).
+@dataclass(frozen=True, slots=True)
+class EmailRoute:
+    """The email side: the transport (SmtpEmail, or a fake) and how a report becomes its message.
 
-    Wrapped by the ledger exactly like the Slack poster: claimed per (report, window,
-    destination), rendered (pure), posted, marked; a failure raises EmailError.
+    The transport only sends; the message is rendered here, in the shell (render_report_email).
+    Delivered exactly like the Slack side: claimed per (report, window, destination), rendered
+    (pure), posted, marked; a failure raises EmailError.
     """
 
-    def render(self, report: Report) -> Any: ...
+    poster: Poster[Any]
+    render: Callable[[Report], Any]
+
+    @property
+    def destination(self) -> str:
+        """The transport's fingerprint of its recipient list."""
+        return self.poster.destination
+
+
+def render_report_email(
+    report: Report, *, settings: EmailSettings, recipients: tuple[Address, ...]
+) -> EmailMessage:
+    """The report's email for `recipients`, with the PDF copy when EMAIL_PDF is on (pure)."""
+    from shared.render.email_message import render_email
+
+    pdf = None
+    if settings.pdf:
+        from shared.render.email_pdf import render_pdf
+
+        pdf = render_pdf(report)
+    return render_email(
+        report,
+        sender=settings.sender,
+        recipients=recipients,
+        destination=fingerprint(recipients),
+        pdf=pdf,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +262,7 @@ def run_scheduled(
     slack: MessagePoster | None,
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
-    email: ReportPoster | None = None,
+    email: EmailRoute | None = None,
     name: str | None = None,
     catch_up: timedelta = timedelta(hours=DEFAULT_CATCH_UP_HOURS),
 ) -> Delivered | Skip:
@@ -379,14 +411,14 @@ def late_note(record: DeliveryRecord, run: Run, now: datetime) -> str:
 
 
 def _prepare(
-    key: DeliveryKey, report: Report, slack: MessagePoster | None, email: ReportPoster | None
+    key: DeliveryKey, report: Report, slack: MessagePoster | None, email: EmailRoute | None
 ) -> tuple[Poster[Any], Any]:
     """The poster of the claimed destination and its message, rendered now (pure)."""
     if slack is not None and key.destination == slack.destination:
         return slack, render_message(report)
     if email is None or key.destination != email.destination:
         raise ValueError(f"no poster for the claimed destination {key.destination}")
-    return email, email.render(report)
+    return email.poster, email.render(report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +430,7 @@ class ScheduledReport:
     rules: ScheduleRules
     mixpanel: Callable[[], EventSource]  # a fresh client per report: its own time budget
     slack: MessagePoster | None
-    email: ReportPoster | None = None
+    email: EmailRoute | None = None
 
 
 def run_reports(

@@ -26,7 +26,7 @@ from shared.render.email_message import MAIL_POLICY
 from shared.retry import DELIVERY_POLICY, RetryPolicy, sleep_seconds
 
 if TYPE_CHECKING:
-    from shared.report.generator import Report
+    pass
 
 MAX_REPLY_CHARS = 200
 
@@ -58,22 +58,10 @@ class SmtpEmail:
         """'email-' and a hash of the sorted recipient addresses: the ledger's destination."""
         return fingerprint(self.recipients)
 
-    def render(self, report: Report) -> EmailMessage:
-        """The report's email for these recipients (with the PDF copy when EMAIL_PDF is on)."""
-        from shared.render.email_message import render_email
-
-        pdf = None
-        if self._settings.pdf:
-            from shared.render.email_pdf import render_pdf
-
-            pdf = render_pdf(report)
-        return render_email(
-            report,
-            sender=self._settings.sender,
-            recipients=self.recipients,
-            destination=self.destination,
-            pdf=pdf,
-        )
+    @property
+    def settings(self) -> EmailSettings:
+        """The SMTP settings it sends with (the caller renders with their sender and PDF flag)."""
+        return self._settings
 
     def post(self, message: EmailMessage) -> None:
         """Hand `message` to the server for every recipient, else raise EmailError.

@@ -309,7 +309,7 @@ def _channels(app: App, request: CustomRequest) -> list[_Channel] | HttpResult:
                 "send send_email=false",
                 "send_email",
             )
-        chosen.append(_Channel("email", email, lambda report, _: email.render(report)))
+        chosen.append(_Channel("email", email.poster, lambda report, _: email.render(report)))
     return chosen
 
 
