@@ -28,11 +28,11 @@ from devtools.mixpanel_standin import (
 )
 from devtools.sample_data import OUTAGE_DAY, SAMPLE_TIMEZONE, sample_project
 from shared.alerts.app import alert_context
-from shared.alerts.breach import Outcome
 from shared.alerts.check import backtest
 from shared.alerts.rules import load_alerts
 from shared.app import USER_AGENT, App, context
 from shared.clock import utc_now
+from shared.delivery.breach import Outcome
 from shared.errors import ReporterError, UnknownEventsError
 from shared.report.metrics import load_metrics
 from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Settings

@@ -15,6 +15,7 @@ from devtools.smtp_standin import SmtpStandIn
 from shared.delivery.addresses import parse_mailbox, parse_mailboxes
 from shared.delivery.email_client import SmtpEmail
 from shared.delivery.email_settings import EmailSettings, SmtpSecurity
+from shared.pipeline import render_report_email
 from shared.render.email_message import MAIL_POLICY, render_html
 from shared.render.email_pdf import render_pdf
 from shared.report.generator import Report
@@ -50,7 +51,7 @@ def email_demo(
         )
     try:
         poster = SmtpEmail(settings)
-        message = poster.render(report)
+        message = render_report_email(report, settings=settings, recipients=poster.recipients)
         out.mkdir(exist_ok=True)
         eml, html, pdf = (out / f"{stem}.{ext}" for ext in ("eml", "html", "pdf"))
         eml.write_bytes(message.as_bytes(policy=MAIL_POLICY))

@@ -361,6 +361,11 @@ class MixpanelStandIn(LoopbackService):
         with self._lock:
             self._failures.extend([failure] * times)
 
+    def clear_failures(self) -> None:
+        """Forget every queued failure: the outage is over."""
+        with self._lock:
+            self._failures.clear()
+
     def truncate_next(self, *, path_prefix: str = "") -> None:
         """Cut the next matching response body in half (invalid JSON, honest Content-Length)."""
         with self._lock:

@@ -516,6 +516,11 @@ class SlackStandIn(LoopbackService):
         with self._lock:
             self._failures.extend([_Failure(status, body, retry_after)] * times)
 
+    def clear_failures(self) -> None:
+        """Forget every queued failure: the outage is over."""
+        with self._lock:
+            self._failures.clear()
+
     @property
     def api_url(self) -> str:
         """The origin to use as SLACK_API_URL (chat.postMessage lives under /api/)."""

@@ -203,6 +203,11 @@ class SmtpStandIn:
         with self._lock:
             self._failures.extend([reply] * times)
 
+    def clear_failures(self) -> None:
+        """Forget every queued failure: the outage is over."""
+        with self._lock:
+            self._failures.clear()
+
     def drop_next(self, *, times: int = 1) -> None:
         """Close the connection once the next message's data arrived, without answering."""
         with self._lock:

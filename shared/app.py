@@ -7,12 +7,13 @@ skip this module and hand fakes to shared/pipeline.py instead.
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +23,11 @@ from shared.clock import utc_now
 from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
     Delivered,
+    EmailRoute,
     ReportContext,
     ScheduledReport,
     notify_failure,
+    render_report_email,
     run_reports,
     run_scheduled,
 )
@@ -43,7 +46,6 @@ if TYPE_CHECKING:
     import requests
 
     from shared.delivery.chart_fallback import ChartFallbackPoster
-    from shared.delivery.email_client import SmtpEmail
     from shared.delivery.ledger import DeliveryLedger
     from shared.sources.budget import CallBudget
     from shared.sources.mixpanel_client import MixpanelClient
@@ -127,15 +129,19 @@ class App:
         webhook = self.webhooks[report] if report else None
         return charted_poster(self.settings, self.session, webhook=webhook)
 
-    def email(self, recipients: tuple[Address, ...] | None = None) -> SmtpEmail | None:
-        """The email poster for `recipients` (default EMAIL_TO); None when no email is set up."""
+    def email(self, recipients: tuple[Address, ...] | None = None) -> EmailRoute | None:
+        """The email transport for `recipients` (default EMAIL_TO) and the renderer of its
+        message; None when no email is set up."""
         from shared.delivery.email_client import SmtpEmail
 
         settings = self.settings.email
         chosen = settings.recipients if settings and recipients is None else recipients
         if settings is None or not chosen:
             return None
-        return SmtpEmail(settings, recipients=chosen)
+        return EmailRoute(
+            SmtpEmail(settings, recipients=chosen),
+            functools.partial(render_report_email, settings=settings, recipients=chosen),
+        )
 
     def report_context(self, spec: ReportSpec) -> ReportContext:
         """The context of one [[report]]: its metrics (and their inputs) and its title."""
@@ -346,6 +352,7 @@ def _run_timer(
                 now=now,
                 ledger=ledger,
                 will_retry=will_retry(context),
+                catch_up=timedelta(hours=app.settings.catch_up_hours),
             )
         return run_scheduled(
             kind,
@@ -359,6 +366,7 @@ def _run_timer(
             ledger=ledger,
             will_retry=will_retry(context),
             email=app.email(),
+            catch_up=timedelta(hours=app.settings.catch_up_hours),
         )
 
 

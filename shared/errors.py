@@ -99,7 +99,14 @@ class MixpanelBadResponse(MixpanelError):
     """A 2xx whose body is malformed or truncated: never read as zero."""
 
 
-class SlackError(ReporterError):
+class DeliveryError(ReporterError):
+    """A destination (Slack, email, ...) did not take a message; `maybe_posted` is True when it
+    may have it all the same, so it must never be sent again (shared/delivery/once.py)."""
+
+    maybe_posted: bool = False
+
+
+class SlackError(DeliveryError):
     """The Slack webhook refused the message or could not be reached; never carries the URL."""
 
     def __init__(
@@ -134,7 +141,7 @@ class InvalidRequest(ReporterError):
         super().__init__(message)
 
 
-class EmailError(ReporterError):
+class EmailError(DeliveryError):
     """The mail server refused the report or could not be reached; never carries the password.
 
     `refused` names each recipient the server turned down (address and reply); `maybe_posted`

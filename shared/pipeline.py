@@ -5,23 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.alerts.breach import Outcome
-from shared.alerts.streaks import failure_once, recovered
-from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger
+from shared.delivery.addresses import fingerprint
+from shared.delivery.breach import Outcome
+from shared.delivery.email_settings import EmailSettings
+from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryRecord, DeliveryStatus
+from shared.delivery.once import Held, failure_detail, hold
+from shared.delivery.port import Poster
+from shared.delivery.streaks import failure_once, recovered
 from shared.errors import (
+    DeliveryError,
     EmailError,
     LedgerError,
     MixpanelError,
-    ReporterError,
     ReportsFailed,
     SlackError,
     UnknownPropertiesError,
 )
-from shared.render.slack import SlackMessage, render_failure, render_message
+from shared.render.slack import SlackMessage, render_failure, render_message, render_recovered
 from shared.report.facts import Facts, Unavailable, is_automatic
 from shared.report.figures import Figures, FigureTally, unknown_properties
 from shared.report.generator import Report, build_report
@@ -29,35 +35,55 @@ from shared.report.metrics import Measure, MetricsConfig, unknown_events
 from shared.report.trends import trend_windows
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, month_to_date
 from shared.schedule.slots import Run, ScheduleRules, Skip, decide
+from shared.schedule.slots import catch_up as catch_up_decision
+from shared.settings import DEFAULT_CATCH_UP_HOURS
 from shared.sources.gathering import FigurePlan, GatherRequest, SourcePolicy, gather_facts
 from shared.sources.port import EventSource, PropertySampler
 
 log = logging.getLogger("analytics_reporter")
+MAX_LATE_REASON_CHARS = 200
 __all__ = ["EventSource", "MessagePoster", "ReportContext", "gather", "produce_report"]
 
 
-class MessagePoster(Protocol):
-    """Where the message goes (SlackWebhook, or a fake in tests)."""
-
-    @property
-    def destination(self) -> str: ...
-
-    def post(self, message: SlackMessage) -> None: ...
+MessagePoster = Poster[SlackMessage]  # the Slack side (SlackWebhook, the chart fallback, a fake)
 
 
-class ReportPoster(Protocol):
-    """A destination that renders the report its own way (SmtpEmail, or a fake in tests).
+@dataclass(frozen=True, slots=True)
+class EmailRoute:
+    """The email side: the transport (SmtpEmail, or a fake) and how a report becomes its message.
 
-    Wrapped by the ledger exactly like the Slack poster: claimed per (report, window,
-    destination), rendered (pure), posted, marked; a failure raises EmailError.
+    The transport only sends; the message is rendered here, in the shell (render_report_email).
+    Delivered exactly like the Slack side: claimed per (report, window, destination), rendered
+    (pure), posted, marked; a failure raises EmailError.
     """
 
+    poster: Poster[Any]
+    render: Callable[[Report], Any]
+
     @property
-    def destination(self) -> str: ...
+    def destination(self) -> str:
+        """The transport's fingerprint of its recipient list."""
+        return self.poster.destination
 
-    def render(self, report: Report) -> Any: ...
 
-    def post(self, message: Any) -> None: ...
+def render_report_email(
+    report: Report, *, settings: EmailSettings, recipients: tuple[Address, ...]
+) -> EmailMessage:
+    """The report's email for `recipients`, with the PDF copy when EMAIL_PDF is on (pure)."""
+    from shared.render.email_message import render_email
+
+    pdf = None
+    if settings.pdf:
+        from shared.render.email_pdf import render_pdf
+
+        pdf = render_pdf(report)
+    return render_email(
+        report,
+        sender=settings.sender,
+        recipients=recipients,
+        destination=fingerprint(recipients),
+        pdf=pdf,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +262,9 @@ def run_scheduled(
     slack: MessagePoster | None,
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
-    email: ReportPoster | None = None,
+    email: EmailRoute | None = None,
     name: str | None = None,
+    catch_up: timedelta = timedelta(hours=DEFAULT_CATCH_UP_HOURS),
 ) -> Delivered | Skip:
     """One timer fire: decide if it is due, claim the delivery, gather, build, post, record.
 
@@ -251,27 +278,33 @@ def run_scheduled(
         kind, scheduled_for=scheduled_for, now=now, past_due=past_due, rules=rules
     )
     shown = f"{ctx.title or name} {kind}" if name else str(kind)
-    if isinstance(decision, Skip):
-        log.info("%s report: %s", shown, decision.reason)
-        return decision
+    report_key = f"report:{name}" if name else str(kind)
+    destinations = {p.destination for p in (slack, email) if p is not None}
+    if isinstance(decision, Skip):  # not a slot: is an earlier slot's delivery unfinished?
+        late = _unfinished(kind, rules, ledger, report_key, destinations, now, catch_up)
+        if late is None:
+            log.info("%s report: %s", shown, decision.reason)
+            return decision
+        decision, record = late
+        decision = replace(decision, notes=(*decision.notes, late_note(record, decision, now)))
+        log.warning("%s report for %s: catching up (%s)", shown, record.key.start, record.failure)
     if slack is None and email is None:
         raise ValueError("a scheduled report needs a Slack or an email destination")
     window = decision.period.current
-    report_key = f"report:{name}" if name else str(kind)
     keys = [
         DeliveryKey(report_key, window.start, window.end, poster.destination)
         for poster in (slack, email)
         if poster is not None
     ]
-    claims: list[Claim] = []
+    claims: list[Held] = []
     try:
         for key in keys:
-            claim = ledger.claim(key, now=now)
-            if claim is not None:
-                claims.append(claim)
+            held = hold(ledger, key, now=now)
+            if held is not None:
+                claims.append(held)
     except LedgerError as exc:  # cannot promise "once": post nothing but say so
-        for claim in claims:
-            ledger.mark_failed(claim, now=now, detail=one_line(exc))
+        for held in claims:
+            held.release(now=now, detail=one_line(exc))
         notify_failure(
             slack, report=shown, window=window, error=exc, now=now, will_retry=will_retry
         )
@@ -288,10 +321,10 @@ def run_scheduled(
             notes=decision.notes,
             events_field=f"{ctx.config.source}: report {name!r}" if name else None,
         )
-        sends = [(claim, _prepare(claim.key, report, slack, email)) for claim in claims]
+        sends = [(held, _prepare(held.key, report, slack, email)) for held in claims]
     except Exception as exc:
-        for claim in claims:
-            ledger.mark_failed(claim, now=now, detail=one_line(exc))
+        for held in claims:
+            held.release(now=now, detail=one_line(exc))
         notify_failure(
             slack,
             report=shown,
@@ -302,47 +335,90 @@ def run_scheduled(
             ledger=ledger,
         )
         raise
-    failure: SlackError | EmailError | None = None
-    for claim, send in sends:
-        try:
-            send()
-        except (SlackError, EmailError) as exc:
-            if exc.maybe_posted:  # never risk a second copy: record it, and say so loudly
-                ledger.mark_sent(claim, now=now, detail=f"uncertain: {one_line(exc)}")
-            else:
-                ledger.mark_failed(claim, now=now, detail=one_line(exc))
-            if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
-                notify_failure(
-                    slack,
-                    report=f"{shown} email",
-                    window=window,
-                    error=exc,
-                    now=now,
-                    will_retry=will_retry,
-                    ledger=ledger,
-                )
-            failure = failure or exc
-            continue
-        ledger.mark_sent(claim, now=now, detail=_summary(report))
-        log.info("%s report for %s posted to %s", shown, window.label(), claim.key.destination)
+    failure: DeliveryError | None = None
+    try:
+        for held, (poster, message) in sends:
+            try:
+                held.post(poster, message, now=now, detail=_summary(report))
+            except DeliveryError as exc:
+                if isinstance(exc, EmailError):  # Slack hears of a failed email (or it is logged)
+                    notify_failure(
+                        slack,
+                        report=f"{shown} email",
+                        window=window,
+                        error=exc,
+                        now=now,
+                        will_retry=will_retry,
+                        ledger=ledger,
+                    )
+                failure = failure or exc
+                continue
+            log.info("%s report for %s posted to %s", shown, window.label(), held.key.destination)
+    finally:  # a bug in one post never leaves the other claims hanging
+        for held, _ in sends:
+            held.release(now=now, detail="not posted: an earlier post of this run failed")
     if failure is not None:
         raise failure
     if slack is not None:  # ends a failure streak, if any
-        recovered(ledger, slack, report=shown, now=now)
+        recovered(ledger, slack, report=shown, now=now, line=lambda: render_recovered(shown, now))
     return Delivered(claims[0].key, report, posted=True)
 
 
+def _unfinished(
+    kind: PeriodKind,
+    rules: ScheduleRules,
+    ledger: DeliveryLedger,
+    report_key: str,
+    destinations: set[str],
+    now: datetime,
+    horizon: timedelta,
+) -> tuple[Run, DeliveryRecord] | None:
+    """The slot to complete and its earliest failed delivery, when this fire should catch up.
+
+    Pure first (shared/schedule/slots.py catch_up), then one ledger read: only a delivery of
+    that slot's window whose attempt failed is completed; a sent or never-tried one is not.
+    """
+    caught = catch_up_decision(kind, now=now, rules=rules, horizon=horizon)
+    if isinstance(caught, Skip):
+        return None
+    window = caught.period.current
+    try:
+        rows = ledger.history(report=report_key)
+    except LedgerError as exc:  # the next fire reads it again
+        log.warning("%s report: catch-up not checked: %s", kind, exc)
+        return None
+    failed = [
+        r
+        for r in rows
+        if (r.key.start, r.key.end) == (window.start, window.end)
+        and r.key.destination in destinations
+        and r.status is DeliveryStatus.FAILED
+    ]
+    if not failed:
+        return None
+    return caught, min(failed, key=lambda r: r.first_attempt_at or r.claimed_at)
+
+
+def late_note(record: DeliveryRecord, run: Run, now: datetime) -> str:
+    """The line a late post carries: when it was due, when it posted, since when and why."""
+    zone = run.slot.tzinfo
+    first = (record.first_attempt_at or record.claimed_at).astimezone(zone)
+    reason = " ".join(record.failure.split()).rstrip(".")[:MAX_LATE_REASON_CHARS]
+    return (
+        f"Posted late, at {now.astimezone(zone):%H:%M} instead of {run.slot:%H:%M %Z}; "
+        f"delayed since {first:%H:%M}: {reason or 'the first attempt failed'}."
+    )
+
+
 def _prepare(
-    key: DeliveryKey, report: Report, slack: MessagePoster | None, email: ReportPoster | None
-) -> Callable[[], None]:
-    """Render the report for the claimed destination now (pure) and return the send step."""
+    key: DeliveryKey, report: Report, slack: MessagePoster | None, email: EmailRoute | None
+) -> tuple[Poster[Any], Any]:
+    """The poster of the claimed destination and its message, rendered now (pure)."""
     if slack is not None and key.destination == slack.destination:
-        to_slack, message = slack, render_message(report)
-        return lambda: to_slack.post(message)
+        return slack, render_message(report)
     if email is None or key.destination != email.destination:
         raise ValueError(f"no poster for the claimed destination {key.destination}")
-    to_email, rendered = email, email.render(report)
-    return lambda: to_email.post(rendered)
+    return email.poster, email.render(report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +430,7 @@ class ScheduledReport:
     rules: ScheduleRules
     mixpanel: Callable[[], EventSource]  # a fresh client per report: its own time budget
     slack: MessagePoster | None
-    email: ReportPoster | None = None
+    email: EmailRoute | None = None
 
 
 def run_reports(
@@ -366,6 +442,7 @@ def run_reports(
     now: datetime,
     ledger: DeliveryLedger,
     will_retry: bool | None = None,
+    catch_up: timedelta = timedelta(hours=DEFAULT_CATCH_UP_HOURS),
 ) -> list[Delivered | Skip]:
     """One timer fire over every report of its cadence: each due one posted once.
 
@@ -390,6 +467,7 @@ def run_reports(
                     will_retry=will_retry,
                     email=job.email,
                     name=job.name,
+                    catch_up=catch_up,
                 )
             )
         except Exception as exc:  # noqa: BLE001 - one broken report never stops the others
@@ -409,10 +487,14 @@ def notify_failure(
     now: datetime,
     will_retry: bool | None = None,
     ledger: DeliveryLedger | None = None,
+    post_when_streak_unknown: bool = True,
 ) -> bool:
     """Post a short failure notice; if even that fails, log it. True when it was posted.
 
-    With a ledger, only the first failure of a streak posts (shared/alerts/streaks.py).
+    The one failure notice of every job (reports, emails, alerts, bad settings). With a ledger,
+    only the first failure of a streak posts (shared/delivery/streaks.py); when the ledger
+    cannot say, the notice is posted anyway, or only logged with `post_when_streak_unknown`
+    False (the hourly alert check, which would otherwise post it every hour).
     """
     notice = render_failure(
         report=report, window=window, error=one_line(error), when=now, will_retry=will_retry
@@ -428,6 +510,9 @@ def notify_failure(
                     is Outcome.OPENED
                 )
             except LedgerError as exc:  # cannot tell the streak: say it rather than stay silent
+                if not post_when_streak_unknown:
+                    log.error("%s failed and its failure streak is unknown: %s", report, exc)
+                    return False
                 log.warning("failure streak unknown (%s); posting the notice", exc)
         slack.post(notice)
     except SlackError as exc:
@@ -437,11 +522,8 @@ def notify_failure(
 
 
 def one_line(error: BaseException) -> str:
-    if isinstance(error, ReporterError):
-        text = str(error)
-    else:  # a bug: name it without dumping internals into Slack
-        text = f"internal error ({type(error).__name__}); see the function logs"
-    return " ".join(text.split())[:500]
+    """One line naming a failure, for notices and ledger rows (shared/delivery/once.py)."""
+    return failure_detail(error)
 
 
 def _summary(report: Report) -> str:

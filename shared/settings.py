@@ -37,6 +37,10 @@ SETTING_PREFIXES = (
 )  # fmt: skip
 MAX_EVENTS = 10**12  # far above any export a report could stream, and still a sane int
 MAX_SECONDS = 86_400.0  # a timeout or budget longer than a day is a typo
+# A failed scheduled delivery is completed by later fires for this long (docs/delivery.md):
+# a 09:00 report still lands within the working day, and at most 24 more attempts are spent.
+DEFAULT_CATCH_UP_HOURS = 6
+MAX_CATCH_UP_HOURS = 24 * 7
 
 T = TypeVar("T")
 
@@ -138,6 +142,8 @@ class Settings:
     alert_source: str = "query"  # where AlertCheck reads hourly counts: query or export
     # An on-demand report identical to one posted less than this long ago is not posted again.
     custom_repost_seconds: int = 300
+    # A scheduled delivery whose attempt failed is completed by later fires for this long.
+    catch_up_hours: int = DEFAULT_CATCH_UP_HOURS
     mixpanel_source: str = "auto"
     export_max_events: int = DEFAULT_EXPORT_MAX_EVENTS
     week_start: int = 0
@@ -305,6 +311,12 @@ class Settings:
                 _seconds,
                 300,
                 "must be a whole number of seconds from 0 (never suppress) to 86400",
+            ),
+            catch_up_hours=optional(
+                "CATCH_UP_HOURS",
+                _catch_up_hours,
+                DEFAULT_CATCH_UP_HOURS,
+                f"must be a whole number of hours from 0 (off) to {MAX_CATCH_UP_HOURS}",
             ),
             mixpanel_source=optional(
                 "MIXPANEL_SOURCE", _source, "auto", "must be one of auto, query, export"
@@ -558,6 +570,13 @@ def _seconds(value: str) -> int:
     if not 0 <= seconds <= 86400:
         raise ValueError(value)
     return seconds
+
+
+def _catch_up_hours(value: str) -> int:
+    hours = ascii_int(value)
+    if not 0 <= hours <= MAX_CATCH_UP_HOURS:
+        raise ValueError(value)
+    return hours
 
 
 def _count(value: str) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
 from shared.errors import EmailError
-from shared.pipeline import Delivered, run_scheduled
+from shared.pipeline import Delivered, EmailRoute, run_scheduled
 from shared.render.wording import human_number
 from shared.report.generator import Report
 from shared.schedule.periods import PeriodKind
@@ -22,7 +22,8 @@ from tests.test_pipeline import CTX, LONDON, MONDAY_9, RULES, project
 
 @dataclass
 class FakeEmail:
-    """A ReportPoster that records each rendered report; `fail_with` makes the next posts raise."""
+    """An email transport that records each report (its `render` is the identity);
+    `fail_with` makes the next posts raise."""
 
     destination: str = "email-0123456789ab"
     sent: list[Report] = field(default_factory=list)
@@ -48,7 +49,7 @@ def fire(slack: FakeSlack | None, email: FakeEmail | None, ledger: InMemoryLedge
         mixpanel=FakeMixpanel(project(), LONDON),
         slack=slack,
         ledger=ledger,
-        email=email,
+        email=None if email is None else EmailRoute(email, email.render),
         **options,
     )
 

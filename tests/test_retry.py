@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from shared.retry import RetryPolicy, parse_retry_after, sleep_seconds
+from shared.retry import DELIVERY_POLICY, RetryPolicy, parse_retry_after, sleep_seconds
 
 POLICY = RetryPolicy()  # 5 attempts, 1 s base, 30 s cap
 
@@ -118,3 +118,20 @@ def test_parse_retry_after_rejects_infinity(header: str) -> None:
     """An infinite Retry-After is not a number of seconds: None."""
     seconds = parse_retry_after(header)
     assert seconds is None or math.isfinite(seconds)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "seconds"),
+    [(1, 2.0), (2, 4.0), (5, 30.0)],
+    ids=["first retry", "second retry", "capped"],
+)
+def test_the_delivery_policy_waits_the_full_backoff_without_jitter(attempt, seconds):
+    """Slack and SMTP posters share one policy: 2 s, 4 s, ... capped at 30 s."""
+    assert sleep_seconds(DELIVERY_POLICY, attempt, None) == seconds
+    assert DELIVERY_POLICY.max_attempts == 3
+
+
+def test_a_retry_after_longer_than_the_cap_is_not_waited_for():
+    """A 429 asking for more than 30 s gives up now; the next timer fire tries again."""
+    assert DELIVERY_POLICY.waits_for(30.0)
+    assert not DELIVERY_POLICY.waits_for(30.5)

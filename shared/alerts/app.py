@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from shared.alerts.check import AlertContext, HourlySource, run_alert_check
 from shared.alerts.rules import load_alerts
-from shared.alerts.streaks import failure_once, recovered
 from shared.app import App, will_retry
 from shared.clock import utc_now
+from shared.delivery.streaks import recovered
 from shared.errors import LedgerError, MixpanelError, UnknownEventsError
-from shared.pipeline import one_line
-from shared.render.slack import render_failure
+from shared.pipeline import notify_failure
+from shared.render.slack import render_recovered
 from shared.runlog import logged_run
 from shared.schedule.hours import LocalHour
 from shared.sources.budget import Priority
@@ -128,16 +128,15 @@ def _run_alert_timer(
             source = hourly_source(app, Priority.SCHEDULED)
             run_alert_check(ctx, now=now, source=source, poster=slack, ledger=ledger)
         except (MixpanelError, LedgerError, UnknownEventsError) as exc:
-            notice = render_failure(
+            notify_failure(
+                slack,
                 report=REPORT,
                 window=None,
-                error=one_line(exc),
-                when=now,
+                error=exc,
+                now=now,
                 will_retry=will_retry(context),
+                ledger=ledger,
+                post_when_streak_unknown=False,
             )
-            try:
-                failure_once(ledger, slack, report=REPORT, now=now, notice=lambda: notice)
-            except LedgerError as again:
-                log.error("alert check failed and its failure streak is unknown: %s", again)
             raise
-        recovered(ledger, slack, report=REPORT, now=now)
+        recovered(ledger, slack, report=REPORT, now=now, line=lambda: render_recovered(REPORT, now))

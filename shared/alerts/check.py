@@ -16,12 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from shared.alerts.breach import NEVER, MessagePoster, Outcome, states, step
 from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, tallied
 from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, watched_events
 from shared.alerts.message import render_alert, render_resolved
 from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
+from shared.delivery.breach import NEVER, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
+from shared.delivery.port import Poster
 from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError
 from shared.render.slack import SlackMessage
 from shared.report.metrics import MetricsConfig, MetricSpec, unknown_events
@@ -231,7 +232,7 @@ def run_alert_check(
     *,
     now: datetime,
     source: HourlySource,
-    poster: MessagePoster,
+    poster: Poster[SlackMessage],
     ledger: DeliveryLedger,
 ) -> CheckResult:
     """One AlertCheck fire: at most one post per rule that started or stopped firing."""
@@ -248,7 +249,7 @@ def decide_and_apply(
     watched: Sequence[str],
     *,
     now: datetime,
-    poster: MessagePoster,
+    poster: Poster[SlackMessage],
     ledger: DeliveryLedger,
     derived: DerivedFigures | None = None,
 ) -> CheckResult:

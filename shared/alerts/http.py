@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.alerts.app import alert_context, hourly_source
-from shared.alerts.breach import Outcome
 from shared.alerts.check import BACKTEST_DAYS, backtest
 from shared.app import App
 from shared.clock import utc_now
+from shared.delivery.breach import Outcome
 from shared.errors import ConfigError, InvalidRequest, MixpanelError
 from shared.report.metrics import unknown_events
 from shared.runlog import http_outcome, logged_run

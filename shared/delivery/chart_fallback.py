@@ -24,6 +24,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.delivery.ledger import storage_key
+from shared.delivery.port import Poster
 from shared.delivery.tables import Storage, secrets_of, storage_of, table_client
 from shared.errors import LedgerError, SlackError
 from shared.render.blocks import MAX_MESSAGE_TEXT_CHARS, context_block, message_text_chars
@@ -41,15 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("analytics_reporter")
 PARTITION = "slack-charts"
 MAX_SUMMARY_CHARS = 600  # one chart's numbers as a context line when the chart is dropped
-
-
-class Poster(Protocol):
-    """A Slack destination (SlackWebhook, SlackBotPoster, or a fake in tests)."""
-
-    @property
-    def destination(self) -> str: ...
-
-    def post(self, message: SlackMessage) -> None: ...
 
 
 class ChartMemory(Protocol):
@@ -223,7 +215,7 @@ class ChartFallbackPoster:
 
     def __init__(
         self,
-        inner: Poster,
+        inner: Poster[SlackMessage],
         *,
         memory: ChartMemory,
         mode: ChartsMode = ChartsMode.AUTO,
@@ -309,7 +301,7 @@ def charted_poster(
     from shared.delivery.slack_bot import SlackBotPoster
     from shared.delivery.slack_client import SlackWebhook
 
-    inner: Poster
+    inner: Poster[SlackMessage]
     if webhook is not None:
         inner = SlackWebhook(webhook, session=session)
     elif settings.slack_bot_token is not None and settings.slack_channel:

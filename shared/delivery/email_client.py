@@ -23,11 +23,11 @@ from shared.delivery.addresses import fingerprint
 from shared.delivery.email_settings import EmailSettings, SmtpSecurity
 from shared.errors import EmailError
 from shared.render.email_message import MAIL_POLICY
+from shared.retry import DELIVERY_POLICY, RetryPolicy, sleep_seconds
 
 if TYPE_CHECKING:
-    from shared.report.generator import Report
+    pass
 
-MAX_ATTEMPTS = 3
 MAX_REPLY_CHARS = 200
 
 
@@ -40,7 +40,7 @@ class SmtpEmail:
         *,
         recipients: tuple[Address, ...] | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        max_attempts: int = MAX_ATTEMPTS,
+        policy: RetryPolicy = DELIVERY_POLICY,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`recipients` defaults to EMAIL_TO; a report's own list (reports config) overrides it."""
@@ -50,7 +50,7 @@ class SmtpEmail:
         self._settings = settings
         self.recipients = tuple(chosen)
         self._ssl = ssl_context
-        self._max_attempts = max_attempts
+        self._policy = policy
         self._sleep = sleep
 
     @property
@@ -58,22 +58,10 @@ class SmtpEmail:
         """'email-' and a hash of the sorted recipient addresses: the ledger's destination."""
         return fingerprint(self.recipients)
 
-    def render(self, report: Report) -> EmailMessage:
-        """The report's email for these recipients (with the PDF copy when EMAIL_PDF is on)."""
-        from shared.render.email_message import render_email
-
-        pdf = None
-        if self._settings.pdf:
-            from shared.render.email_pdf import render_pdf
-
-            pdf = render_pdf(report)
-        return render_email(
-            report,
-            sender=self._settings.sender,
-            recipients=self.recipients,
-            destination=self.destination,
-            pdf=pdf,
-        )
+    @property
+    def settings(self) -> EmailSettings:
+        """The SMTP settings it sends with (the caller renders with their sender and PDF flag)."""
+        return self._settings
 
     def post(self, message: EmailMessage) -> None:
         """Hand `message` to the server for every recipient, else raise EmailError.
@@ -82,12 +70,12 @@ class SmtpEmail:
         error names the refused addresses with maybe_posted=True (never sent a second time).
         """
         data = message.as_bytes(policy=MAIL_POLICY)
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, self._policy.max_attempts + 1):
             outcome = self._send_once(data)
             if outcome is None:
                 return
-            if isinstance(outcome, _Transient) and attempt < self._max_attempts:
-                self._sleep(min(2.0**attempt, 30.0))
+            if isinstance(outcome, _Transient) and attempt < self._policy.max_attempts:
+                self._sleep(sleep_seconds(self._policy, attempt, None))
                 continue
             # Raised here, outside any except block, so no smtplib error rides along.
             raise outcome.error

@@ -103,6 +103,17 @@ class DeliveryRecord:
     claimed_at: datetime
     updated_at: datetime
     detail: str
+    # The first attempt's time and the first failure's words (rows older than these fields
+    # read None/""): a late post says since when and why (shared/pipeline.py catch-up).
+    first_attempt_at: datetime | None = None
+    first_failure: str = ""
+
+    @property
+    def failure(self) -> str:
+        """Why this delivery first failed ("" if it never did)."""
+        if self.first_failure:
+            return self.first_failure
+        return self.detail if self.status is DeliveryStatus.FAILED else ""
 
 
 class DeliveryLedger(Protocol):
@@ -185,6 +196,8 @@ class _MemoryRow:
     lease_expires: datetime
     detail: str
     version: int
+    first_attempt_at: datetime | None = None
+    first_failure: str = ""
 
 
 class InMemoryLedger:
@@ -214,6 +227,7 @@ class InMemoryLedger:
                     lease_expires=now + self._lease,
                     detail="",
                     version=self._next_version(),
+                    first_attempt_at=now,
                 )
                 self._rows[key] = row
                 return Claim(key=key, attempt=1, etag=str(row.version))
@@ -226,6 +240,8 @@ class InMemoryLedger:
                     row.attempt,
                     row.lease_expires.isoformat(),
                 )
+            if row.status == DeliveryStatus.FAILED and not row.first_failure:
+                row.first_failure = row.detail
             row.status = DeliveryStatus.CLAIMED
             row.attempt += 1
             row.claimed_at = now
@@ -295,6 +311,8 @@ class InMemoryLedger:
                     claimed_at=row.claimed_at,
                     updated_at=row.updated_at,
                     detail=row.detail,
+                    first_attempt_at=row.first_attempt_at,
+                    first_failure=row.first_failure,
                 )
                 for key, row in self._rows.items()
                 if report is None or key.report == report
@@ -393,6 +411,8 @@ class TableDeliveryLedger:
         now: datetime,
         detail: str,
         owner: str,
+        first_attempt_at: datetime | None = None,
+        first_failure: str = "",
     ) -> dict[str, Any]:
         # The original key parts are stored too: the escaped keys are not meant to be parsed.
         return self._entity(
@@ -408,6 +428,8 @@ class TableDeliveryLedger:
             lease_expires=now + self._lease if status == DeliveryStatus.CLAIMED else now,
             detail=detail,
             owner=owner,
+            first_attempt_at=first_attempt_at or now,
+            first_failure=first_failure,
         )
 
     # -- DeliveryLedger
@@ -461,13 +483,20 @@ class TableDeliveryLedger:
                     attempt,
                     current.get("lease_expires"),
                 )
+            detail = str(current.get("detail", ""))
+            first_failure = str(current.get("first_failure", "") or "")
+            if status == DeliveryStatus.FAILED and not first_failure:
+                first_failure = detail
+            first = current.get("first_attempt_at") or current.get("claimed_at")
             takeover = self._full_entity(
                 key,
                 status=DeliveryStatus.CLAIMED,
                 attempt=attempt + 1,
                 now=now,
-                detail=str(current.get("detail", "")),
+                detail=detail,
                 owner=owner,
+                first_attempt_at=_aware(first) if isinstance(first, datetime) else None,
+                first_failure=first_failure,
             )
             try:
                 updated = self._client.update_entity(
@@ -644,6 +673,10 @@ def _record_from_entity(entity: Any) -> DeliveryRecord | None:
             claimed_at=_aware(entity.get("claimed_at", updated_at)),
             updated_at=updated_at,
             detail=str(entity.get("detail", "")),
+            first_attempt_at=(
+                _aware(entity["first_attempt_at"]) if entity.get("first_attempt_at") else None
+            ),
+            first_failure=str(entity.get("first_failure", "") or ""),
         )
     except (KeyError, ValueError, TypeError) as exc:
         logger.warning(

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
-from shared.delivery.slack_client import Postable
+from shared.delivery.port import Postable
 from shared.errors import SlackError
-from shared.retry import parse_retry_after
+from shared.retry import DELIVERY_POLICY, RetryPolicy, parse_retry_after, sleep_seconds
 from shared.settings import Secret
 
 if TYPE_CHECKING:
@@ -38,8 +38,7 @@ class SlackBotPoster:
         *,
         api_url: str | None = None,
         timeout: float = 10.0,
-        max_attempts: int = 3,
-        max_wait_seconds: float = 30.0,
+        policy: RetryPolicy = DELIVERY_POLICY,
         sleep: Callable[[float], None] = time.sleep,
         client: WebClient | None = None,
     ) -> None:
@@ -47,8 +46,7 @@ class SlackBotPoster:
 
         self._token = token
         self._channel = channel
-        self._max_attempts = max_attempts
-        self._max_wait = max_wait_seconds
+        self._policy = policy
         self._sleep = sleep
         base = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
         if api_url and not base.endswith("/api/"):
@@ -66,13 +64,13 @@ class SlackBotPoster:
     def post(self, message: Postable) -> None:
         """Send `message` with chat.postMessage; returns once Slack said ok, else SlackError."""
         payload = message.payload()
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, self._policy.max_attempts + 1):
             outcome = self._send(payload)
             if outcome is None:
                 return
             if isinstance(outcome, _Wait):
-                if attempt < self._max_attempts:
-                    self._sleep(outcome.seconds)
+                if attempt < self._policy.max_attempts:
+                    self._sleep(sleep_seconds(self._policy, attempt, outcome.retry_after))
                     continue
                 raise outcome.error
             raise outcome
@@ -91,7 +89,7 @@ class SlackBotPoster:
         except URLError as exc:
             if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
                 return _Wait(
-                    2.0, SlackError("could not reach Slack (ConnectionError)", where=WHERE)
+                    None, SlackError("could not reach Slack (ConnectionError)", where=WHERE)
                 )
             return _maybe_posted(exc)
         except (OSError, SlackClientError) as exc:  # a timeout or a dropped connection
@@ -108,7 +106,7 @@ class SlackBotPoster:
         if status == 429 or code == "ratelimited":
             headers = getattr(response, "headers", {}) or {}
             wait = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
-            if wait is not None and wait <= self._max_wait:
+            if wait is not None and self._policy.waits_for(wait):
                 return _Wait(wait, error)
         return error
 
@@ -117,10 +115,11 @@ class SlackBotPoster:
 
 
 class _Wait:
-    """Nothing was posted: wait `seconds`, then try again (or raise `error` when out of tries)."""
+    """Nothing was posted: wait (Slack's Retry-After, else the policy's backoff), then try
+    again, or raise `error` when out of tries."""
 
-    def __init__(self, seconds: float, error: SlackError) -> None:
-        self.seconds = seconds
+    def __init__(self, retry_after: float | None, error: SlackError) -> None:
+        self.retry_after = retry_after
         self.error = error
 
 

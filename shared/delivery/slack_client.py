@@ -7,21 +7,15 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from shared.delivery.port import Postable
 from shared.errors import SlackError
-from shared.retry import parse_retry_after
+from shared.retry import DELIVERY_POLICY, RetryPolicy, parse_retry_after, sleep_seconds
 from shared.settings import Secret
-
-
-class Postable(Protocol):
-    """A message that knows its webhook payload ({"text": ..., "blocks": [...]})."""
-
-    def payload(self) -> dict[str, Any]: ...
 
 
 class SlackWebhook:
@@ -33,15 +27,13 @@ class SlackWebhook:
         *,
         session: requests.Session,
         timeout: float = 10.0,
-        max_attempts: int = 3,
-        max_wait_seconds: float = 30.0,
+        policy: RetryPolicy = DELIVERY_POLICY,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
         self._session = session
         self._timeout = timeout
-        self._max_attempts = max_attempts
-        self._max_wait = max_wait_seconds
+        self._policy = policy
         self._sleep = sleep
 
     @property
@@ -52,24 +44,24 @@ class SlackWebhook:
     def post(self, message: Postable) -> None:
         """Send `message`; returns once Slack answered 200, else raises SlackError."""
         data = json.dumps(message.payload(), ensure_ascii=False, allow_nan=False).encode("utf-8")
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, self._policy.max_attempts + 1):
             failure = self._send(data)
             if isinstance(failure, SlackError):
                 # Raised here, outside any except block, so no requests error (whose text
                 # names the URL) rides along as __context__.
                 raise failure
             if isinstance(failure, _NotSent):
-                if attempt < self._max_attempts:
-                    self._sleep(min(2.0**attempt, self._max_wait))
+                if attempt < self._policy.max_attempts:
+                    self._sleep(sleep_seconds(self._policy, attempt, None))
                     continue
                 raise SlackError("could not reach Slack (ConnectionError)")
             response = failure
             if response.status_code == 200:
                 return
             body = self._scrub(response.text)
-            if response.status_code == 429 and attempt < self._max_attempts:
+            if response.status_code == 429 and attempt < self._policy.max_attempts:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
-                if wait is not None and wait <= self._max_wait:
+                if wait is not None and self._policy.waits_for(wait):
                     self._sleep(wait)
                     continue
             raise SlackError(

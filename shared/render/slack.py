@@ -150,3 +150,17 @@ def render_failure(
         f"{name} failed{where}: {detail}. {posted}", MAX_FALLBACK_TEXT_CHARS, defanged=False
     )
     return SlackMessage(text=fallback, blocks=blocks)
+
+
+def render_recovered(report: str, now: datetime) -> SlackMessage:
+    """One line: the report works again."""
+    name = report if report.lower().endswith("report") else f"{report} report"
+    name = name[:1].upper() + name[1:]
+    text = f":white_check_mark: {name} recovered: the last run succeeded."
+    return SlackMessage(
+        text=text,
+        blocks=(
+            section_block(text=escape_mrkdwn(text)),
+            context_block([escape_mrkdwn(f"at {now.astimezone(UTC):%d %b %Y %H:%M %Z}")]),
+        ),
+    )

@@ -103,6 +103,27 @@ def decide(
     return Run(period, local, _skipped_notes(kind, local.date(), rules))
 
 
+def catch_up(
+    kind: PeriodKind, *, now: datetime, rules: ScheduleRules, horizon: timedelta
+) -> Run | Skip:
+    """Which slot a fire that is not a slot may complete: the latest slot before `now`, if it
+    is less than `horizon` ago (and so before the next slot, which is later than `now`).
+
+    Pure: whether that slot's delivery is in fact unfinished is the ledger's to say (one read,
+    shared/pipeline.py), and only a delivery whose attempt failed is completed.
+    """
+    if now.tzinfo is None:
+        raise ValueError("catch_up() needs an aware datetime")
+    if horizon <= timedelta(0):
+        return Skip("catch-up is off (CATCH_UP_HOURS=0)")
+    at = now.astimezone(UTC)
+    slot = latest_slot(kind, at, rules)
+    if slot is None or at - slot >= horizon:
+        return Skip(f"no {kind} slot within CATCH_UP_HOURS ({horizon} before now)")
+    local = slot.astimezone(rules.timezone)
+    return Run(report_period(kind, local.date()), local, _skipped_notes(kind, local.date(), rules))
+
+
 def _lookback(kind: PeriodKind) -> int:
     return _MONTHLY_LOOKBACK_DAYS if kind is PeriodKind.MONTHLY else _LOOKBACK_DAYS
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from shared.app import App
 from shared.clock import utc_now
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
+from shared.delivery.port import Poster
 from shared.errors import (
     ConfigError,
     EmailError,
@@ -43,7 +44,7 @@ from shared.web.custom_request import (
     parse_custom_request,
     shown_names,
 )
-from shared.web.ondemand import Outcome, Poster, Reservation, reserve_on_demand
+from shared.web.ondemand import Outcome, Reservation, reserve_on_demand
 from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
@@ -244,7 +245,7 @@ class _Channel:
     """One destination of this request (Slack or email) and what the ledger said of it."""
 
     name: str  # "slack" or "email": the answer's member and an error's side
-    poster: Poster
+    poster: Poster[Any]
     render: Callable[[Report, SlackMessage], Any]
     reservation: Reservation | None = None
     outcome: dict[str, Any] = field(default_factory=lambda: {"posted": False, "error": None})
@@ -309,7 +310,7 @@ def _channels(app: App, request: CustomRequest) -> list[_Channel] | HttpResult:
                 "send send_email=false",
                 "send_email",
             )
-        chosen.append(_Channel("email", email, lambda report, _: email.render(report)))
+        chosen.append(_Channel("email", email.poster, lambda report, _: email.render(report)))
     return chosen
 
 

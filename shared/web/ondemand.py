@@ -18,27 +18,15 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from shared.delivery.ledger import Claim, DeliveryKey, DeliveryLedger, DeliveryStatus
-from shared.errors import EmailError, SlackError
+from shared.delivery.once import Held, hold
+from shared.delivery.port import Poster
 from shared.schedule.periods import ReportPeriod
 
 ON_DEMAND_PREFIX = "ondemand"
 KEYED_PREFIX = "custom"
-
-
-class Poster(Protocol):
-    """The Slack side: where it posts (a fingerprint, never the URL) and how."""
-
-    @property
-    def destination(self) -> str:
-        """A non-secret fingerprint of the destination."""
-        ...
-
-    def post(self, message: Any) -> None:
-        """Post once; raises SlackError."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,35 +94,27 @@ class Reservation:
 
     Taken first, so a duplicate is recognised before a single Mixpanel request is spent; then
     posted (`post`) or, if anything stops the post, released (`release`), so a repeat may try
-    again at once instead of being answered as a duplicate until the lease runs out.
+    again at once instead of being answered as a duplicate until the lease runs out. Both go
+    through the one delivery path (shared/delivery/once.py).
     """
 
-    ledger: DeliveryLedger
-    claim: Claim
+    held: Held
     label: str
-    settled: bool = False
 
-    def post(self, slack: Poster, message: Any, *, now: datetime) -> Outcome:
+    @property
+    def claim(self) -> Claim:
+        """The ledger claim this reservation holds."""
+        return self.held.claim
+
+    def post(self, slack: Poster[Any], message: Any, *, now: datetime) -> Outcome:
         """Post once and mark the claim sent; a Slack (or email) failure marks it failed (or
         sent, if the destination may have the message) and is raised."""
-        try:
-            slack.post(message)
-        except (SlackError, EmailError) as exc:
-            if exc.maybe_posted:
-                self.ledger.mark_sent(self.claim, now=now, detail=f"uncertain: {exc}")
-            else:
-                self.ledger.mark_failed(self.claim, now=now, detail=str(exc))
-            self.settled = True
-            raise
-        self.ledger.mark_sent(self.claim, now=now, detail=f"on demand {self.label}")
-        self.settled = True
+        self.held.post(slack, message, now=now, detail=f"on demand {self.label}")
         return Outcome(posted=True)
 
     def release(self, *, now: datetime, detail: str) -> None:
         """Mark the claim failed unless it was already settled: nothing reached Slack."""
-        if not self.settled:
-            self.settled = True
-            self.ledger.mark_failed(self.claim, now=now, detail=detail)
+        self.held.release(now=now, detail=detail)
 
 
 def reserve_on_demand(
@@ -168,18 +148,18 @@ def reserve_on_demand(
     else:
         report = on_demand_report_name("always", uuid.uuid4().hex)
     key = DeliveryKey(report, window.start, window.end, destination)
-    claim = ledger.claim(key, now=now)
-    if claim is None:
+    held = hold(ledger, key, now=now)
+    if held is None:
         if idempotency_key is not None:
             return Outcome(posted=False, duplicate=True, reason="this idempotency_key was used")
         last = _recent_post(ledger, report, now=now, interval=timedelta(days=1))
         return _suppressed(last or now, timedelta(seconds=repost_seconds))
-    return Reservation(ledger, claim, window.label())
+    return Reservation(held, window.label())
 
 
 def post_on_demand(
     ledger: DeliveryLedger,
-    slack: Poster,
+    slack: Poster[Any],
     message: Any,
     *,
     period: ReportPeriod,

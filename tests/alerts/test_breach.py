@@ -6,6 +6,7 @@ duplicated and concurrent fires from separate ledger instances (separate hosts).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -13,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.alerts.breach import Outcome
 from shared.alerts.check import AlertContext, decide_and_apply
 from shared.alerts.rules import AlertsConfig, WatchSettings
+from shared.delivery.breach import Outcome
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger, TableDeliveryLedger
 from shared.errors import SlackError
 from shared.report.metrics import MetricsConfig, MetricSpec
@@ -150,3 +151,47 @@ def test_a_flapping_event_posts_at_most_once_per_interval() -> None:
     assert posted_at, "the first outage must alert"
     gaps = [b - a for a, b in pairwise(posted_at)]
     assert all(gap >= timedelta(hours=2) for gap in gaps)
+
+
+class DownSlack(FakeSlack):
+    """A Slack that answers 503 while `down`."""
+
+    down: bool = True
+
+    def post(self, message) -> None:  # type: ignore[no-untyped-def]
+        if self.down:
+            raise SlackError("service_unavailable", status=503)
+        super().post(message)
+
+
+def test_an_alert_that_could_not_be_posted_lapses_if_it_resolved_before_slack_returned(
+    make_ledger: LedgerFactory,
+) -> None:
+    """Slack down for the whole outage: when it returns the event is back, so neither the
+    stale alert nor an all-clear for an alert nobody saw is posted."""
+    slack = DownSlack()
+    ledger = make_ledger()
+    for hour in range(8, 18):
+        with contextlib.suppress(SlackError):
+            fire(slack, ledger, at(hour))
+    slack.down = False
+    outcomes = [fire(slack, ledger, at(hour)) for hour in range(18, 24)]
+    assert slack.posts == []
+    assert set(outcomes) == {Outcome.CLEAR}
+
+
+def test_an_alert_that_could_not_be_posted_is_posted_when_slack_returns_while_it_lasts(
+    make_ledger: LedgerFactory,
+) -> None:
+    """Slack down from 10:00 to 13:59 of a 10:00-17:00 outage: the alert at 14:15, once,
+    then one resolved post."""
+    slack = DownSlack()
+    ledger = make_ledger()
+    for hour in range(8, 24):
+        slack.down = hour < 14
+        with contextlib.suppress(SlackError):
+            fire(slack, ledger, at(hour))
+    texts = [p["text"] for p in slack.posts]
+    assert len(texts) == 2
+    assert texts[0].startswith(f"Alert: {EVENT}: no events since Wed 15 Jul 10:00")
+    assert texts[1].startswith("Resolved:")

@@ -14,9 +14,9 @@ from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import OUTAGE_DAY, OUTAGE_EVENT, OUTAGE_HOURS, RawEvent, sample_project
 from devtools.slack_standin import SlackStandIn, slack_rejection
 from shared.alerts.app import run_alert_timer
-from shared.alerts.breach import Outcome
 from shared.alerts.check import AlertContext, backtest, replay, run_alert_check
 from shared.alerts.rules import AlertsConfig, WatchSettings, parse_alerts
+from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger
 from shared.report.metrics import load_metrics
 from shared.settings import DEFAULT_METRICS_FILE

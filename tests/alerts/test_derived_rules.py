@@ -20,10 +20,10 @@ import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import RawEvent
-from shared.alerts.breach import Outcome
 from shared.alerts.check import AlertContext, backtest, run_alert_check
 from shared.alerts.derived import DerivedTally
 from shared.alerts.rules import AlertsConfig, parse_alerts
+from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ExportTooLarge, MetricsFileError
 from shared.report.metrics import parse_metrics

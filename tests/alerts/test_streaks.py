@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.alerts.breach import Outcome
-from shared.alerts.streaks import failure_once, recovered
+from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
+from shared.delivery.streaks import failure_once, recovered
 from shared.errors import MixpanelUnavailable
-from shared.render.slack import render_failure
+from shared.render.slack import render_failure, render_recovered
 from tests.fakes import FakeMixpanel, FakeSlack
 from tests.test_pipeline import LONDON, MONDAY_9, project, scheduled
 
@@ -29,8 +29,20 @@ def test_a_streak_of_failed_attempts_posts_one_notice_and_one_recovered_line():
         for i in range(4)
     ]
     assert outcomes == [Outcome.OPENED, Outcome.ONGOING, Outcome.ONGOING, Outcome.ONGOING]
-    recovered(ledger, slack, report="daily", now=T0 + timedelta(hours=1))
-    recovered(ledger, slack, report="daily", now=T0 + timedelta(hours=2))
+    recovered(
+        ledger,
+        slack,
+        report="daily",
+        now=T0 + timedelta(hours=1),
+        line=lambda: render_recovered("daily", T0),
+    )
+    recovered(
+        ledger,
+        slack,
+        report="daily",
+        now=T0 + timedelta(hours=2),
+        line=lambda: render_recovered("daily", T0),
+    )
     texts = [p["text"] for p in slack.posts]
     assert len(texts) == 2
     assert texts[0].startswith("Daily report failed")
@@ -41,7 +53,13 @@ def test_a_new_failure_after_recovery_starts_a_new_streak():
     """fail, recover, fail: two notices and one recovered line."""
     slack, ledger = FakeSlack(), InMemoryLedger()
     failure_once(ledger, slack, report="daily", now=T0, notice=notice)
-    recovered(ledger, slack, report="daily", now=T0 + timedelta(days=1))
+    recovered(
+        ledger,
+        slack,
+        report="daily",
+        now=T0 + timedelta(days=1),
+        line=lambda: render_recovered("daily", T0),
+    )
     failure_once(ledger, slack, report="daily", now=T0 + timedelta(days=2), notice=notice)
     assert [p["text"][:12] for p in slack.posts] == ["Daily report", ":white_check", "Daily report"]
 
@@ -57,7 +75,7 @@ def test_streaks_are_per_report():
 def test_a_success_without_a_streak_posts_nothing():
     """recovered() after a clean history is silent."""
     slack, ledger = FakeSlack(), InMemoryLedger()
-    recovered(ledger, slack, report="daily", now=T0)
+    recovered(ledger, slack, report="daily", now=T0, line=lambda: render_recovered("daily", T0))
     assert slack.posts == []
 
 
@@ -71,7 +89,13 @@ def test_the_streak_lives_in_table_storage_across_instances(
         ledger = TableDeliveryLedger(azurite_connection_string, table_name=ledger_table_name)
         failure_once(ledger, slack, report="daily", now=T0 + timedelta(minutes=i), notice=notice)
     ledger = TableDeliveryLedger(azurite_connection_string, table_name=ledger_table_name)
-    recovered(ledger, slack, report="daily", now=T0 + timedelta(hours=1))
+    recovered(
+        ledger,
+        slack,
+        report="daily",
+        now=T0 + timedelta(hours=1),
+        line=lambda: render_recovered("daily", T0),
+    )
     assert len(slack.posts) == 2
 
 

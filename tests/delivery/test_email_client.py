@@ -9,11 +9,19 @@ from shared.delivery.addresses import fingerprint, parse_mailboxes
 from shared.delivery.email_client import SmtpEmail
 from shared.delivery.email_settings import SmtpSecurity
 from shared.errors import EmailError
+from shared.pipeline import render_report_email
 from tests.azurite import free_port
 from tests.email_fixtures import SMTP_PASSWORD, SMTP_USERNAME, Tls, email_settings, parts
 from tests.render.reports import golden_report
 
 NO_WAIT: list[float] = []
+
+
+def mail_of(email: SmtpEmail):
+    """The golden report's email for this transport's recipients (rendered by the caller)."""
+    return render_report_email(
+        golden_report(), settings=email.settings, recipients=email.recipients
+    )
 
 
 def client(settings, tls: Tls | None = None, **kw) -> SmtpEmail:
@@ -24,7 +32,7 @@ def client(settings, tls: Tls | None = None, **kw) -> SmtpEmail:
 def test_the_report_reaches_every_recipient_once_over_plain_smtp(smtp: SmtpStandIn):
     """One message, sender and all three recipients in the envelope, parts intact."""
     email = client(email_settings(smtp.port))
-    email.post(email.render(golden_report()))
+    email.post(mail_of(email))
     [received] = smtp.received
     assert received.mail_from == "reports@acme.test"
     assert received.rcpt_tos == ("ana@example.com", "tokyo@example.com", "bo@example.com")
@@ -44,7 +52,7 @@ def test_tls_and_login_are_used_as_configured(tls: Tls, security, implicit):
         tls=tls.server, implicit_tls=implicit, username=SMTP_USERNAME, password=SMTP_PASSWORD
     ) as server:
         email = client(email_settings(server.port, security, login=True, pdf=True), tls)
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
         [received] = server.received
     assert received.tls
     assert received.authenticated_as == SMTP_USERNAME
@@ -56,7 +64,7 @@ def test_an_untrusted_certificate_is_refused(tls: Tls):
     with SmtpStandIn(tls=tls.server) as server:
         email = SmtpEmail(email_settings(server.port, SmtpSecurity.STARTTLS), sleep=NO_WAIT.append)
         with pytest.raises(EmailError, match="TLS failed"):
-            email.post(email.render(golden_report()))
+            email.post(mail_of(email))
         assert server.received == []
 
 
@@ -65,7 +73,7 @@ def test_a_wrong_password_is_refused_without_showing_it(tls: Tls):
     with SmtpStandIn(tls=tls.server, username=SMTP_USERNAME, password="the-right-one") as server:
         email = client(email_settings(server.port, SmtpSecurity.STARTTLS, login=True), tls)
         with pytest.raises(EmailError) as raised:
-            email.post(email.render(golden_report()))
+            email.post(mail_of(email))
     assert "login refused: check SMTP_USERNAME and SMTP_PASSWORD" in str(raised.value)
     assert SMTP_PASSWORD not in repr(raised.value.__dict__) + str(raised.value)
     assert raised.value.__context__ is None
@@ -77,7 +85,7 @@ def test_a_refused_recipient_is_named_and_the_others_get_the_report(smtp: SmtpSt
     smtp.refuse.add("tokyo@example.com")
     email = client(email_settings(smtp.port))
     with pytest.raises(EmailError) as raised:
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
     assert raised.value.maybe_posted  # never sent again to the two who have it
     assert raised.value.refused == (
         "tokyo@example.com (550 5.1.1 <tokyo@example.com>: recipient unknown)",
@@ -92,7 +100,7 @@ def test_when_every_recipient_is_refused_nothing_is_sent(smtp: SmtpStandIn):
     smtp.refuse.update({"ana@example.com", "tokyo@example.com", "bo@example.com"})
     email = client(email_settings(smtp.port))
     with pytest.raises(EmailError, match="every recipient was refused") as raised:
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
     assert len(raised.value.refused) == 3
     assert not raised.value.maybe_posted
     assert smtp.received == []
@@ -103,7 +111,7 @@ def test_a_temporary_failure_is_retried_and_delivered_once(smtp: SmtpStandIn):
     smtp.fail_next("451 4.3.0 try again later", times=1)
     waits: list[float] = []
     email = client(email_settings(smtp.port), waits=waits)
-    email.post(email.render(golden_report()))
+    email.post(mail_of(email))
     assert len(smtp.received) == 1
     assert waits == [2.0]
 
@@ -113,7 +121,7 @@ def test_a_permanent_failure_is_not_retried(smtp: SmtpStandIn):
     smtp.fail_next("554 5.7.1 rejected as spam", times=3)
     email = client(email_settings(smtp.port))
     with pytest.raises(EmailError, match="554") as raised:
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
     assert not raised.value.maybe_posted
     assert smtp.received == []
 
@@ -123,7 +131,7 @@ def test_a_connection_lost_after_the_data_may_have_delivered_it(smtp: SmtpStandI
     smtp.drop_next()
     email = client(email_settings(smtp.port))
     with pytest.raises(EmailError, match="may or may not have been delivered") as raised:
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
     assert raised.value.maybe_posted
     assert len(smtp.dropped) == 1
     assert smtp.received == []
@@ -135,7 +143,7 @@ def test_an_unreachable_server_is_tried_three_times_then_named():
     waits: list[float] = []
     email = client(email_settings(port), waits=waits)
     with pytest.raises(EmailError, match=f"could not reach the mail server 127.0.0.1:{port}"):
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
     assert waits == [2.0, 4.0]
 
 

@@ -108,7 +108,8 @@ def test_a_rate_limit_waits_retry_after_then_posts_once(slack: SlackStandIn) -> 
 
 
 def test_an_unreachable_api_is_retried_then_reported_as_not_posted() -> None:
-    """Connection refused cannot have posted: bounded retries, then a clear error."""
+    """Connection refused cannot have posted: bounded retries (the delivery policy, 2 s then
+    4 s, as the webhook and SMTP), then a clear error."""
     sleeps: list[float] = []
     bot = SlackBotPoster(
         Secret(DEFAULT_BOT_TOKEN),
@@ -120,7 +121,7 @@ def test_an_unreachable_api_is_retried_then_reported_as_not_posted() -> None:
         bot.post(MESSAGE)
     assert str(caught.value) == "Slack chat.postMessage: could not reach Slack (ConnectionError)"
     assert not caught.value.maybe_posted
-    assert sleeps == [2.0, 2.0]
+    assert sleeps == [2.0, 4.0]
 
 
 def test_each_channel_is_its_own_destination() -> None:

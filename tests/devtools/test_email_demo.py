@@ -13,6 +13,7 @@ import pytest
 from devtools import demo, serve
 from devtools.smtp_standin import SmtpStandIn
 from shared.delivery.email_client import SmtpEmail
+from shared.pipeline import render_report_email
 from shared.settings import Settings
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.email_fixtures import numbers, parts, slack_visible, visible_text
@@ -29,6 +30,13 @@ def clean_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("SMTP_HOST", "SMTP_SENDER", "EMAIL_TO", "SMTP_PASSWORD", "SMTP_USERNAME"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
+
+
+def mail_of(email: SmtpEmail):
+    """The golden report's email for this transport's recipients (rendered by the caller)."""
+    return render_report_email(
+        golden_report(), settings=email.settings, recipients=email.recipients
+    )
 
 
 def test_demo_writes_the_email_and_a_real_smtp_server_accepts_it(clean_dir, capsys):
@@ -60,7 +68,7 @@ def test_serve_points_email_at_a_loopback_server_that_keeps_each_message(clean_d
         settings = Settings.from_env(env).email
         assert settings is not None
         email = SmtpEmail(settings)
-        email.post(email.render(golden_report()))
+        email.post(mail_of(email))
         smtp.wait_for(1)
     saved = clean_dir / "out" / "mail" / "001.eml"
     assert message_from_bytes(saved.read_bytes(), policy=default)["To"] == "Team <team@example.com>"

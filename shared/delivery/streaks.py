@@ -1,6 +1,6 @@
 """Failure notices once per failure streak, and one "recovered" line when a run succeeds again.
 
-A streak is a breach (shared/alerts/breach.py) of the rule "failure:<report>" in the ledger
+A streak is a breach (shared/delivery/breach.py) of the rule "failure:<report>" in the ledger
 partition "failures": the first failed attempt of a streak posts its notice; further failed
 attempts and runs post nothing; the next success posts one recovered line and ends the streak.
 """
@@ -12,11 +12,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.alerts.breach import NEVER, MessagePoster, Outcome, states, step
+from shared.delivery.breach import NEVER, M, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger
+from shared.delivery.port import Poster
 from shared.errors import ReporterError
-from shared.render.blocks import context_block, escape_mrkdwn, section_block
-from shared.render.slack import SlackMessage
 
 log = logging.getLogger("analytics_reporter")
 PARTITION = "failures"
@@ -25,11 +24,11 @@ UTC_ZONE = ZoneInfo("UTC")
 
 def failure_once(
     ledger: DeliveryLedger,
-    poster: MessagePoster,
+    poster: Poster[M],
     *,
     report: str,
     now: datetime,
-    notice: Callable[[], SlackMessage],
+    notice: Callable[[], M],
 ) -> Outcome:
     """Post `notice` if this failure starts a streak; raises LedgerError if the ledger fails."""
     rule = f"failure:{report}"
@@ -45,12 +44,20 @@ def failure_once(
         now=now,
         min_interval=timedelta(0),
         opening=notice,
-        resolving=lambda: render_recovered(report, now),
+        resolving=notice,  # never used while firing
     )
 
 
-def recovered(ledger: DeliveryLedger, poster: MessagePoster, *, report: str, now: datetime) -> None:
-    """After a successful run: end an open failure streak with one "recovered" line.
+def recovered(
+    ledger: DeliveryLedger,
+    poster: Poster[M],
+    *,
+    report: str,
+    now: datetime,
+    line: Callable[[], M],
+) -> None:
+    """After a successful run: end an open failure streak with one "recovered" `line` (built
+    by the caller's renderer, e.g. shared/render/slack.py render_recovered).
 
     Never raises: the run itself succeeded, and a failed all-clear is retried next run.
     """
@@ -69,22 +76,8 @@ def recovered(ledger: DeliveryLedger, poster: MessagePoster, *, report: str, now
             on=now.astimezone(UTC_ZONE).date(),
             now=now,
             min_interval=timedelta(0),
-            opening=lambda: render_recovered(report, now),  # never used when not firing
-            resolving=lambda: render_recovered(report, now),
+            opening=line,  # never used when not firing
+            resolving=line,
         )
     except ReporterError as exc:
         log.warning("could not post the recovered line for the %s report: %s", report, exc)
-
-
-def render_recovered(report: str, now: datetime) -> SlackMessage:
-    """One line: the report works again."""
-    name = report if report.lower().endswith("report") else f"{report} report"
-    name = name[:1].upper() + name[1:]
-    text = f":white_check_mark: {name} recovered: the last run succeeded."
-    return SlackMessage(
-        text=text,
-        blocks=(
-            section_block(text=escape_mrkdwn(text)),
-            context_block([escape_mrkdwn(f"at {now.astimezone(UTC_ZONE):%d %b %Y %H:%M %Z}")]),
-        ),
-    )

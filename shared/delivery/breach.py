@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import TypeVar
 
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryRecord, DeliveryStatus
-from shared.errors import SlackError
-from shared.render.slack import SlackMessage
+from shared.delivery.once import deliver
+from shared.delivery.port import Message, Poster
 
+M = TypeVar("M", bound=Message)  # the message type of the destination (Slack blocks, ...)
 log = logging.getLogger("analytics_reporter")
 SEPARATOR = "|"
 
@@ -61,15 +62,6 @@ class BreachState:
         return self.open_status is DeliveryStatus.SENT and (
             self.resolved_status is not DeliveryStatus.SENT
         )
-
-
-class MessagePoster(Protocol):
-    """Where alerts go (the Slack webhook, or a fake); same shape as the reports' poster."""
-
-    @property
-    def destination(self) -> str: ...
-
-    def post(self, message: SlackMessage) -> None: ...
 
 
 def breach_key(
@@ -120,7 +112,7 @@ NEVER = BreachState(0, None, None, None, None)
 
 def step(
     ledger: DeliveryLedger,
-    poster: MessagePoster,
+    poster: Poster[M],
     *,
     partition: str,
     rule: str,
@@ -129,8 +121,8 @@ def step(
     on: date,
     now: datetime,
     min_interval: timedelta,
-    opening: Callable[[], SlackMessage],
-    resolving: Callable[[], SlackMessage],
+    opening: Callable[[], M],
+    resolving: Callable[[], M],
 ) -> Outcome:
     """Advance one rule: post its alert when it starts firing, its all-clear when it stops."""
     if state.open_status is DeliveryStatus.CLAIMED and state.resolved_status is None:
@@ -177,28 +169,14 @@ def _too_soon(state: BreachState, now: datetime, min_interval: timedelta) -> boo
 
 def _deliver(
     ledger: DeliveryLedger,
-    poster: MessagePoster,
+    poster: Poster[M],
     key: DeliveryKey,
     now: datetime,
-    render: Callable[[], SlackMessage],
+    render: Callable[[], M],
     phase: Phase,
 ) -> Outcome:
-    """Claim, post, record: the reports' exactly-once path."""
-    claim = ledger.claim(key, now=now)
-    if claim is None:
+    """Claim, post, record: the one exactly-once path (shared/delivery/once.py)."""
+    if not deliver(ledger, poster, key, render, now=now, detail=lambda message: message.text):
         return Outcome.BUSY
-    try:
-        message = render()
-        poster.post(message)
-    except SlackError as exc:
-        if exc.maybe_posted:
-            ledger.mark_sent(claim, now=now, detail=f"uncertain: {exc}")
-        else:
-            ledger.mark_failed(claim, now=now, detail=str(exc))
-        raise
-    except Exception as exc:
-        ledger.mark_failed(claim, now=now, detail=f"internal error ({type(exc).__name__})")
-        raise
-    ledger.mark_sent(claim, now=now, detail=message.text)
     log.info("alert %s: %s posted", key.destination.split(SEPARATOR)[1], phase)
     return Outcome.OPENED if phase is Phase.OPEN else Outcome.RESOLVED
