@@ -18,7 +18,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger
-from shared.errors import LedgerError, SlackError
+from shared.delivery.once import failure_detail, hold
+from shared.errors import DeliveryError, LedgerError
 from shared.pipeline import one_line
 from shared.render.blocks import escape_mrkdwn
 from shared.render.slack import SlackMessage, render_message
@@ -141,20 +142,21 @@ def answer_job(job: CommandJob, deps: Answering, *, now: datetime) -> bool:
     recorded as failed and raised, so the queue delivers the message again and it is retried.
     """
     key = command_key(job)
-    claim = deps.ledger.claim(key, now=now)  # gather: the right to answer
-    if claim is None:
+    held = hold(deps.ledger, key, now=now)  # gather: the right to answer (shared/delivery/once)
+    if held is None:
         log.info("slash command %s: already answered (a retry or redelivery)", key.report)
         return False
-    reply, detail = _decide(job, deps, now=now)  # decide (building the report is the I/O)
     try:
-        deps.poster(reply.response_type).post(reply.message)  # deliver
-    except SlackError as exc:
-        if exc.maybe_posted:
-            deps.ledger.mark_sent(claim, now=now, detail=f"uncertain: {exc}")
-            return True
-        deps.ledger.mark_failed(claim, now=now, detail=str(exc))
+        reply, detail = _decide(job, deps, now=now)  # decide (building the report is the I/O)
+    except BaseException as exc:
+        held.release(now=now, detail=failure_detail(exc))
         raise
-    deps.ledger.mark_sent(claim, now=now, detail=detail)
+    try:
+        held.post(deps.poster(reply.response_type), reply.message, now=now, detail=detail)
+    except DeliveryError as exc:
+        if not exc.maybe_posted:
+            raise  # marked failed: the queue delivers the message again and it is retried
+        # Recorded as sent "uncertain": a redelivery would post nothing, so none is asked for.
     return True
 
 
