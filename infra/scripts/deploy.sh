@@ -35,6 +35,8 @@ if [ "$mode" = all ]; then
             companyName="$(from_dotenv COMPANY_NAME Analytics)" \
             timezone="$(from_dotenv TIMEZONE Europe/London)" \
             reportHour="$(from_dotenv REPORT_HOUR 9)" \
+            slackCommandEnabled="$(from_dotenv SLACK_COMMAND_ENABLED false)" \
+            slackTeamId="$(from_dotenv SLACK_TEAM_ID '')" \
         --output none
 fi
 
