@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,7 +12,6 @@ from shared.sources.budget import MIXPANEL_LIMITS
 from shared.web import http_api
 from tests.azurite import (
     AzuriteError,
-    AzuriteQueue,
     AzuriteTable,
     start_azurite_queue,
     start_azurite_table,
@@ -26,31 +25,25 @@ pytest_plugins = ("tests.e2e", "tests.email_fixtures")
 @pytest.fixture(scope="session")
 def azurite_connection_string() -> Iterator[str]:
     """A real Azurite table service for the whole session; fails (never skips) if missing."""
-    server: AzuriteTable | None = None
-    problem = ""
-    try:
-        server = start_azurite_table()
-    except AzuriteError as exc:
-        problem = str(exc)
-    if server is None:
-        # Outside the except block, so the report shows the reason once, without a traceback.
-        pytest.fail(problem, pytrace=False)
-    try:
-        yield server.connection_string
-    finally:
-        server.stop()
+    yield from _azurite_session(start_azurite_table)
 
 
 @pytest.fixture(scope="session")
 def azurite_queue_connection_string() -> Iterator[str]:
     """A real Azurite queue service for the whole session; fails (never skips) if missing."""
-    server: AzuriteQueue | None = None
+    yield from _azurite_session(start_azurite_queue)
+
+
+def _azurite_session(start: Callable[[], AzuriteTable]) -> Iterator[str]:
+    """The connection string of the Azurite service `start` brings up, stopped at the end."""
+    server: AzuriteTable | None = None
     problem = ""
     try:
-        server = start_azurite_queue()
+        server = start()
     except AzuriteError as exc:
         problem = str(exc)
     if server is None:
+        # Outside the except block, so the report shows the reason once, without a traceback.
         pytest.fail(problem, pytrace=False)
     try:
         yield server.connection_string
