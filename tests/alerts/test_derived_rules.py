@@ -28,9 +28,9 @@ from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ExportTooLarge, MetricsFileError
 from shared.report.metrics import parse_metrics
 from shared.schedule.hours import LocalHour, hours_of_day
-from shared.settings import Secret
 from shared.sources.mixpanel_client import MixpanelClient
 from tests.fakes import FakeSlack
+from tests.standin_client import standin_client
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 7, 15)  # a Wednesday: the day of every planted breach
@@ -241,11 +241,10 @@ def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
 
 
 def client(stand: MixpanelStandIn) -> MixpanelClient:
-    return MixpanelClient(
-        query_base=f"{stand.origin}/api/query",
-        export_url=f"{stand.origin}/api/2.0/export",
+    return standin_client(
+        stand.origin,
         username="svc.derived",
-        secret=Secret("MPSECRET-derived-4b1c"),
+        secret="MPSECRET-derived-4b1c",
         project_id="616161",
         session=requests.Session(),
     )
