@@ -57,6 +57,16 @@ def ledger_table_name() -> str:
     return f"ledger{uuid.uuid4().hex[:20]}"
 
 
+@pytest.fixture
+def azurite_ledger(
+    azurite_connection_string: str, ledger_table_name: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The functions' delivery ledger on Azurite (a fresh table); returns its table name."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
+    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
+    return ledger_table_name
+
+
 @pytest.fixture(autouse=True)
 def fresh_local_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
     """CustomReport's in-process ledger (no AzureWebJobsStorage) starts empty in every test.
