@@ -34,6 +34,7 @@ from tests.standin_client import standin_client
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 7, 15)  # a Wednesday: the day of every planted breach
+USERNAME, SECRET, PROJECT_ID = "svc.derived", "MPSECRET-derived-4b1c", "616161"
 FIRST = DAY - timedelta(days=35)
 PLATFORMS = ("iOS", "Android", "Web", "iOS", "Android", "Web")
 AMOUNTS = (10.0, 20.5, 15.25, 30.0)
@@ -223,15 +224,16 @@ def project() -> list[RawEvent]:
     return build_project()
 
 
-@pytest.fixture(scope="module")
-def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
+def serving(project: list[RawEvent], *, export_in_utc: bool = True) -> Iterator[MixpanelStandIn]:
+    """The stand-in serving `project` (every 7th export line sent twice), stopped at the end."""
     stand = MixpanelStandIn(
         project,
-        username="svc.derived",
-        secret="MPSECRET-derived-4b1c",
-        project_id="616161",
+        username=USERNAME,
+        secret=SECRET,
+        project_id=PROJECT_ID,
         today=DAY + timedelta(days=2),
         duplicate_every=7,
+        export_in_utc=export_in_utc,
     )
     stand.start()
     try:
@@ -240,12 +242,17 @@ def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
         stand.stop()
 
 
+@pytest.fixture(scope="module")
+def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
+    yield from serving(project)
+
+
 def client(stand: MixpanelStandIn) -> MixpanelClient:
     return standin_client(
         stand.origin,
-        username="svc.derived",
-        secret="MPSECRET-derived-4b1c",
-        project_id="616161",
+        username=USERNAME,
+        secret=SECRET,
+        project_id=PROJECT_ID,
         session=requests.Session(),
     )
 
@@ -472,20 +479,7 @@ def test_a_backtest_over_the_limit_says_so_rather_than_replaying_nothing(
 @pytest.fixture(scope="module")
 def legacy(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
     """The same project, created before 2023 (export-methods.mdx: local wall-clock time)."""
-    stand = MixpanelStandIn(
-        project,
-        username="svc.derived",
-        secret="MPSECRET-derived-4b1c",
-        project_id="616161",
-        today=DAY + timedelta(days=2),
-        duplicate_every=7,
-        export_in_utc=False,
-    )
-    stand.start()
-    try:
-        yield stand
-    finally:
-        stand.stop()
+    yield from serving(project, export_in_utc=False)
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
