@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import RawEvent
 from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec
 from shared.schedule.periods import PeriodKind, report_period
@@ -30,3 +32,18 @@ def events() -> list[RawEvent]:
         rows.append(RawEvent("App Opened", f"u{n % 3}", at, f"a{n}"))
         rows.append(RawEvent("Sign Up", f"new{n}", at + 60, f"s{n}"))
     return rows
+
+
+def small_standin(
+    *, username: str, secret: str, project_id: str, **options: Any
+) -> MixpanelStandIn:
+    """The Mixpanel stand-in serving `events()` on TODAY in London (not started yet)."""
+    return MixpanelStandIn(
+        events(),
+        username=username,
+        secret=secret,
+        project_id=project_id,
+        timezone=LONDON.key,
+        today=TODAY,
+        **options,
+    )

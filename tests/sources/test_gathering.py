@@ -18,7 +18,7 @@ from shared.schedule.periods import Window
 from shared.sources.gathering import PROCESS_QUERY_API_MEMORY, SourceMode, SourcePolicy
 from shared.sources.mixpanel_client import MixpanelClient
 from shared.sources.server_side import aligned_unit
-from tests.sources.small_project import CONFIG, LONDON, NOW, TODAY, WEEKLY, events
+from tests.sources.small_project import CONFIG, LONDON, NOW, WEEKLY, small_standin
 from tests.standin_client import standin_client
 
 USERNAME, SECRET, PROJECT_ID = "svc.sources", "MPSECRET-sources-77aa", "4242"
@@ -33,13 +33,10 @@ def project(
     project_id: str = PROJECT_ID,
     latency: float = 0.0,
 ) -> Iterator[tuple[MixpanelStandIn, MixpanelClient]]:
-    stand = MixpanelStandIn(
-        events(),
+    stand = small_standin(
         username=USERNAME,
         secret=SECRET,
         project_id=PROJECT_ID,
-        timezone=LONDON.key,
-        today=TODAY,
         query_api_status=query_api_status,
         latency=latency,
     )

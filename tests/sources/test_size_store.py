@@ -15,7 +15,7 @@ from shared.pipeline import ReportContext, produce_report
 from shared.sources.gathering import SourceMode, SourcePolicy
 from shared.sources.size_store import CachedSizes, MemorySizes, TableSizes
 from shared.sources.state_table import StateTable, StateUnavailable
-from tests.sources.small_project import CONFIG, LONDON, NOW, TODAY, WEEKLY, events
+from tests.sources.small_project import CONFIG, LONDON, NOW, WEEKLY, small_standin
 from tests.standin_client import standin_client
 
 USERNAME, SECRET, PROJECT_ID = "svc.sizes", "MPSECRET-sizes-91c2", "4343"
@@ -130,13 +130,10 @@ def test_an_unreachable_table_is_state_unavailable_without_the_key():
 
 @pytest.fixture
 def standin() -> Iterator[MixpanelStandIn]:
-    stand = MixpanelStandIn(
-        events(),
+    stand = small_standin(
         username=USERNAME,
         secret=SECRET,
         project_id=PROJECT_ID,
-        timezone=LONDON.key,
-        today=TODAY,
         latency=0.2,  # so a request sent beside another overlaps it at the stand-in
     )
     stand.start()
