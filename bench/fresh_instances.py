@@ -22,10 +22,10 @@ from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from shared.pipeline import ReportContext, produce_report
 from shared.report.metrics import load_metrics
 from shared.schedule.periods import PeriodKind, report_period
-from shared.settings import DEFAULT_METRICS_FILE, Secret
+from shared.settings import DEFAULT_METRICS_FILE
 from shared.sources.gathering import SourcePolicy
-from shared.sources.mixpanel_client import MixpanelClient
 from shared.sources.size_store import CachedSizes, ExportSizes, MemorySizes, TableSizes
+from tests.standin_client import standin_client
 
 USER, SECRET, PROJECT = "bench", "bench-secret", "1"
 
@@ -61,13 +61,8 @@ def fresh_instance(
         ctx.config, ctx.company, ctx.timezone, ctx.project_url, sources=SourcePolicy(sizes=sizes)
     )
     with requests.Session() as http:
-        client = MixpanelClient(
-            query_base=f"{origin}/api/query",
-            export_url=f"{origin}/api/2.0/export",
-            username=USER,
-            secret=Secret(SECRET),
-            project_id=PROJECT,
-            session=http,
+        client = standin_client(
+            origin, username=USER, secret=SECRET, project_id=PROJECT, session=http
         )
         started = time.perf_counter()
         produce_report(

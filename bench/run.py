@@ -32,20 +32,20 @@ from shared.pipeline import ReportContext, produce_report
 from shared.render.report_json import report_to_json
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, Window, report_period
-from shared.settings import DEFAULT_EXPORT_MAX_EVENTS, DEFAULT_METRICS_FILE, Secret
+from shared.settings import DEFAULT_EXPORT_MAX_EVENTS, DEFAULT_METRICS_FILE
 from shared.sources.mixpanel_client import MixpanelClient, NamesCache
 from shared.sources.uniques import UniqueTally
+from tests.standin_client import standin_client
 
 LONDON = ZoneInfo(SAMPLE_TIMEZONE)
 USER, SECRET, PROJECT = "bench", "bench-secret", "1"
 
 
 def client(origin: str, cache: NamesCache | None = None) -> MixpanelClient:
-    return MixpanelClient(
-        query_base=f"{origin}/api/query",
-        export_url=f"{origin}/api/2.0/export",
+    return standin_client(
+        origin,
         username=USER,
-        secret=Secret(SECRET),
+        secret=SECRET,
         project_id=PROJECT,
         session=requests.Session(),
         names_cache=cache,

@@ -222,9 +222,8 @@ def child(origin: str, mode: str, max_events: int) -> None:
     from shared.pipeline import ReportContext, produce_report
     from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec
     from shared.schedule.periods import PeriodKind, report_period
-    from shared.settings import Secret
     from shared.sources.gathering import SourceMode, SourcePolicy
-    from shared.sources.mixpanel_client import MixpanelClient
+    from tests.standin_client import standin_client
 
     config = MetricsConfig(
         (
@@ -248,11 +247,10 @@ def child(origin: str, mode: str, max_events: int) -> None:
     )
     started = time.perf_counter()
     with requests.Session() as http:
-        client = MixpanelClient(
-            query_base=f"{origin}/api/query",
-            export_url=f"{origin}/api/2.0/export",
+        client = standin_client(
+            origin,
             username=USER,
-            secret=Secret(SECRET),
+            secret=SECRET,
             project_id=PROJECT,
             session=http,
             budget_seconds=600,

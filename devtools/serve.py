@@ -162,57 +162,48 @@ class Handler(BaseHTTPRequestHandler):
                 404, error_body("not_found", f"only {ROUTE} and {BACKTEST_ROUTE} are served")
             )
             return
-        try:
-            body = self._read_body()
-        except FramingError as exc:
-            self._send(exc.status, error_body(exc.code, exc.message))
-            self.close_connection = True
-            return
-        request = func.HttpRequest(
-            method=self.command,
-            url=f"http://localhost{self.path}",
-            headers=dict(self.headers.items()),
-            params=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            body=body,
-        )
-        response = main(request)
-        self._send(
-            response.status_code,
-            response.get_body(),
-            response.mimetype or "application/json",
-            dict(response.headers),
-        )
+        request = self._function_request()
+        if request is not None:
+            self._send_response(main(request))
 
     def _dispatch_slash(self, route: str) -> None:
         """SlackCommand (then its worker, in this process, after the ack) or DeliveryHistory."""
-        try:
-            body = self._read_body()
-        except FramingError as exc:
-            self._send(exc.status, error_body(exc.code, exc.message))
-            self.close_connection = True
+        request = self._function_request()
+        if request is None:
             return
-        parts = urlsplit(self.path)
-        request = func.HttpRequest(
-            method=self.command,
-            url=f"http://localhost{self.path}",
-            headers=dict(self.headers.items()),
-            params=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            body=body,
-        )
         out = _Out()
         if route == SLASH_COMMAND_ROUTE.lower():
             response = SlackCommand.main(request, out)
         else:
             response = DeliveryHistory.main(request)
+        self._send_response(response)
+        if out.value is not None:  # no queue here: the worker runs after the ack, in-process
+            message = func.QueueMessage(id="make-serve", body=out.value.encode("utf-8"))
+            threading.Thread(target=_work, args=(message,), daemon=True).start()
+
+    def _function_request(self) -> func.HttpRequest | None:
+        """This request as the Functions host hands it over; None once a framing error is sent."""
+        try:
+            body = self._read_body()
+        except FramingError as exc:
+            self._send(exc.status, error_body(exc.code, exc.message))
+            self.close_connection = True
+            return None
+        return func.HttpRequest(
+            method=self.command,
+            url=f"http://localhost{self.path}",
+            headers=dict(self.headers.items()),
+            params=dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)),
+            body=body,
+        )
+
+    def _send_response(self, response: func.HttpResponse) -> None:
         self._send(
             response.status_code,
             response.get_body(),
             response.mimetype or "application/json",
             dict(response.headers),
         )
-        if out.value is not None:  # no queue here: the worker runs after the ack, in-process
-            message = func.QueueMessage(id="make-serve", body=out.value.encode("utf-8"))
-            threading.Thread(target=_work, args=(message,), daemon=True).start()
 
     def _read_body(self) -> bytes:
         """The body by Content-Length or chunked encoding (at most MAX_BODY + 1 bytes kept)."""

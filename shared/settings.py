@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared import text_rules
 from shared.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -387,12 +388,10 @@ def format_characters(text: str) -> str:
     They are invisible: a right-to-left override or a zero-width space in a name or an id makes
     what is shown differ from what is used, so configuration refuses them (never strips them).
     """
-    found = dict.fromkeys(c for c in text if unicodedata.category(c) == "Cf" and c not in JOINERS)
+    found = dict.fromkeys(c for _, c in text_rules.format_characters(text, joiners_allowed=True))
     return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in found)
 
 
-# Zero-width (non-)joiners shape emoji sequences and Persian or Indic words: text, not tricks.
-JOINERS = frozenset("\u200c\u200d")
 _ASCII_INT = re.compile(r"[0-9]+")
 _ASCII_DECIMAL = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 

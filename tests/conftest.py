@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,7 +12,6 @@ from shared.sources.budget import MIXPANEL_LIMITS
 from shared.web import http_api
 from tests.azurite import (
     AzuriteError,
-    AzuriteQueue,
     AzuriteTable,
     start_azurite_queue,
     start_azurite_table,
@@ -26,10 +25,21 @@ pytest_plugins = ("tests.e2e", "tests.email_fixtures")
 @pytest.fixture(scope="session")
 def azurite_connection_string() -> Iterator[str]:
     """A real Azurite table service for the whole session; fails (never skips) if missing."""
+    yield from _azurite_session(start_azurite_table)
+
+
+@pytest.fixture(scope="session")
+def azurite_queue_connection_string() -> Iterator[str]:
+    """A real Azurite queue service for the whole session; fails (never skips) if missing."""
+    yield from _azurite_session(start_azurite_queue)
+
+
+def _azurite_session(start: Callable[[], AzuriteTable]) -> Iterator[str]:
+    """The connection string of the Azurite service `start` brings up, stopped at the end."""
     server: AzuriteTable | None = None
     problem = ""
     try:
-        server = start_azurite_table()
+        server = start()
     except AzuriteError as exc:
         problem = str(exc)
     if server is None:
@@ -41,27 +51,20 @@ def azurite_connection_string() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def azurite_queue_connection_string() -> Iterator[str]:
-    """A real Azurite queue service for the whole session; fails (never skips) if missing."""
-    server: AzuriteQueue | None = None
-    problem = ""
-    try:
-        server = start_azurite_queue()
-    except AzuriteError as exc:
-        problem = str(exc)
-    if server is None:
-        pytest.fail(problem, pytrace=False)
-    try:
-        yield server.connection_string
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def ledger_table_name() -> str:
     """A fresh table name per test, so tests sharing one Azurite never see each other's rows."""
     return f"ledger{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def azurite_ledger(
+    azurite_connection_string: str, ledger_table_name: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The functions' delivery ledger on Azurite (a fresh table); returns its table name."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
+    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
+    return ledger_table_name
 
 
 @pytest.fixture(autouse=True)

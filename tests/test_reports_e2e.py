@@ -107,19 +107,13 @@ def channels(
         execs.stop()
 
 
-@pytest.fixture
-def ledger(azurite_connection_string, ledger_table_name, monkeypatch) -> None:
-    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
-    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
-
-
 def texts(standin: SlackStandIn) -> str:
     return json.dumps(standin.posts, ensure_ascii=False)
 
 
 @pytest.mark.azurite
 def test_two_reports_with_different_metrics_and_cadences_post_to_two_destinations_once(
-    stack: Stack, channels, ledger
+    stack: Stack, channels, azurite_ledger
 ):
     """Daily growth to one channel, weekly exec to another; replays post nothing more."""
     growth, execs = channels
@@ -143,7 +137,7 @@ def test_two_reports_with_different_metrics_and_cadences_post_to_two_destination
 
 @pytest.mark.azurite
 def test_a_broken_report_posts_its_own_notice_and_never_stops_the_others(
-    stack: Stack, channels, ledger, tmp_path, monkeypatch
+    stack: Stack, channels, azurite_ledger, tmp_path, monkeypatch
 ):
     """A property typo fails one daily report; its sibling still posts; main() then raises."""
     growth, execs = channels
@@ -189,7 +183,7 @@ def test_without_reports_the_monthly_timer_posts_nothing(stack: Stack):
 
 @pytest.mark.azurite
 def test_a_monthly_report_posts_on_the_first_covering_the_previous_month(
-    stack: Stack, channels, ledger, tmp_path
+    stack: Stack, channels, azurite_ledger, tmp_path
 ):
     """cadence monthly: MonthlyReport's fire at the slot posts the previous calendar month."""
     growth, _ = channels

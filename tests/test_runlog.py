@@ -171,15 +171,9 @@ def test_a_failed_run_is_logged_at_error_with_its_reason_and_still_raises(
 
 @pytest.mark.azurite
 def test_a_weekly_timer_at_its_slot_logs_one_posted_line_with_its_mixpanel_requests(
-    stack: Stack,
-    azurite_connection_string: str,
-    ledger_table_name: str,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    stack: Stack, azurite_ledger: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The real main(): one line, the window posted and as many requests as Mixpanel saw."""
-    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
-    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
     caplog.set_level(logging.INFO, logger=RUN_LOGGER)
     WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)), Invocation())
     [(level, fields)] = run_lines(caplog)
@@ -194,15 +188,9 @@ def test_a_weekly_timer_at_its_slot_logs_one_posted_line_with_its_mixpanel_reque
 
 @pytest.mark.azurite
 def test_a_failed_timer_logs_an_error_line_with_the_reason_and_no_secret(
-    stack: Stack,
-    azurite_connection_string: str,
-    ledger_table_name: str,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    stack: Stack, azurite_ledger: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Mixpanel down at the slot: the run line is an ERROR naming Mixpanel, no credential in it."""
-    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
-    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
     stack.mixpanel.fail_next(500, times=1000, retry_after="0")
     caplog.set_level(logging.INFO, logger=RUN_LOGGER)
     with pytest.raises(Exception, match="Mixpanel"):

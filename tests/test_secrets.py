@@ -381,11 +381,9 @@ def ledger_texts(connection_string: str, table: str) -> list[Text]:
 
 
 @pytest.fixture
-def ledger(stack: Stack, azurite_connection_string, ledger_table_name, monkeypatch) -> str:
-    """The delivery ledger on Azurite; returns its table name."""
-    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
-    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
-    return ledger_table_name
+def ledger(stack: Stack, azurite_ledger: str) -> str:
+    """The delivery ledger on Azurite (after the stack's settings); returns its table name."""
+    return azurite_ledger
 
 
 MIXPANEL_DOWN = [

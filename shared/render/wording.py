@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
@@ -32,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.report.generator import Change, Report, Verdict
 from shared.report.units import COUNT, Unit, UnitKind, format_points, format_value
 from shared.schedule.periods import PeriodKind
+from shared.text_rules import format_characters
 
 HIDDEN_MARK = "\ufffd"  # shown where a format character was: visible, never invisible
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -44,17 +44,14 @@ _SCHEME = re.compile(r"://")
 _HOST = re.compile(r"(?<![\w.-])[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 
 
-def is_hidden(char: str) -> bool:
-    """Whether `char` is a Unicode format character (category Cf): invisible, or reorders text."""
-    return unicodedata.category(char) == "Cf"
-
-
 def neutral(text: str) -> str:
     """`text` with its format characters made visible (U+FFFD), emoji joiners kept."""
-    if not any(is_hidden(c) for c in text):
+    if not format_characters(text):
         return text
     kept = _EMOJI_JOINER.sub(_KEPT_JOINER, text)
-    return "".join(HIDDEN_MARK if is_hidden(c) else c for c in kept).replace(_KEPT_JOINER, "\u200d")
+    hidden = {position for position, _ in format_characters(kept)}
+    shown = (HIDDEN_MARK if i in hidden else c for i, c in enumerate(kept, start=1))
+    return "".join(shown).replace(_KEPT_JOINER, "\u200d")
 
 
 def defang(text: str) -> str:

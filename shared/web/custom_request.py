@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from shared.errors import InvalidRequest
 from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
+from shared.text_rules import format_characters
 from shared.web.report_param import report_choice
 
 
@@ -352,19 +352,14 @@ def _check_text(name: str, text: str) -> None:
     check_format_characters(name, text)
 
 
-def format_character(text: str) -> tuple[int, str] | None:
-    """The 1-based position and the first Unicode format character (category Cf) in `text`."""
-    for position, char in enumerate(text, start=1):
-        if unicodedata.category(char) == "Cf":
-            return position, char
-    return None
-
-
 def check_format_characters(name: str, text: str) -> None:
-    """Refuse invisible format characters (U+202E reorders text, U+200B hides in names)."""
-    found = format_character(text)
-    if found is not None:
-        position, char = found
+    """Refuse invisible format characters (U+202E reorders text, U+200B hides in names).
+
+    Joiners too: a request names events and rules, where a hidden U+200D is a second name.
+    """
+    found = format_characters(text)
+    if found:
+        position, char = found[0]
         raise InvalidRequest(
             name,
             f"{name} must not contain invisible format characters (Unicode category Cf); "

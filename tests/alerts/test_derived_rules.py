@@ -26,14 +26,15 @@ from shared.alerts.rules import AlertsConfig, parse_alerts
 from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ExportTooLarge, MetricsFileError
-from shared.report.metrics import parse_metrics
+from shared.report.metrics import MetricSpec, parse_metrics
 from shared.schedule.hours import LocalHour, hours_of_day
-from shared.settings import Secret
 from shared.sources.mixpanel_client import MixpanelClient
 from tests.fakes import FakeSlack
+from tests.standin_client import standin_client
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 7, 15)  # a Wednesday: the day of every planted breach
+USERNAME, SECRET, PROJECT_ID = "svc.derived", "MPSECRET-derived-4b1c", "616161"
 FIRST = DAY - timedelta(days=35)
 PLATFORMS = ("iOS", "Android", "Web", "iOS", "Android", "Web")
 AMOUNTS = (10.0, 20.5, 15.25, 30.0)
@@ -223,15 +224,16 @@ def project() -> list[RawEvent]:
     return build_project()
 
 
-@pytest.fixture(scope="module")
-def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
+def serving(project: list[RawEvent], *, export_in_utc: bool = True) -> Iterator[MixpanelStandIn]:
+    """The stand-in serving `project` (every 7th export line sent twice), stopped at the end."""
     stand = MixpanelStandIn(
         project,
-        username="svc.derived",
-        secret="MPSECRET-derived-4b1c",
-        project_id="616161",
+        username=USERNAME,
+        secret=SECRET,
+        project_id=PROJECT_ID,
         today=DAY + timedelta(days=2),
         duplicate_every=7,
+        export_in_utc=export_in_utc,
     )
     stand.start()
     try:
@@ -240,13 +242,17 @@ def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
         stand.stop()
 
 
+@pytest.fixture(scope="module")
+def standin(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
+    yield from serving(project)
+
+
 def client(stand: MixpanelStandIn) -> MixpanelClient:
-    return MixpanelClient(
-        query_base=f"{stand.origin}/api/query",
-        export_url=f"{stand.origin}/api/2.0/export",
-        username="svc.derived",
-        secret=Secret("MPSECRET-derived-4b1c"),
-        project_id="616161",
+    return standin_client(
+        stand.origin,
+        username=USERNAME,
+        secret=SECRET,
+        project_id=PROJECT_ID,
         session=requests.Session(),
     )
 
@@ -423,16 +429,30 @@ def test_an_export_over_the_limit_leaves_derived_rules_unjudged(standin: Mixpane
     assert slack.posts == []
 
 
+def stamp(day: date, hour: int, minute: int) -> float:
+    """The export's `time` reading `hour:minute` on `day` (as UTC, or as a pre-2023 wall clock)."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).timestamp()
+
+
+def hourly_tally(spec: MetricSpec, day: date, *, wall_clock: bool = False) -> DerivedTally:
+    """A tally of `spec` by the hour and the day, for `day` alone, in London."""
+    return DerivedTally(
+        [spec],
+        first=day,
+        last=day,
+        timezone=LONDON,
+        hourly=frozenset({spec.key}),
+        daily=frozenset({spec.key}),
+        wall_clock=wall_clock,
+    )
+
+
 def test_the_tally_buckets_by_wall_clock_hour_across_both_clock_changes() -> None:
     """Fall-back: both 01:00s land in the one 01:00 bucket; spring-forward: 01:30 UTC is 02:30
     local. A line sent twice (same event, user, time and $insert_id) counts once."""
     spec = METRICS.computed[1]  # ios_signups
     assert spec.key == "ios_signups"
     ios = {"platform": "iOS"}
-
-    def utc(day: date, hour: int, minute: int) -> float:
-        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).timestamp()
-
     autumn, spring = date(2026, 10, 25), date(2026, 3, 29)
     for day, lines, expected in [
         (
@@ -442,15 +462,8 @@ def test_the_tally_buckets_by_wall_clock_hour_across_both_clock_changes() -> Non
         ),
         (spring, [(0, 30, "a"), (1, 30, "b")], {LocalHour(spring, 0): 1, LocalHour(spring, 2): 1}),
     ]:
-        tally = DerivedTally(
-            [spec],
-            first=day,
-            last=day,
-            timezone=LONDON,
-            hourly=frozenset({spec.key}),
-            daily=frozenset({spec.key}),
-        )
-        tally.add_all([("Sign Up", "u", utc(day, h, m), iid, ios) for h, m, iid in lines])
+        tally = hourly_tally(spec, day)
+        tally.add_all([("Sign Up", "u", stamp(day, h, m), iid, ios) for h, m, iid in lines])
         figures = tally.result()
         hours = hours_of_day(day, LONDON)
         got = {h: r[0] for h in hours if (r := figures.reading(spec, h, {})) and r[0]}
@@ -473,20 +486,7 @@ def test_a_backtest_over_the_limit_says_so_rather_than_replaying_nothing(
 @pytest.fixture(scope="module")
 def legacy(project: list[RawEvent]) -> Iterator[MixpanelStandIn]:
     """The same project, created before 2023 (export-methods.mdx: local wall-clock time)."""
-    stand = MixpanelStandIn(
-        project,
-        username="svc.derived",
-        secret="MPSECRET-derived-4b1c",
-        project_id="616161",
-        today=DAY + timedelta(days=2),
-        duplicate_every=7,
-        export_in_utc=False,
-    )
-    stand.start()
-    try:
-        yield stand
-    finally:
-        stand.stop()
+    yield from serving(project, export_in_utc=False)
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -522,10 +522,6 @@ def test_wall_clock_export_times_bucket_by_their_own_hour_across_both_clock_chan
     both counted); on the spring day 00:30 and 02:30 are their own hours."""
     spec = METRICS.computed[1]  # ios_signups
     ios = {"platform": "iOS"}
-
-    def wall(day: date, hour: int, minute: int) -> float:
-        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).timestamp()
-
     autumn, spring = date(2026, 10, 25), date(2026, 3, 29)
     for day, lines, expected in [
         (
@@ -535,18 +531,10 @@ def test_wall_clock_export_times_bucket_by_their_own_hour_across_both_clock_chan
         ),
         (spring, [(0, 30, "a"), (2, 30, "b")], {LocalHour(spring, 0): 1, LocalHour(spring, 2): 1}),
     ]:
-        tally = DerivedTally(
-            [spec],
-            first=day,
-            last=day,
-            timezone=LONDON,
-            hourly=frozenset({spec.key}),
-            daily=frozenset({spec.key}),
-            wall_clock=True,
-        )
-        late = wall(day, 23, 59) + 60  # the next local day's first second: not this day's
+        tally = hourly_tally(spec, day, wall_clock=True)
+        late = stamp(day, 23, 59) + 60  # the next local day's first second: not this day's
         tally.add_all(
-            [("Sign Up", "u", wall(day, h, m), iid, ios) for h, m, iid in lines]
+            [("Sign Up", "u", stamp(day, h, m), iid, ios) for h, m, iid in lines]
             + [("Sign Up", "u", late, "next-day", ios)]
         )
         figures = tally.result()

@@ -15,6 +15,7 @@ from shared.errors import MixpanelBadResponse
 from shared.schedule.hours import LocalHour
 from shared.settings import Secret
 from shared.sources.mixpanel_client import MixpanelClient
+from tests.standin_client import standin_client
 
 QUERY = "https://eu.mixpanel.com/api/query"
 SECRET = "SECRET-hourly-1a2b"
@@ -115,11 +116,10 @@ def test_the_export_variant_counts_exactly_what_hourly_events_counts(export_in_u
         today=date(2026, 10, 27),
         export_in_utc=export_in_utc,
     ) as standin:
-        mp = MixpanelClient(
-            query_base=f"{standin.origin}/api/query",
-            export_url=f"{standin.origin}/api/2.0/export",
+        mp = standin_client(
+            standin.origin,
             username="svc",
-            secret=Secret(SECRET),
+            secret=SECRET,
             project_id="42",
             session=requests.Session(),
         )

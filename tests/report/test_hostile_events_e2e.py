@@ -181,11 +181,9 @@ def test_the_text_preview_shows_the_names_literally_and_no_infinity(hostile_stac
 
 @pytest.mark.azurite
 def test_the_scheduled_report_posts_the_report_not_a_failure_notice(
-    hostile_stack: Stack, azurite_connection_string, ledger_table_name, monkeypatch
+    hostile_stack: Stack, azurite_ledger: str
 ) -> None:
     """The weekly timer at its slot: one post, the report itself, as safe as the on-demand one."""
-    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
-    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
     slot = latest_slot(PeriodKind.WEEKLY, datetime.now(LONDON), ScheduleRules(LONDON))
     assert slot is not None
     WeeklyReport.main(

@@ -38,9 +38,10 @@ from shared.render.slack import render_message
 from shared.report.generator import Report, Verdict
 from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, Window, custom_period, report_period
-from shared.settings import DEFAULT_METRICS_FILE, Secret
+from shared.settings import DEFAULT_METRICS_FILE
 from shared.sources.gathering import SourceMode, SourcePolicy
 from shared.sources.mixpanel_client import MixpanelClient
+from tests.standin_client import standin_client
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -314,11 +315,10 @@ def served(
         with session or requests.Session() as http:
             yield (
                 stand,
-                MixpanelClient(
-                    query_base=f"{origin}/api/query",
-                    export_url=f"{origin}{EXPORT_PATH}",
+                standin_client(
+                    origin,
                     username=USERNAME,
-                    secret=Secret(SECRET),
+                    secret=SECRET,
                     project_id=PROJECT_ID,
                     session=http,
                     sleep=lambda _seconds: None,

@@ -19,10 +19,8 @@ pytestmark = pytest.mark.azurite
 
 
 @pytest.fixture
-def ledger(stack: Stack, azurite_connection_string, ledger_table_name, monkeypatch):
-    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
-    monkeypatch.setenv("DELIVERY_TABLE", ledger_table_name)
-    return TableDeliveryLedger(azurite_connection_string, table_name=ledger_table_name)
+def ledger(stack: Stack, azurite_connection_string, azurite_ledger):
+    return TableDeliveryLedger(azurite_connection_string, table_name=azurite_ledger)
 
 
 def get(query: str = "", method: str = "GET") -> func.HttpResponse:

@@ -46,7 +46,6 @@ def ask_names(
 ) -> None:
     """Ask /events/names `calls` times through a budgeted client; report what happened."""
     from shared.errors import MixpanelBudgetSpent
-    from shared.settings import Secret
     from shared.sources.budget import (
         MIXPANEL_LIMITS,
         Api,
@@ -55,8 +54,8 @@ def ask_names(
         CallBudget,
         TableBudgetStore,
     )
-    from shared.sources.mixpanel_client import MixpanelClient
     from shared.sources.state_table import StateTable
+    from tests.standin_client import standin_client
 
     limits = {Api.QUERY: ApiLimits(per_hour, concurrent), Api.EXPORT: MIXPANEL_LIMITS[Api.EXPORT]}
     budget = CallBudget(
@@ -68,11 +67,10 @@ def ask_names(
         max_wait_seconds=600,
     )
     session = TimedSession()
-    client = MixpanelClient(
-        query_base=f"{origin}/api/query",
-        export_url=f"{origin}/api/2.0/export",
+    client = standin_client(
+        origin,
         username=USERNAME,
-        secret=Secret(SECRET),
+        secret=SECRET,
         project_id=PROJECT_ID,
         session=session,
         call_budget=budget,

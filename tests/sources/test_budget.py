@@ -39,6 +39,7 @@ from shared.sources.budget import (
 )
 from shared.sources.mixpanel_client import MixpanelClient
 from shared.sources.state_table import StateTable, StateUnavailable
+from tests.standin_client import standin_client
 
 LONDON = ZoneInfo("Europe/London")
 NOON = datetime(2026, 12, 7, 12, 0, tzinfo=LONDON).timestamp()  # far from REPORT_HOUR 9
@@ -455,11 +456,10 @@ def test_a_scheduled_report_whose_export_is_refused_says_the_shared_budget_is_sp
     config = load_metrics(DEFAULT_METRICS_FILE)
     now = datetime.now(LONDON)
     with MixpanelStandIn(sample_events, username="svc", secret="s3cret-x", project_id="9") as mp:
-        mixpanel = MixpanelClient(
-            query_base=f"{mp.origin}/api/query",
-            export_url=f"{mp.origin}/api/2.0/export",
+        mixpanel = standin_client(
+            mp.origin,
             username="svc",
-            secret=Secret("s3cret-x"),
+            secret="s3cret-x",
             project_id="9",
             session=requests.Session(),
             call_budget=budget,

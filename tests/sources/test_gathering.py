@@ -6,46 +6,23 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
-from devtools.sample_data import RawEvent
 from shared.errors import MixpanelAuthError
 from shared.pipeline import ReportContext, produce_report
-from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec
-from shared.schedule.periods import PeriodKind, Window, report_period
-from shared.settings import Secret
+from shared.schedule.periods import Window
 from shared.sources.gathering import PROCESS_QUERY_API_MEMORY, SourceMode, SourcePolicy
 from shared.sources.mixpanel_client import MixpanelClient
 from shared.sources.server_side import aligned_unit
+from tests.sources.small_project import CONFIG, LONDON, NOW, WEEKLY, small_standin
+from tests.standin_client import standin_client
 
-LONDON = ZoneInfo("Europe/London")
 USERNAME, SECRET, PROJECT_ID = "svc.sources", "MPSECRET-sources-77aa", "4242"
-TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 9, tzinfo=LONDON)
-WEEKLY = report_period(PeriodKind.WEEKLY, TODAY)
 NAMES, EVENTS, EXPORT = "/api/query/events/names", "/api/query/events", "/api/2.0/export"
-CONFIG = MetricsConfig(
-    (
-        MetricSpec("active", "Active users", ":busts:", (ANY_EVENT,), Measure.UNIQUE),
-        MetricSpec("signups", "Signups", ":new:", ("Sign Up",)),
-    )
-)
-
-
-def events() -> list[RawEvent]:
-    """Two users a day for three weeks, one of them signing up, at noon London time."""
-    rows = []
-    for n in range(21):
-        day = TODAY - timedelta(days=n + 1)
-        at = int(datetime(day.year, day.month, day.day, 12, tzinfo=LONDON).timestamp())
-        rows.append(RawEvent("App Opened", f"u{n % 3}", at, f"a{n}"))
-        rows.append(RawEvent("Sign Up", f"new{n}", at + 60, f"s{n}"))
-    return rows
 
 
 @contextmanager
@@ -56,13 +33,10 @@ def project(
     project_id: str = PROJECT_ID,
     latency: float = 0.0,
 ) -> Iterator[tuple[MixpanelStandIn, MixpanelClient]]:
-    stand = MixpanelStandIn(
-        events(),
+    stand = small_standin(
         username=USERNAME,
         secret=SECRET,
         project_id=PROJECT_ID,
-        timezone=LONDON.key,
-        today=TODAY,
         query_api_status=query_api_status,
         latency=latency,
     )
@@ -71,11 +45,10 @@ def project(
         with requests.Session() as http:
             yield (
                 stand,
-                MixpanelClient(
-                    query_base=f"{origin}/api/query",
-                    export_url=f"{origin}{EXPORT}",
+                standin_client(
+                    origin,
                     username=USERNAME,
-                    secret=Secret(secret),
+                    secret=secret,
                     project_id=project_id,
                     session=http,
                     sleep=lambda _seconds: None,

@@ -5,36 +5,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from devtools.mixpanel_standin import MixpanelStandIn
-from devtools.sample_data import RawEvent
 from shared.pipeline import ReportContext, produce_report
-from shared.report.metrics import ANY_EVENT, Measure, MetricsConfig, MetricSpec
-from shared.schedule.periods import PeriodKind, report_period
-from shared.settings import Secret
 from shared.sources.gathering import SourceMode, SourcePolicy
-from shared.sources.mixpanel_client import MixpanelClient
 from shared.sources.size_store import CachedSizes, MemorySizes, TableSizes
 from shared.sources.state_table import StateTable, StateUnavailable
+from tests.sources.small_project import CONFIG, LONDON, NOW, WEEKLY, small_standin
+from tests.standin_client import standin_client
 
-LONDON = ZoneInfo("Europe/London")
-TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 9, tzinfo=LONDON)
-WEEKLY = report_period(PeriodKind.WEEKLY, TODAY)
 USERNAME, SECRET, PROJECT_ID = "svc.sizes", "MPSECRET-sizes-91c2", "4343"
 KEY = ("https://mixpanel.com/api/query", PROJECT_ID)
-CONFIG = MetricsConfig(
-    (
-        MetricSpec("active", "Active users", ":busts:", (ANY_EVENT,), Measure.UNIQUE),
-        MetricSpec("signups", "Signups", ":new:", ("Sign Up",)),
-    )
-)
 
 
 class RecordingSizes:
@@ -143,26 +128,12 @@ def test_an_unreachable_table_is_state_unavailable_without_the_key():
 # -- a fresh instance, end to end -----------------------------------------------------------------
 
 
-def events() -> list[RawEvent]:
-    """Two users a day for three weeks, one of them signing up, at noon London time."""
-    rows = []
-    for n in range(21):
-        day = TODAY - timedelta(days=n + 1)
-        at = int(datetime(day.year, day.month, day.day, 12, tzinfo=LONDON).timestamp())
-        rows.append(RawEvent("App Opened", f"u{n % 3}", at, f"a{n}"))
-        rows.append(RawEvent("Sign Up", f"new{n}", at + 60, f"s{n}"))
-    return rows
-
-
 @pytest.fixture
 def standin() -> Iterator[MixpanelStandIn]:
-    stand = MixpanelStandIn(
-        events(),
+    stand = small_standin(
         username=USERNAME,
         secret=SECRET,
         project_id=PROJECT_ID,
-        timezone=LONDON.key,
-        today=TODAY,
         latency=0.2,  # so a request sent beside another overlaps it at the stand-in
     )
     stand.start()
@@ -187,13 +158,8 @@ def fresh_instance_report(
         sources=SourcePolicy(mode=SourceMode.QUERY, sizes=sizes),
     )
     with requests.Session() as http:
-        client = MixpanelClient(
-            query_base=f"{stand.origin}/api/query",
-            export_url=f"{stand.origin}/api/2.0/export",
-            username=USERNAME,
-            secret=Secret(SECRET),
-            project_id=PROJECT_ID,
-            session=http,
+        client = standin_client(
+            stand.origin, username=USERNAME, secret=SECRET, project_id=PROJECT_ID, session=http
         )
         report = produce_report(WEEKLY, ctx, mixpanel=client, now=NOW)
     return [(m.value, *(c.baseline for c in m.changes)) for m in report.metrics]
