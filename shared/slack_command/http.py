@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from shared.app import App
 from shared.clock import utc_now
 from shared.delivery.ledger import DeliveryLedger
 from shared.errors import ConfigError, LedgerError
 from shared.pipeline import produce_report
 from shared.report.generator import Report
+from shared.root import App
 from shared.settings import Settings
 from shared.slack_command.answer import (
     EPHEMERAL,

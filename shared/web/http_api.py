@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.app import App
 from shared.clock import utc_now
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.delivery.port import Poster
@@ -35,6 +34,7 @@ from shared.render.slack import SlackMessage, render_message
 from shared.render.text import render_text
 from shared.report.cost import request_cost
 from shared.report.generator import Report
+from shared.root import App
 from shared.runlog import http_outcome, logged_run
 from shared.sources.budget import Api, Priority
 from shared.web.custom_request import (

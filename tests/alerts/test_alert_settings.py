@@ -65,8 +65,7 @@ def test_a_bad_alert_source_is_named_with_the_other_problems():
 
 def test_alert_source_export_reads_hourly_counts_from_the_raw_export():
     """ALERT_SOURCE=export: AlertCheck's source is the export variant, else the client itself."""
-    from shared.alerts.app import ExportHourly, hourly_source
-    from shared.app import App
+    from shared.root import App, ExportHourly, hourly_source
     from shared.sources.mixpanel_client import MixpanelClient
 
     assert isinstance(

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from shared.app import App
 from shared.delivery.addresses import fingerprint, parse_mailboxes
 from shared.errors import ConfigError, MetricsFileError
 from shared.report.metrics import parse_metrics
 from shared.report.reports import resolve_destinations
+from shared.root import App
 from shared.schedule.periods import PeriodKind
 from shared.web.http_api import handle_custom_report
 

@@ -432,7 +432,7 @@ def test_custom_report_answers_429_before_calling_mixpanel_when_the_hour_is_spen
 
 def test_timers_build_scheduled_clients_and_requests_on_demand_ones(stack: Any):
     """App.mixpanel() is on-demand unless a timer asks for the scheduled runs' reserve."""
-    from shared.app import App
+    from shared.root import App
 
     app = App.from_environ(stack.env)
     assert app.mixpanel()._priority is Priority.ON_DEMAND

@@ -1,7 +1,9 @@
-"""Composition root: builds settings, HTTP session and clients from the environment.
+"""Composition root: builds settings, HTTP session, clients and posters from the environment.
 
-The function folders call `run_timer` and `handle_custom_report` (shared/web/http_api.py); tests
-skip this module and hand fakes to shared/pipeline.py instead.
+Every job in shared/jobs/ gets what it needs from here, and settings are parsed only here
+(`validated`: the env settings, email settings, [[report]] destinations and the metrics file;
+`alert_context`: the alerts file over them). Tests skip this module and hand fakes to the
+jobs' pure parts instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,18 +24,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.clock import utc_now
 from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
-    Delivered,
     EmailRoute,
     ReportContext,
     ScheduledReport,
     notify_failure,
     render_report_email,
-    run_reports,
-    run_scheduled,
 )
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.report.reports import ReportSpec, resolve_destinations
-from shared.runlog import logged_run, timer_outcome, track_mixpanel
+from shared.runlog import track_mixpanel
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
 from shared.settings import DEFAULT_METRICS_FILE, Secret, Settings
@@ -41,13 +40,18 @@ from shared.sources.budget import Priority
 from shared.sources.gathering import SourceMode, SourcePolicy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
     from email.headerregistry import Address
 
     import requests
 
+    from shared.alerts.check import AlertContext, HourlySource
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.ledger import DeliveryLedger
+    from shared.schedule.hours import LocalHour
     from shared.sources.budget import CallBudget
+    from shared.sources.export_stream import LineBudget, LineDecoder, S
     from shared.sources.mixpanel_client import MixpanelClient
     from shared.sources.size_store import ExportSizes
 
@@ -284,102 +288,83 @@ def schedule_rules(settings: Settings) -> ScheduleRules:
     )
 
 
-# The timer function of each cadence, for the run line when the host's context does not say.
-TIMER_FUNCTIONS = {
-    PeriodKind.DAILY: "DailyReport",
-    PeriodKind.WEEKLY: "WeeklyReport",
-    PeriodKind.BIWEEKLY: "BiWeeklyReport",
-    PeriodKind.MONTHLY: "MonthlyReport",
-}
+class ExportHourly:
+    """The export-source variant: hourly counts from one raw export (Raw Export API budget)."""
 
+    def __init__(self, client: MixpanelClient, timezone: ZoneInfo, export_in_utc: bool) -> None:
+        self._client = client
+        self._timezone = timezone
+        self._export_in_utc = export_in_utc
 
-def function_name(context: object, default: str) -> str:
-    """The invoked function's name from the host's Context, else `default`."""
-    name = getattr(context, "function_name", None)
-    return name if isinstance(name, str) and name else default
+    def event_names(self, *, limit: int = 10_000) -> list[str]:
+        """The project's event names (Query API, cached for an hour per instance)."""
+        return self._client.event_names(limit=limit)
 
+    def export_records(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        decoder: LineDecoder,
+        events: Sequence[str] | None = None,
+        budget: LineBudget | None = None,
+    ) -> S:
+        """The raw export streamed into a sink (rules on export-derived metrics)."""
+        return self._client.export_records(
+            new_sink,
+            from_date=from_date,
+            to_date=to_date,
+            decoder=decoder,
+            events=events,
+            budget=budget,
+        )
 
-def run_timer(
-    kind: PeriodKind,
-    timer: object,
-    context: object = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> None:
-    """One timer fire of the `kind` report, logged as one run line (shared/runlog.py)."""
-    with logged_run(function_name(context, TIMER_FUNCTIONS.get(kind, str(kind))), str(kind)) as run:
-        run.set(*timer_outcome(_run_timer(kind, timer, context, environ=environ, now=now)))
-
-
-def _run_timer(
-    kind: PeriodKind,
-    timer: object,
-    context: object = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> Delivered | Skip | list[Delivered | Skip] | None:
-    """One timer fire of the `kind` report; raises when the run failed (the host records it).
-
-    `timer` is the trigger's TimerRequest and `context` the invocation Context (both read by
-    attribute, so shared/ needs no azure.functions): `past_due`, `schedule_status` (absent on
-    the abstract TimerRequest) and `retry_context` (whether the host will try again).
-    """
-    environ = os.environ if environ is None else environ
-    now = now or utc_now()
-    past_due = bool(getattr(timer, "past_due", False))
-    status = getattr(timer, "schedule_status", None)
-    schedule_status = status if isinstance(status, Mapping) else None
-    try:
-        app = App.from_environ(environ)
-        if kind is PeriodKind.MONTHLY and not app.ctx.config.reports:
-            # The single report of the settings has no monthly post, as before [[report]]s.
-            log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
-            app.session.close()
-            return None
-        ledger = app.ledger()
-    except ConfigError as exc:
-        _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
-        raise
-    with app.session:
-        if app.ctx.config.reports:  # several reports: each of this cadence, each once
-            return run_reports(
-                kind,
-                app.scheduled_reports(kind),
-                scheduled_for=intended_time(schedule_status),
-                past_due=past_due,
-                now=now,
-                ledger=ledger,
-                will_retry=will_retry(context),
-                catch_up=timedelta(hours=app.settings.catch_up_hours),
-            )
-        return run_scheduled(
-            kind,
-            app.ctx,
-            schedule_rules(app.settings),
-            scheduled_for=intended_time(schedule_status),
-            past_due=past_due,
-            now=now,
-            mixpanel=app.mixpanel(Priority.SCHEDULED),
-            slack=app.slack(),
-            ledger=ledger,
-            will_retry=will_retry(context),
-            email=app.email(),
-            catch_up=timedelta(hours=app.settings.catch_up_hours),
+    def hourly_counts(
+        self, events: Sequence[str], *, from_date: date, to_date: date
+    ) -> dict[str, dict[LocalHour, int]]:
+        """Hourly counts of `events`, bucketed by local hour from the raw export."""
+        return self._client.hourly_counts_from_export(
+            events,
+            from_date=from_date,
+            to_date=to_date,
+            timezone=self._timezone,
+            export_in_utc=self._export_in_utc,
         )
 
 
-def will_retry(context: object) -> bool | None:
-    """Whether the host runs this invocation again if it fails (None when it does not say)."""
-    retry = getattr(context, "retry_context", None)
-    count, most = getattr(retry, "retry_count", None), getattr(retry, "max_retry_count", None)
-    if not isinstance(count, int) or not isinstance(most, int):
-        return None
-    return count < most
+def hourly_source(app: App, priority: Priority = Priority.ON_DEMAND) -> HourlySource:
+    """The Query API's hourly /events, or the raw export when ALERT_SOURCE=export (the timer
+    spends the scheduled runs' reserve of the call budget; a backtest does not)."""
+    client = app.mixpanel(priority)
+    if app.settings.alert_source == "export":
+        return ExportHourly(client, app.settings.timezone, app.settings.export_in_utc)
+    return client
 
 
-def _notify_config_error(
+def alert_context(app: App) -> AlertContext:
+    """The alerts of a deployment: its alerts file over its metrics file."""
+    from shared.alerts.check import AlertContext
+    from shared.alerts.rules import load_alerts
+
+    settings = app.settings
+    alerts = load_alerts(settings.alerts_file, app.ctx.config, watch_events=settings.tracking_watch)
+    return AlertContext(
+        alerts,
+        app.ctx.config,
+        settings.timezone,
+        settings.company_name,
+        export_in_utc=settings.export_in_utc,
+        export_max_events=settings.export_max_events,
+    )
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment: the one place a job's settings come from."""
+    return os.environ
+
+
+def notify_config_error(
     kind: PeriodKind,
     error: ConfigError,
     environ: Mapping[str, str],
@@ -387,7 +372,10 @@ def _notify_config_error(
     past_due: bool,
     schedule_status: Mapping[str, object] | None,
 ) -> None:
-    """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works."""
+    """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works.
+
+    The settings did not parse, so the slot is read from TIMEZONE and REPORT_HOUR when they are
+    usable, else their defaults."""
     import requests
 
     from shared.delivery.slack_client import SlackWebhook
