@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.clock import utc_now
+from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
     EmailRoute,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.ledger import DeliveryLedger
     from shared.schedule.hours import LocalHour
+    from shared.slack_command.history import Delivery
     from shared.sources.budget import CallBudget
     from shared.sources.export_stream import LineBudget, LineDecoder, S
     from shared.sources.mixpanel_client import MixpanelClient
@@ -57,6 +59,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("analytics_reporter")
 USER_AGENT = "analytics-reporter/0.1 (+Azure Functions; Mixpanel to Slack)"
+# Without AzureWebJobsStorage (only ever local: the Azure host requires it), on-demand posts
+# are claimed in this process's memory, so the re-post interval holds within one process.
+LOCAL_LEDGER = InMemoryLedger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +196,19 @@ class App:
                 ]
             )
         return TableDeliveryLedger(storage, table_name=self.settings.delivery_table)
+
+    def deliveries(self, ledger: DeliveryLedger, *, now: datetime, days: int) -> list[Delivery]:
+        """The last `days` days of the ledger, destinations named by their settings."""
+        from shared.slack_command.history import destination_names, recent_deliveries
+
+        names = destination_names(self.settings, self.ctx.config.reports, self.webhooks)
+        return recent_deliveries(ledger.history(), names=names, now=now, days=days)
+
+
+def on_demand_ledger(app: App) -> DeliveryLedger:
+    """The slash command's ledger: the app's, else (without storage, only ever local)
+    CustomReport's in-process one."""
+    return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
 
 
 def validated(
