@@ -12,14 +12,13 @@ import difflib
 import functools
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from shared.clock import utc_now
 from shared.delivery.ledger import InMemoryLedger
@@ -81,9 +80,14 @@ class App:
         runs: the settings, the metrics file (every [[report]]'s metrics), each report's
         destination and email settings, and the metric keys settings name.
         """
+        return cls.from_parse(parse(environ, config))
+
+    @classmethod
+    def from_parse(cls, parsed: Parse) -> App:
+        """The App of a configuration parsed by `parse`; raises its ConfigError if invalid."""
         import requests  # imported here, not at module top: keeps cold starts fast
 
-        settings, config, webhooks = validated(environ, config)
+        settings, config, webhooks = parsed.valid()
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
         return cls(settings, context(settings, config), session, webhooks)
@@ -211,20 +215,35 @@ def on_demand_ledger(app: App) -> DeliveryLedger:
     return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
 
 
-def validated(
-    environ: Mapping[str, str], config: MetricsConfig | None = None
-) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
-    """Settings, metrics config and [[report]] webhooks; one ConfigError lists every problem of
-    all three (a MetricsFileError when they are all the metrics file's)."""
-    problems: list[str] = []
-    settings: Settings | None = None
-    try:
-        settings = Settings.from_env(environ)
-    except ConfigError as exc:
-        problems += exc.problems
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """The one parse of a deployment's configuration: what parsed, and every problem."""
+
+    settings: Settings  # each bad value left at its default: valid only without problems
+    settings_ok: bool
+    config: MetricsConfig | None
+    webhooks: dict[str, Secret]
+    problems: list[str]  # the settings', the destinations' and the metric keys'
+    file_problems: list[str]  # the metrics file's
+
+    def valid(self) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
+        """Settings, metrics config and webhooks; one ConfigError lists every problem (a
+        MetricsFileError when they are all the metrics file's)."""
+        if self.file_problems and not self.problems:
+            raise MetricsFileError(self.file_problems)
+        if self.problems or self.file_problems or not self.settings_ok or self.config is None:
+            raise ConfigError(self.problems + self.file_problems)
+        return self.settings, self.config, self.webhooks
+
+
+def parse(environ: Mapping[str, str], config: MetricsConfig | None = None) -> Parse:
+    """Env settings (with the email settings), the metrics file (unless `config` is given) and
+    the [[report]] destinations, each parsed once; every problem collected, none raised."""
+    settings, problems = Settings.parsed(environ)
+    settings_ok = not problems
     path = (
         settings.metrics_file
-        if settings is not None
+        if settings_ok
         else Path(environ.get("METRICS_FILE", "").strip() or DEFAULT_METRICS_FILE)
     )
     file_problems: list[str] = []
@@ -239,13 +258,17 @@ def validated(
             webhooks = resolve_destinations(config.reports, environ, source=config.source)
         except ConfigError as exc:
             problems += exc.problems
-        if settings is not None:
+        if settings_ok:
             problems += _unknown_metric_keys(settings, config)
-    if file_problems and not problems:
-        raise MetricsFileError(file_problems)
-    if problems or file_problems or settings is None or config is None:
-        raise ConfigError(problems + file_problems)
-    return settings, config, webhooks
+    return Parse(settings, settings_ok, config, webhooks, problems, file_problems)
+
+
+def validated(
+    environ: Mapping[str, str], config: MetricsConfig | None = None
+) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
+    """Settings, metrics config and [[report]] webhooks; one ConfigError lists every problem of
+    all three (a MetricsFileError when they are all the metrics file's)."""
+    return parse(environ, config).valid()
 
 
 def _unknown_metric_keys(settings: Settings, config: MetricsConfig) -> list[str]:
@@ -385,42 +408,33 @@ def environment() -> Mapping[str, str]:
 def notify_config_error(
     kind: PeriodKind,
     error: ConfigError,
-    environ: Mapping[str, str],
+    settings: Settings,
     now: datetime,
     past_due: bool,
     schedule_status: Mapping[str, object] | None,
 ) -> None:
     """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works.
 
-    The settings did not parse, so the slot is read from TIMEZONE and REPORT_HOUR when they are
-    usable, else their defaults."""
+    `settings` is what the one parse made of them (Parse.settings): the slot and the webhook
+    are read from there, a bad TIMEZONE or REPORT_HOUR left at its default."""
     import requests
 
     from shared.delivery.slack_client import SlackWebhook
-    from shared.settings import Secret, is_http_url
+    from shared.settings import is_http_url
 
-    try:
-        zone = ZoneInfo(environ.get("TIMEZONE", "").strip() or "Europe/London")
-    except (ValueError, OSError, ZoneInfoNotFoundError):
-        zone = ZoneInfo("Europe/London")
-    hour = environ.get("REPORT_HOUR", "").strip()
-    # ASCII digits only: '²'.isdigit() is True and int('²') would raise inside the error path.
-    rules = ScheduleRules(
-        zone, int(hour) if re.fullmatch(r"[0-9]{1,2}", hour) and int(hour) < 24 else 9
-    )
+    rules = ScheduleRules(settings.timezone, settings.report_hour)
     decision = decide(
         kind, scheduled_for=intended_time(schedule_status), now=now, past_due=past_due, rules=rules
     )
     if isinstance(decision, Skip):
         log.error("%s report: %s", kind, error)
         return
-    url = environ.get("SLACK_WEBHOOK_URL", "").strip()
-    if not is_http_url(url):
+    if not is_http_url(settings.slack_webhook_url.reveal()):
         log.error("%s report: %s (and no usable SLACK_WEBHOOK_URL to say so)", kind, error)
         return
     with requests.Session() as session:
         notify_failure(
-            SlackWebhook(Secret(url), session=session),
+            SlackWebhook(settings.slack_webhook_url, session=session),
             report=str(kind),
             window=None,
             error=error,

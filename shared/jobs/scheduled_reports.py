@@ -15,7 +15,7 @@ from shared.clock import utc_now
 from shared.errors import ConfigError
 from shared.jobs.host import function_name, will_retry
 from shared.pipeline import Delivered, run_reports, run_scheduled
-from shared.root import App, environment, notify_config_error, schedule_rules
+from shared.root import App, environment, notify_config_error, parse, schedule_rules
 from shared.runlog import logged_run, timer_outcome
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import Skip, intended_time
@@ -65,8 +65,9 @@ def _run_timer(
     past_due = bool(getattr(timer, "past_due", False))
     status = getattr(timer, "schedule_status", None)
     schedule_status = status if isinstance(status, Mapping) else None
+    parsed = parse(environ)
     try:
-        app = App.from_environ(environ)
+        app = App.from_parse(parsed)
         if kind is PeriodKind.MONTHLY and not app.ctx.config.reports:
             # The single report of the settings has no monthly post, as before [[report]]s.
             log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
@@ -74,7 +75,7 @@ def _run_timer(
             return None
         ledger = app.ledger()
     except ConfigError as exc:
-        notify_config_error(kind, exc, environ, now, past_due, schedule_status)
+        notify_config_error(kind, exc, parsed.settings, now, past_due, schedule_status)
         raise
     # decide (pure, shared/schedule/slots.py) and deliver (once each, shared/delivery/once.py):
     # both inside shared/pipeline.py, per report of this cadence
