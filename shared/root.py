@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from shared.pipeline import (
     ReportContext,
     ScheduledReport,
     notify_failure,
+    produce_report,
     render_report_email,
 )
 from shared.report.metrics import MetricsConfig, load_metrics
@@ -49,8 +50,11 @@ if TYPE_CHECKING:
     from shared.alerts.check import AlertContext, HourlySource
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.ledger import DeliveryLedger
+    from shared.report.generator import Report
     from shared.schedule.hours import LocalHour
     from shared.slack_command.history import Delivery
+    from shared.slack_command.job import Answering, CommandJob
+    from shared.slack_command.parse import ReportAsk
     from shared.sources.budget import CallBudget
     from shared.sources.export_stream import LineBudget, LineDecoder, S
     from shared.sources.mixpanel_client import MixpanelClient
@@ -213,6 +217,41 @@ def on_demand_ledger(app: App) -> DeliveryLedger:
     """The slash command's ledger: the app's, else (without storage, only ever local)
     CustomReport's in-process one."""
     return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
+
+
+def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering:
+    """The slash command worker's ports: its report builder, history and response_url poster."""
+    from shared.delivery.chart_fallback import PROCESS_CHART_MEMORY, ChartFallbackPoster
+    from shared.slack_command.history import DEFAULT_DAYS
+    from shared.slack_command.job import Answering, ResponseUrlPoster
+
+    settings = app.settings
+
+    def build(ask: ReportAsk) -> Report:
+        ctx = app.ctx
+        if ask.report is not None:
+            spec = next(r for r in ctx.config.reports if r.name == ask.report)
+            ctx = app.report_context(spec)
+        where = f"{ctx.config.source}: report {ask.report!r}" if ask.report else "metrics file"
+        return produce_report(
+            ask.period, ctx, mixpanel=app.mixpanel(), now=utc_now(), events_field=where
+        )
+
+    def history() -> list[Delivery]:
+        return app.deliveries(ledger, now=utc_now(), days=DEFAULT_DAYS)
+
+    def poster(response_type: str) -> ChartFallbackPoster:
+        return ChartFallbackPoster(
+            ResponseUrlPoster(job.form.response_url, response_type, session=app.session),
+            memory=PROCESS_CHART_MEMORY,
+            mode=settings.slack_charts,
+            retry_after=timedelta(days=settings.slack_charts_retry_days),
+            clock=utc_now,
+        )
+
+    return Answering(
+        ledger=ledger, config=app.ctx.config, build=build, history=history, poster=poster
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,11 @@ claimed post once (shared/delivery/once.py through the reservation), then the HT
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from shared import root
 from shared.clock import utc_now
-from shared.delivery.ledger import DeliveryLedger
-from shared.delivery.port import Poster
 from shared.errors import (
     ConfigError,
     EmailError,
@@ -30,14 +26,14 @@ from shared.errors import (
     UnknownPropertiesError,
 )
 from shared.pipeline import produce_report
-from shared.render.report_json import period_json, report_to_json
-from shared.render.slack import SlackMessage, render_message
+from shared.render.report_json import report_to_json
+from shared.render.slack import render_message
 from shared.render.text import render_text
 from shared.report.cost import request_cost
-from shared.report.generator import Report
 from shared.root import App, environment
 from shared.runlog import http_outcome, logged_run
 from shared.sources.budget import Api, Priority
+from shared.web.custom_channels import Channel, channels, outcomes, plan, release, reserve
 from shared.web.custom_request import CustomRequest, OutputFormat, parse_custom_request
 from shared.web.http_api import (
     HttpResult,
@@ -49,7 +45,7 @@ from shared.web.http_api import (
     mixpanel_error_result,
     unknown_events_message,
 )
-from shared.web.ondemand import Outcome, Reservation, reserve_on_demand
+from shared.web.ondemand import Outcome
 from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
@@ -129,7 +125,7 @@ def _handle(
             return error_result(400, exc.code, exc.message, exc.field)
         # decide: a plan, a refusal, or the report (claimed, built, posted)
         if request.dry_run:
-            return json_result(200, {**_plan(request), **plan_costs(app, request, today)})
+            return json_result(200, {**plan(request), **plan_costs(app, request, today)})
         if request.send_slack and request.report is not None and request.report not in app.webhooks:
             return error_result(
                 400,
@@ -150,22 +146,11 @@ def _handle(
         return _report(app, request, now)
 
 
-@dataclass(slots=True)
-class _Channel:
-    """One destination of this request (Slack or email) and what the ledger said of it."""
-
-    name: str  # "slack" or "email": the answer's member and an error's side
-    poster: Poster[Any]
-    render: Callable[[Report, SlackMessage], Any]
-    reservation: Reservation | None = None
-    outcome: dict[str, Any] = field(default_factory=lambda: {"posted": False, "error": None})
-
-
 def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
     """Claim each post in the ledger first (a duplicate spends no Mixpanel request), then build
     and post; a claim that does not end in a post is released, whatever stopped it."""
     try:
-        chosen = _channels(app, request)
+        chosen = channels(app, request)
     except ConfigError as exc:
         log.error("CustomReport: %s", exc)
         return error_result(500, "server_misconfigured", str(exc))
@@ -173,13 +158,13 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
         return chosen
     try:
         for channel in chosen:
-            taken = _reserve(app, request, channel.poster.destination, now)
+            taken = reserve(app, request, channel.poster.destination, now)
             if isinstance(taken, Outcome):
                 channel.outcome = taken.as_json()
             else:
                 channel.reservation = taken
     except LedgerError as exc:
-        _release(chosen, now)
+        release(chosen, now)
         return error_result(
             502,
             "storage_failed",
@@ -187,75 +172,15 @@ def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
             side="storage",
         )
     if chosen and all(channel.reservation is None for channel in chosen):
-        return json_result(200, {"report": None, **_outcomes(request, chosen)})
+        return json_result(200, {"report": None, **outcomes(request, chosen)})
     try:
         return _build_and_post(app, request, now, chosen)
     finally:
-        _release(chosen, now)
-
-
-def _channels(app: App, request: CustomRequest) -> list[_Channel] | HttpResult:
-    """The destinations asked for, or the 400 saying why one cannot be had."""
-    chosen: list[_Channel] = []
-    if request.send_slack:
-        chosen.append(_Channel("slack", app.slack(request.report), lambda _, message: message))
-    if request.send_email:
-        recipients = None
-        if request.report is not None:
-            spec = next(r for r in app.ctx.config.reports if r.name == request.report)
-            recipients = spec.email_to or None
-            if recipients is None:
-                return error_result(
-                    400,
-                    "conflicting_parameters",
-                    "this report has no email_to; send send_email=false",
-                    "send_email",
-                )
-        email = app.email(recipients)
-        if email is None:
-            return error_result(
-                400,
-                "conflicting_parameters",
-                "this deployment has no email settings (SMTP_HOST, SMTP_SENDER and EMAIL_TO); "
-                "send send_email=false",
-                "send_email",
-            )
-        chosen.append(_Channel("email", email.poster, lambda report, _: email.render(report)))
-    return chosen
-
-
-def _release(chosen: list[_Channel], now: datetime) -> None:
-    for channel in chosen:
-        if channel.reservation is not None:
-            channel.reservation.release(now=now, detail="not posted: the report was not built")
-
-
-def _outcomes(request: CustomRequest, chosen: list[_Channel]) -> dict[str, Any]:
-    """The answer's `slack` member (always) and `email` member (when asked to email)."""
-    by_name = {channel.name: channel.outcome for channel in chosen}
-    answer = {"slack": by_name.get("slack", {"posted": False, "error": None})}
-    if request.send_email:
-        answer["email"] = by_name["email"]
-    return answer
-
-
-def _reserve(
-    app: App, request: CustomRequest, destination: str, now: datetime
-) -> Reservation | Outcome:
-    return reserve_on_demand(
-        _ledger(app),
-        destination,
-        period=request.period,
-        events=request.events,
-        idempotency_key=request.idempotency_key,
-        repost_seconds=app.settings.custom_repost_seconds,
-        report_name=request.report,
-        now=now,
-    )
+        release(chosen, now)
 
 
 def _build_and_post(
-    app: App, request: CustomRequest, now: datetime, chosen: list[_Channel]
+    app: App, request: CustomRequest, now: datetime, chosen: list[Channel]
 ) -> HttpResult:
     ctx = app.ctx
     if request.events is not None:
@@ -320,26 +245,10 @@ def _build_and_post(
             f"{side}_failed",
             f"the report was built but not posted: {problem}",
             side=side,
-            extra={"report": report_to_json(report), **_outcomes(request, chosen)},
+            extra={"report": report_to_json(report), **outcomes(request, chosen)},
         )
     if request.format is OutputFormat.TEXT:
         return HttpResult(200, render_text(report).encode("utf-8"), "text/plain")
     if request.format is OutputFormat.BLOCKS:
         return json_result(200, message.payload())
-    return json_result(200, {"report": report_to_json(report), **_outcomes(request, chosen)})
-
-
-def _ledger(app: App) -> DeliveryLedger:
-    return app.ledger() if app.settings.has_storage else root.LOCAL_LEDGER
-
-
-def _plan(request: CustomRequest) -> dict[str, Any]:
-    period = request.period
-    return {
-        "dry_run": True,
-        "period": period.kind.value,
-        **period_json(period),
-        "events": None if request.events is None else list(request.events),
-        "send_slack": request.send_slack,
-        "format": request.format.value,
-    }
+    return json_result(200, {"report": report_to_json(report), **outcomes(request, chosen)})

@@ -13,14 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shared.clock import utc_now
-from shared.delivery.ledger import DeliveryLedger
 from shared.errors import ConfigError
-from shared.pipeline import produce_report
-from shared.report.generator import Report
-from shared.root import App, environment, on_demand_ledger
+from shared.root import App, answering, environment, on_demand_ledger
 from shared.settings import Settings
 from shared.slack_command.answer import (
     EPHEMERAL,
@@ -28,12 +25,7 @@ from shared.slack_command.answer import (
     ack_text,
     help_message,
 )
-from shared.slack_command.history import (
-    DEFAULT_DAYS,
-    Delivery,
-)
 from shared.slack_command.job import (
-    Answering,
     BadJob,
     CommandJob,
     ResponseUrlPoster,
@@ -214,36 +206,3 @@ def _say(job: CommandJob, text: str) -> None:
             )
         except SlackError as exc:
             log.error("SlackCommandWorker: could not say so either: %s", exc)
-
-
-def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering:
-    """The worker's ports from the composition root."""
-    from shared.delivery.chart_fallback import PROCESS_CHART_MEMORY, ChartFallbackPoster
-
-    settings = app.settings
-
-    def build(ask: ReportAsk) -> Report:
-        ctx = app.ctx
-        if ask.report is not None:
-            spec = next(r for r in ctx.config.reports if r.name == ask.report)
-            ctx = app.report_context(spec)
-        where = f"{ctx.config.source}: report {ask.report!r}" if ask.report else "metrics file"
-        return produce_report(
-            ask.period, ctx, mixpanel=app.mixpanel(), now=utc_now(), events_field=where
-        )
-
-    def history() -> list[Delivery]:
-        return app.deliveries(ledger, now=utc_now(), days=DEFAULT_DAYS)
-
-    def poster(response_type: str) -> ChartFallbackPoster:
-        return ChartFallbackPoster(
-            ResponseUrlPoster(job.form.response_url, response_type, session=app.session),
-            memory=PROCESS_CHART_MEMORY,
-            mode=settings.slack_charts,
-            retry_after=timedelta(days=settings.slack_charts_retry_days),
-            clock=utc_now,
-        )
-
-    return Answering(
-        ledger=ledger, config=app.ctx.config, build=build, history=history, poster=poster
-    )
