@@ -36,7 +36,7 @@ from shared.report.reports import ReportSpec, resolve_destinations
 from shared.runlog import track_mixpanel
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
-from shared.settings import DEFAULT_METRICS_FILE, Secret, Settings
+from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Secret, Settings
 from shared.sources.budget import Priority
 from shared.sources.gathering import SourceMode, SourcePolicy
 
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import requests
 
     from shared.alerts.check import AlertContext, HourlySource
+    from shared.alerts.rules import AlertsConfig
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.ledger import DeliveryLedger
     from shared.report.generator import Report
@@ -75,6 +76,7 @@ class App:
     ctx: ReportContext
     session: requests.Session
     webhooks: Mapping[str, Secret] = field(default_factory=dict)  # per [[report]] name
+    alerts: AlertsConfig | None = None  # the alerts file, when the job parsed it (parse alerts=)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], config: MetricsConfig | None = None) -> App:
@@ -94,7 +96,7 @@ class App:
         settings, config, webhooks = parsed.valid()
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
-        return cls(settings, context(settings, config), session, webhooks)
+        return cls(settings, context(settings, config), session, webhooks, parsed.alerts)
 
     def mixpanel(self, priority: Priority = Priority.ON_DEMAND) -> MixpanelClient:
         """A Mixpanel client for this invocation (its own time budget), spending the project's
@@ -263,7 +265,8 @@ class Parse:
     config: MetricsConfig | None
     webhooks: dict[str, Secret]
     problems: list[str]  # the settings', the destinations' and the metric keys'
-    file_problems: list[str]  # the metrics file's
+    file_problems: list[str]  # the metrics file's (and the alerts file's)
+    alerts: AlertsConfig | None = None  # when asked for and it parsed
 
     def valid(self) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
         """Settings, metrics config and webhooks; one ConfigError lists every problem (a
@@ -275,9 +278,12 @@ class Parse:
         return self.settings, self.config, self.webhooks
 
 
-def parse(environ: Mapping[str, str], config: MetricsConfig | None = None) -> Parse:
-    """Env settings (with the email settings), the metrics file (unless `config` is given) and
-    the [[report]] destinations, each parsed once; every problem collected, none raised."""
+def parse(
+    environ: Mapping[str, str], config: MetricsConfig | None = None, *, alerts: bool = False
+) -> Parse:
+    """Env settings (with the email settings), the metrics file (unless `config` is given), the
+    [[report]] destinations and, for the alert jobs (`alerts`), the alerts file, each parsed
+    once; every problem collected, none raised."""
     settings, problems = Settings.parsed(environ)
     settings_ok = not problems
     path = (
@@ -299,7 +305,20 @@ def parse(environ: Mapping[str, str], config: MetricsConfig | None = None) -> Pa
             problems += exc.problems
         if settings_ok:
             problems += _unknown_metric_keys(settings, config)
-    return Parse(settings, settings_ok, config, webhooks, problems, file_problems)
+    alerts_config = None
+    if alerts and config is not None:  # alert rules name metrics: no rules without them
+        from shared.alerts.rules import load_alerts
+
+        alerts_path = (
+            settings.alerts_file
+            if settings_ok
+            else Path(environ.get("ALERTS_FILE", "").strip() or DEFAULT_ALERTS_FILE)
+        )
+        try:
+            alerts_config = load_alerts(alerts_path, config, watch_events=settings.tracking_watch)
+        except MetricsFileError as exc:
+            file_problems += exc.problems
+    return Parse(settings, settings_ok, config, webhooks, problems, file_problems, alerts_config)
 
 
 def validated(
@@ -423,12 +442,17 @@ def hourly_source(app: App, priority: Priority = Priority.ON_DEMAND) -> HourlySo
 
 
 def alert_context(app: App) -> AlertContext:
-    """The alerts of a deployment: its alerts file over its metrics file."""
+    """The alerts of a deployment: its alerts file (as parsed with the settings, else read now)
+    over its metrics file."""
     from shared.alerts.check import AlertContext
     from shared.alerts.rules import load_alerts
 
     settings = app.settings
-    alerts = load_alerts(settings.alerts_file, app.ctx.config, watch_events=settings.tracking_watch)
+    alerts = app.alerts
+    if alerts is None:
+        alerts = load_alerts(
+            settings.alerts_file, app.ctx.config, watch_events=settings.tracking_watch
+        )
     return AlertContext(
         alerts,
         app.ctx.config,

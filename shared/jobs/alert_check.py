@@ -18,7 +18,7 @@ from shared.errors import LedgerError, MixpanelError, UnknownEventsError
 from shared.jobs.host import will_retry
 from shared.pipeline import notify_failure
 from shared.render.slack import render_recovered
-from shared.root import App, alert_context, environment, hourly_source
+from shared.root import App, alert_context, environment, hourly_source, parse
 from shared.runlog import logged_run
 from shared.sources.budget import Priority
 
@@ -47,7 +47,7 @@ def _run_alert_timer(
     """One AlertCheck fire; raises when it failed (one failure notice per failure streak)."""
     # gather (a ConfigError fails the run and shows in the host's log)
     now = now or utc_now()
-    app = App.from_environ(environment() if environ is None else environ)
+    app = App.from_parse(parse(environment() if environ is None else environ, alerts=True))
     ctx = alert_context(app)
     ledger = app.ledger()
     with app.session:

@@ -16,7 +16,7 @@ from shared.alerts.check import backtest
 from shared.clock import utc_now
 from shared.errors import ConfigError, InvalidRequest, MixpanelError
 from shared.report.metrics import unknown_events
-from shared.root import App, alert_context, environment, hourly_source
+from shared.root import App, alert_context, environment, hourly_source, parse
 from shared.runlog import http_outcome, logged_run
 from shared.sources.budget import Priority
 from shared.web.backtest_request import (
@@ -84,7 +84,7 @@ def _handle(
             return replace(result, headers={**result.headers, "Allow": ALLOW})
         return error_result(400, exc.code, exc.message, exc.field)
     try:
-        app = App.from_environ(environ)
+        app = App.from_parse(parse(environ, alerts=True))
         ctx = alert_context(app)
     except ConfigError as exc:
         log.error("AlertBacktest: %s", exc)
