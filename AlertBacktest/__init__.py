@@ -1,10 +1,8 @@
 """HTTP: /api/AlertBacktest says when each alert would have fired over the last 30 days."""
 
-import os
-
 import azure.functions as func
 
-from shared.alerts.http import handle_alert_backtest
+from shared.jobs.backtest import handle_alert_backtest
 from shared.web.http_api import RawRequest, query_of
 
 
@@ -12,9 +10,7 @@ def main(req: func.HttpRequest) -> func.HttpResponse:
     """Answer one request: the would-be posts as JSON, or a JSON error."""
     # req.params folds a repeated name to one value; the URL still carries every one of them.
     raw = RawRequest(query_string=query_of(req.url))
-    result = handle_alert_backtest(
-        req.method, dict(req.params), environ=os.environ, raw=raw, body=req.get_body()
-    )
+    result = handle_alert_backtest(req.method, dict(req.params), raw=raw, body=req.get_body())
     return func.HttpResponse(
         result.body,
         status_code=result.status,

@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from shared.alerts.app import run_alert_timer
+from shared.jobs.alert_check import run_alert_timer
 
 
 def main(timer: func.TimerRequest, context: func.Context) -> None:

@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from shared.app import run_timer
+from shared.jobs.scheduled_reports import run_timer
 from shared.schedule.periods import PeriodKind
 
 

@@ -1,12 +1,10 @@
 """Queue: answers one /analytics command at its response_url, once (slack-commands queue)."""
 
-import os
-
 import azure.functions as func
 
-from shared.slack_command.http import run_command_job
+from shared.jobs.slash_command import run_command_job
 
 
 def main(msg: func.QueueMessage) -> None:
     """Build the answer and post it; raises only when the queue should deliver it again."""
-    run_command_job(msg.get_body().decode("utf-8", "replace"), environ=os.environ)
+    run_command_job(msg.get_body().decode("utf-8", "replace"))

@@ -27,14 +27,13 @@ from devtools.mixpanel_standin import (
     MixpanelStandIn,
 )
 from devtools.sample_data import OUTAGE_DAY, SAMPLE_TIMEZONE, sample_project
-from shared.alerts.app import alert_context
 from shared.alerts.check import backtest
 from shared.alerts.rules import load_alerts
-from shared.app import USER_AGENT, App, context
 from shared.clock import utc_now
 from shared.delivery.breach import Outcome
 from shared.errors import ReporterError, UnknownEventsError
 from shared.report.metrics import load_metrics
+from shared.root import USER_AGENT, App, alert_context, context
 from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Settings
 
 DUMMY_WEBHOOK = "http://127.0.0.1:9/backtest-posts-nothing"

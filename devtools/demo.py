@@ -24,7 +24,6 @@ from devtools.mixpanel_standin import (
 from devtools.sample_data import SAMPLE_TIMEZONE, sample_project
 from devtools.slack_standin import SlackStandIn
 from devtools.smtp_standin import SmtpStandIn
-from shared.app import App
 from shared.clock import utc_now
 from shared.errors import ConfigError, ReporterError
 from shared.pipeline import ReportContext, produce_report
@@ -34,6 +33,7 @@ from shared.render.slack import render_message
 from shared.render.text import render_text
 from shared.report.metrics import load_metrics
 from shared.report.reports import ReportSpec
+from shared.root import App
 from shared.schedule.periods import PeriodKind, report_period
 from shared.settings import Settings
 

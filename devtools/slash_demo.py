@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from devtools.slack_standin import SlackCommandStandIn
-from shared.slack_command.http import handle_slack_command, run_command_job
+from shared.jobs.slash_command import handle_slack_command, run_command_job
 from shared.slack_command.verify import sign
 
 DEMO_SIGNING_SECRET = "demo-signing-secret-not-a-real-one"

@@ -157,6 +157,15 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Settings from `environ`; ConfigError names every missing or malformed variable."""
+        settings, problems = cls.parsed(environ)
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+    @classmethod
+    def parsed(cls, environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
+        """Settings from `environ`, each bad value left at its default, and every problem (the
+        settings are valid only without problems; a bad config's notice uses what parsed)."""
         problems: list[str] = []
         env = {k: v.strip() for k, v in environ.items()}
         problems.extend(unresolved_references(env))
@@ -353,9 +362,7 @@ class Settings:
                 "must list Slack channel ids like C0123ABCD separated by commas",
             ),
         )
-        if problems:
-            raise ConfigError(problems)
-        return settings
+        return settings, problems
 
     @property
     def has_storage(self) -> bool:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from shared import root
 from shared.delivery.ledger import InMemoryLedger
 from shared.sources.budget import MIXPANEL_LIMITS
-from shared.web import http_api
 from tests.azurite import (
     AzuriteError,
     AzuriteTable,
@@ -74,7 +74,7 @@ def fresh_local_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
     A new Slack stand-in may reuse an old one's port, and so its destination fingerprint: an
     identical report posted by an earlier test must not fold into this test's post.
     """
-    monkeypatch.setattr(http_api, "LOCAL_LEDGER", InMemoryLedger())
+    monkeypatch.setattr(root, "LOCAL_LEDGER", InMemoryLedger())
 
 
 @pytest.fixture(autouse=True)

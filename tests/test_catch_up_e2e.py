@@ -13,8 +13,8 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from devtools.smtp_standin import SmtpStandIn
-from shared.app import run_timer
 from shared.delivery.email_client import SmtpEmail
+from shared.jobs.scheduled_reports import run_timer
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, latest_slot
 from tests.e2e import LONDON, Invocation, Stack

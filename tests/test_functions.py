@@ -14,6 +14,7 @@ import CustomReport
 import DailyReport
 import WeeklyReport
 from devtools.slack_standin import slack_rejection
+from shared.errors import ConfigError
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, latest_slot
 from tests.e2e import LONDON, Invocation, Stack
@@ -255,6 +256,30 @@ def test_bad_settings_on_a_timer_are_reported_and_raised(stack: Stack, monkeypat
         WeeklyReport.main(timer(last_slot(PeriodKind.WEEKLY)), Invocation())
     assert len(stack.slack.posts) == 1
     assert "MIXPANEL_REGION" in json.dumps(stack.slack.posts[0])
+
+
+@pytest.mark.parametrize(
+    ("settings", "hour", "posts"),
+    [
+        # The settings parsed: the notice goes out at their REPORT_HOUR, not the default's.
+        ({"REPORT_HOUR": "7", "METRICS_FILE": "/nonexistent/metrics.toml"}, 7, 1),
+        ({"REPORT_HOUR": "7", "METRICS_FILE": "/nonexistent/metrics.toml"}, 9, 0),
+        # A bad TIMEZONE and REPORT_HOUR are left at their defaults: London, 09:00.
+        ({"REPORT_HOUR": "25", "TIMEZONE": "Mars/Base"}, 9, 1),
+    ],
+    ids=["parsed-hour-at-its-slot", "parsed-hour-not-at-nine", "bad-hour-at-default-slot"],
+)
+def test_a_bad_config_notice_comes_at_the_slot_the_settings_parse_gives(
+    stack: Stack, monkeypatch, settings, hour, posts
+):
+    """The notice reads the slot and webhook from the one parse of the settings."""
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    slot = latest_slot(PeriodKind.DAILY, datetime.now(UTC), ScheduleRules(LONDON, hour))
+    assert slot is not None
+    with pytest.raises(ConfigError):
+        DailyReport.main(timer(slot), Invocation())
+    assert len(stack.slack.posts) == posts
 
 
 @pytest.mark.azurite

@@ -594,8 +594,8 @@ def test_data_source_settings_default_to_auto_4m_events_mondays_and_no_saved_rep
 
 def test_data_source_settings_are_read_and_reach_the_report_context() -> None:
     """Each setting lands in the context's SourcePolicy."""
-    from shared.app import context
     from shared.report.metrics import load_metrics
+    from shared.root import context
     from shared.sources.gathering import SourceMode, SourcePolicy
 
     settings = _settings(

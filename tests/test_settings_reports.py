@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.app import App, run_timer
 from shared.errors import ConfigError, MetricsFileError
+from shared.jobs.scheduled_reports import run_timer
+from shared.root import App
 from shared.schedule.periods import PeriodKind
 
 BASE = {

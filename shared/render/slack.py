@@ -22,7 +22,6 @@ from shared.render.blocks import (
     message_text_chars,
     section_block,
 )
-from shared.render.charts import chart_blocks
 from shared.render.plan import mrkdwn_compact, mrkdwn_field, mrkdwn_line, mrkdwn_part, plan
 from shared.render.sparkline import metric_sparkline
 from shared.render.wording import (
@@ -95,6 +94,8 @@ def fallback_text(report: Report) -> str:
 
 def render_message(report: Report) -> SlackMessage:
     """The digest as Block Kit: numbers first, every data string escaped, within every limit."""
+    from shared.render.charts import chart_blocks  # loaded when a message is rendered, not before
+
     shown = plan(report)
     blocks: list[dict[str, Any]] = [header_block(shown.header)]
     if shown.compact:

@@ -1,58 +1,34 @@
-"""CustomReport over HTTP: request in, status and JSON out; the only place errors become codes."""
+"""The HTTP front door's answers: the documented error shape, Mixpanel's failures as codes.
+
+The jobs answering HTTP (shared/jobs/custom_report.py, backtest.py) build their answers here.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.app import App
-from shared.clock import utc_now
-from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
-from shared.delivery.port import Poster
 from shared.errors import (
-    ConfigError,
-    EmailError,
-    InvalidRequest,
-    LedgerError,
     MixpanelAuthError,
     MixpanelBudgetSpent,
     MixpanelError,
     MixpanelRateLimited,
     MixpanelUnavailable,
-    SlackError,
     UnknownEventsError,
-    UnknownPropertiesError,
 )
-from shared.pipeline import produce_report
-from shared.render.report_json import period_json, report_to_json
-from shared.render.slack import SlackMessage, render_message
-from shared.render.text import render_text
-from shared.report.cost import request_cost
-from shared.report.generator import Report
-from shared.runlog import http_outcome, logged_run
-from shared.sources.budget import Api, Priority
 from shared.web.custom_request import (
     MAX_SHOWN_NAMES,
-    CustomRequest,
-    OutputFormat,
-    parse_custom_request,
     shown_names,
 )
-from shared.web.ondemand import Outcome, Reservation, reserve_on_demand
-from shared.web.plan_cost import plan_costs
 
 log = logging.getLogger("analytics_reporter")
 JSON = "application/json"
 ALLOW = "GET, POST"
-# Without AzureWebJobsStorage (only ever local: the Azure host requires it), on-demand posts
-# are claimed in this process's memory, so the re-post interval holds within one process.
-LOCAL_LEDGER = InMemoryLedger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,22 +107,6 @@ def mixpanel_error_result(exc: MixpanelError) -> HttpResult:
     return error_result(502, "mixpanel_error", str(exc), side="mixpanel")
 
 
-def handle_custom_report(
-    method: str,
-    params: Mapping[str, str],
-    body: bytes,
-    *,
-    environ: Mapping[str, str],
-    now: datetime | None = None,
-    raw: RawRequest | None = None,
-) -> HttpResult:
-    """Answer one /api/CustomReport request, logged as one run line; never raises."""
-    with logged_run("CustomReport", params.get("report") or "custom") as run:
-        result = _answer(method, params, body, environ=environ, now=now, raw=raw)
-        run.set(*http_outcome(result.status, body_of(result)))
-        return result
-
-
 def body_of(result: HttpResult) -> Mapping[str, Any] | None:
     """The JSON object an answer carries (None for text, Block Kit lists or bad JSON)."""
     if result.mimetype != JSON:
@@ -158,264 +118,10 @@ def body_of(result: HttpResult) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
-def _answer(
-    method: str,
-    params: Mapping[str, str],
-    body: bytes,
-    *,
-    environ: Mapping[str, str],
-    now: datetime | None,
-    raw: RawRequest | None,
-) -> HttpResult:
-    try:
-        return _handle(method, params, body, environ=environ, now=now or utc_now(), raw=raw)
-    except Exception:  # a bug must still answer in the documented shape, without internals
-        log.exception("CustomReport failed unexpectedly")
-        return error_result(500, "internal_error", "internal error; see the function logs")
-
-
-def _handle(
-    method: str,
-    params: Mapping[str, str],
-    body: bytes,
-    *,
-    environ: Mapping[str, str],
-    now: datetime,
-    raw: RawRequest | None,
-) -> HttpResult:
-    raw = raw or RawRequest()
-    try:
-        app = App.from_environ(environ)
-    except ConfigError as exc:
-        log.error("CustomReport: %s", exc)
-        return error_result(
-            500,
-            "server_misconfigured",
-            "the reporter's settings are invalid; see the function logs",
-        )
-    with app.session:
-        today = now.astimezone(app.settings.timezone).date()
-        try:
-            reports = {r.name: r.cadence for r in app.ctx.config.reports}
-            request = parse_custom_request(
-                method,
-                params,
-                body,
-                today=today,
-                reports=reports,
-                query_string=raw.query_string,
-                content_type=raw.content_type,
-            )
-        except InvalidRequest as exc:
-            if exc.code == "method_not_allowed":
-                return method_not_allowed(exc.message)
-            if exc.code == "unsupported_media_type":
-                return error_result(415, exc.code, exc.message, exc.field)
-            return error_result(400, exc.code, exc.message, exc.field)
-        if request.dry_run:
-            return json_result(200, {**_plan(request), **plan_costs(app, request, today)})
-        if request.send_slack and request.report is not None and request.report not in app.webhooks:
-            return error_result(
-                400,
-                "conflicting_parameters",
-                "this report has no Slack destination (it is emailed only); send send_slack=false",
-                "send_slack",
-            )
-        if request.send_slack and request.idempotency_key and not app.settings.has_storage:
-            return error_result(
-                503,
-                "storage_unavailable",
-                "idempotency_key needs the delivery ledger's storage (AzureWebJobsStorage), "
-                "which this deployment does not have; send the request without "
-                "idempotency_key, or give the app its storage",
-                "idempotency_key",
-                side="storage",
-            )
-        return _report(app, request, now)
-
-
 def method_not_allowed(message: str) -> HttpResult:
     """405 with Allow, for any method but GET and POST (HEAD, OPTIONS, TRACE and any token)."""
     result = error_result(405, "method_not_allowed", message)
     return replace(result, headers={**result.headers, "Allow": ALLOW})
-
-
-@dataclass(slots=True)
-class _Channel:
-    """One destination of this request (Slack or email) and what the ledger said of it."""
-
-    name: str  # "slack" or "email": the answer's member and an error's side
-    poster: Poster[Any]
-    render: Callable[[Report, SlackMessage], Any]
-    reservation: Reservation | None = None
-    outcome: dict[str, Any] = field(default_factory=lambda: {"posted": False, "error": None})
-
-
-def _report(app: App, request: CustomRequest, now: datetime) -> HttpResult:
-    """Claim each post in the ledger first (a duplicate spends no Mixpanel request), then build
-    and post; a claim that does not end in a post is released, whatever stopped it."""
-    try:
-        chosen = _channels(app, request)
-    except ConfigError as exc:
-        log.error("CustomReport: %s", exc)
-        return error_result(500, "server_misconfigured", str(exc))
-    if isinstance(chosen, HttpResult):
-        return chosen
-    try:
-        for channel in chosen:
-            taken = _reserve(app, request, channel.poster.destination, now)
-            if isinstance(taken, Outcome):
-                channel.outcome = taken.as_json()
-            else:
-                channel.reservation = taken
-    except LedgerError as exc:
-        _release(chosen, now)
-        return error_result(
-            502,
-            "storage_failed",
-            f"nothing was built or posted: the delivery ledger failed: {exc}",
-            side="storage",
-        )
-    if chosen and all(channel.reservation is None for channel in chosen):
-        return json_result(200, {"report": None, **_outcomes(request, chosen)})
-    try:
-        return _build_and_post(app, request, now, chosen)
-    finally:
-        _release(chosen, now)
-
-
-def _channels(app: App, request: CustomRequest) -> list[_Channel] | HttpResult:
-    """The destinations asked for, or the 400 saying why one cannot be had."""
-    chosen: list[_Channel] = []
-    if request.send_slack:
-        chosen.append(_Channel("slack", app.slack(request.report), lambda _, message: message))
-    if request.send_email:
-        recipients = None
-        if request.report is not None:
-            spec = next(r for r in app.ctx.config.reports if r.name == request.report)
-            recipients = spec.email_to or None
-            if recipients is None:
-                return error_result(
-                    400,
-                    "conflicting_parameters",
-                    "this report has no email_to; send send_email=false",
-                    "send_email",
-                )
-        email = app.email(recipients)
-        if email is None:
-            return error_result(
-                400,
-                "conflicting_parameters",
-                "this deployment has no email settings (SMTP_HOST, SMTP_SENDER and EMAIL_TO); "
-                "send send_email=false",
-                "send_email",
-            )
-        chosen.append(_Channel("email", email.poster, lambda report, _: email.render(report)))
-    return chosen
-
-
-def _release(chosen: list[_Channel], now: datetime) -> None:
-    for channel in chosen:
-        if channel.reservation is not None:
-            channel.reservation.release(now=now, detail="not posted: the report was not built")
-
-
-def _outcomes(request: CustomRequest, chosen: list[_Channel]) -> dict[str, Any]:
-    """The answer's `slack` member (always) and `email` member (when asked to email)."""
-    by_name = {channel.name: channel.outcome for channel in chosen}
-    answer = {"slack": by_name.get("slack", {"posted": False, "error": None})}
-    if request.send_email:
-        answer["email"] = by_name["email"]
-    return answer
-
-
-def _reserve(
-    app: App, request: CustomRequest, destination: str, now: datetime
-) -> Reservation | Outcome:
-    return reserve_on_demand(
-        _ledger(app),
-        destination,
-        period=request.period,
-        events=request.events,
-        idempotency_key=request.idempotency_key,
-        repost_seconds=app.settings.custom_repost_seconds,
-        report_name=request.report,
-        now=now,
-    )
-
-
-def _build_and_post(
-    app: App, request: CustomRequest, now: datetime, chosen: list[_Channel]
-) -> HttpResult:
-    ctx = app.ctx
-    if request.events is not None:
-        ctx = replace(ctx, config=ctx.config.with_events(request.events))
-    if request.report is not None:
-        ctx = app.report_context(next(r for r in ctx.config.reports if r.name == request.report))
-    mixpanel = app.mixpanel()
-    try:
-        # Refused at once, before any call, when the hour has too few calls left for it.
-        cost = request_cost(ctx.config, request.period, today=now.astimezone(ctx.timezone).date())
-        app.call_budget().ensure_room(
-            mixpanel.project_key,
-            {Api.QUERY: cost["query_api"], Api.EXPORT: cost["export_api"]},
-            Priority.ON_DEMAND,
-            endpoint="/events",
-        )
-        report = produce_report(
-            request.period,
-            ctx,
-            mixpanel=mixpanel,
-            now=now,
-            events_field="events"
-            if request.events
-            else f"{ctx.config.source}: report {request.report!r}"
-            if request.report
-            else "metrics file",
-        )
-    except UnknownEventsError as exc:
-        if exc.where == "events":
-            return error_result(400, "unknown_event", unknown_events_message(exc), "events")
-        log.error("CustomReport: %s", exc)
-        return error_result(500, "server_misconfigured", str(exc))
-    except UnknownPropertiesError as exc:
-        log.error("CustomReport: %s", exc)
-        return error_result(500, "server_misconfigured", str(exc))
-    except MixpanelError as exc:
-        return mixpanel_error_result(exc)
-    if mixpanel.budget_refusal is not None:
-        # Another instance spent the last calls after the check above: rather than a report
-        # with figures missing, say when to come back (its calls so far are spent).
-        return mixpanel_error_result(mixpanel.budget_refusal)
-
-    message = render_message(report)
-    failure: tuple[str, Exception] | None = None
-    for channel in chosen:
-        if channel.reservation is None:
-            continue  # a duplicate for this destination: its outcome says so
-        try:
-            sent = channel.reservation.post(
-                channel.poster, channel.render(report, message), now=now
-            )
-            channel.outcome = sent.as_json()
-        except (SlackError, EmailError, LedgerError) as exc:
-            channel.outcome = {"posted": False, "error": str(exc)}
-            side = "storage" if isinstance(exc, LedgerError) else channel.name
-            failure = failure or (side, exc)
-    if failure is not None:
-        side, problem = failure
-        return error_result(
-            502,
-            f"{side}_failed",
-            f"the report was built but not posted: {problem}",
-            side=side,
-            extra={"report": report_to_json(report), **_outcomes(request, chosen)},
-        )
-    if request.format is OutputFormat.TEXT:
-        return HttpResult(200, render_text(report).encode("utf-8"), "text/plain")
-    if request.format is OutputFormat.BLOCKS:
-        return json_result(200, message.payload())
-    return json_result(200, {"report": report_to_json(report), **_outcomes(request, chosen)})
 
 
 def unknown_events_message(exc: UnknownEventsError) -> str:
@@ -429,19 +135,3 @@ def unknown_events_message(exc: UnknownEventsError) -> str:
     more = len(names) - MAX_SHOWN_NAMES
     tail = f"; and {more} more" if more > 0 else ""
     return f"unknown Mixpanel event in {exc.where}: " + "; ".join(parts) + tail
-
-
-def _ledger(app: App) -> DeliveryLedger:
-    return app.ledger() if app.settings.has_storage else LOCAL_LEDGER
-
-
-def _plan(request: CustomRequest) -> dict[str, Any]:
-    period = request.period
-    return {
-        "dry_run": True,
-        "period": period.kind.value,
-        **period_json(period),
-        "events": None if request.events is None else list(request.events),
-        "send_slack": request.send_slack,
-        "format": request.format.value,
-    }

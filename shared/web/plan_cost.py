@@ -9,7 +9,7 @@ from shared.report.cost import request_cost
 from shared.schedule.periods import report_period
 
 if TYPE_CHECKING:
-    from shared.app import App
+    from shared.root import App
     from shared.web.custom_request import CustomRequest
 
 

@@ -65,8 +65,7 @@ def test_a_bad_alert_source_is_named_with_the_other_problems():
 
 def test_alert_source_export_reads_hourly_counts_from_the_raw_export():
     """ALERT_SOURCE=export: AlertCheck's source is the export variant, else the client itself."""
-    from shared.alerts.app import ExportHourly, hourly_source
-    from shared.app import App
+    from shared.root import App, ExportHourly, hourly_source
     from shared.sources.mixpanel_client import MixpanelClient
 
     assert isinstance(
@@ -165,3 +164,28 @@ def test_a_backtest_of_a_watched_event_still_runs() -> None:
         rules=frozenset({"watch:Sign Up"}),
     )
     assert found == []
+
+
+def test_the_alert_jobs_report_a_bad_setting_and_a_bad_alerts_file_together(tmp_path):
+    """AlertCheck parses the alerts file with the settings: one ConfigError names both."""
+    from shared.jobs.alert_check import run_alert_timer
+
+    alerts = tmp_path / "alerts.toml"
+    alerts.write_text('[[alert]]\nname = "x"\nmetric = "no_such_metric"\n', encoding="utf-8")
+    environ = {**BASE, "ALERTS_FILE": str(alerts), "ALERT_SOURCE": "jql"}
+    with pytest.raises(ConfigError) as caught:
+        run_alert_timer(None, None, environ=environ, now=datetime(2026, 7, 15, 8, tzinfo=LONDON))
+    problems = caught.value.problems
+    assert "ALERT_SOURCE must be query or export, got 'jql'" in problems
+    assert any(str(alerts) in problem for problem in problems)
+
+
+def test_a_backtest_answers_a_bad_alerts_file_as_misconfigured_not_a_crash(tmp_path):
+    """The alerts file parsed with the settings: its problem is the documented 500."""
+    from shared.jobs.backtest import handle_alert_backtest
+
+    alerts = tmp_path / "alerts.toml"
+    alerts.write_text("[[alert]]\nname = \n", encoding="utf-8")
+    result = handle_alert_backtest("GET", {}, environ={**BASE, "ALERTS_FILE": str(alerts)})
+    assert result.status == 500
+    assert result.json()["error"]["code"] == "server_misconfigured"

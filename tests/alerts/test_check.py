@@ -13,11 +13,11 @@ import AlertCheck
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import OUTAGE_DAY, OUTAGE_EVENT, OUTAGE_HOURS, RawEvent, sample_project
 from devtools.slack_standin import SlackStandIn, slack_rejection
-from shared.alerts.app import run_alert_timer
 from shared.alerts.check import AlertContext, backtest, replay, run_alert_check
 from shared.alerts.rules import AlertsConfig, WatchSettings, parse_alerts
 from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger
+from shared.jobs.alert_check import run_alert_timer
 from shared.report.metrics import load_metrics
 from shared.settings import DEFAULT_METRICS_FILE
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
@@ -104,7 +104,7 @@ def test_hourly_fires_through_the_outage_day_post_one_alert_and_one_resolved(env
 def test_the_function_folder_runs_one_check(env, monkeypatch) -> None:
     """AlertCheck.main() with a real TimerRequest checks and posts nothing on a quiet hour."""
     _environ, slack, _mixpanel = env
-    monkeypatch.setattr("shared.alerts.app.utc_now", lambda: local(OUTAGE_DAY, 8))
+    monkeypatch.setattr("shared.jobs.alert_check.utc_now", lambda: local(OUTAGE_DAY, 8))
     AlertCheck.main(func.timer.TimerRequest(past_due=False), None)  # type: ignore[arg-type]
     assert slack.posts == []
 

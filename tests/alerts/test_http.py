@@ -12,7 +12,7 @@ import pytest
 import AlertBacktest
 from devtools.mixpanel_standin import MixpanelStandIn
 from devtools.sample_data import OUTAGE_DAY, OUTAGE_EVENT, sample_project
-from shared.alerts.http import handle_alert_backtest
+from shared.jobs.backtest import handle_alert_backtest
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
 from tests.e2e import Stack
 from tests.openapi_check import validate_against_openapi
@@ -80,7 +80,7 @@ def test_the_backtest_lists_the_outage_alert_and_its_resolution(monkeypatch):
     ) as standin:
         for name, value in {**ENV, "MIXPANEL_API_URL": standin.origin}.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr("shared.alerts.http.utc_now", lambda: NOW)
+        monkeypatch.setattr("shared.jobs.backtest.utc_now", lambda: NOW)
         PROCESS_NAMES_CACHE.clear()
         response = AlertBacktest.main(
             func.HttpRequest(

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from shared.app import App
 from shared.delivery.addresses import fingerprint, parse_mailboxes
 from shared.errors import ConfigError, MetricsFileError
+from shared.jobs.custom_report import handle_custom_report
 from shared.report.metrics import parse_metrics
 from shared.report.reports import resolve_destinations
+from shared.root import App
 from shared.schedule.periods import PeriodKind
-from shared.web.http_api import handle_custom_report
 
 METRICS = [{"key": "signups", "label": "Signups", "events": ["Sign Up"]}]
 WEBHOOK = "https://hooks.example.test/services/T/B/WEBHOOKSECRET-email-2f1c"

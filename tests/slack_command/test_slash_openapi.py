@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from shared.jobs.delivery_history import handle_delivery_history
 from shared.slack_command.history import MAX_DAYS
-from shared.slack_command.http import handle_delivery_history
 from tests.openapi_check import load_openapi, validate_against_openapi
 
 ENV: dict[str, str] = {}  # no settings: parameter rules are checked before the app is built

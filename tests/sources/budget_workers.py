@@ -90,8 +90,8 @@ def custom_report(
     environ: dict[str, str], table: str, per_hour: int, barrier: Any, results: Any
 ) -> None:
     """One CustomReport through the real handler, with the Query API limit lowered in code."""
+    from shared.jobs.custom_report import handle_custom_report
     from shared.sources import budget, state_table
-    from shared.web.http_api import handle_custom_report
 
     state_table.MIXPANEL_TABLE = table
 

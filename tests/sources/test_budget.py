@@ -412,8 +412,8 @@ def test_custom_report_answers_429_before_calling_mixpanel_when_the_hour_is_spen
     stack: Any, mixpanel_limits: None
 ):
     """The process's Query API hour is full: 429, Retry-After, our reason; Mixpanel sees nothing."""
+    from shared.jobs.custom_report import handle_custom_report
     from shared.sources.budget import PROCESS_BUDGET_STORE
-    from shared.web.http_api import handle_custom_report
 
     project = (f"{stack.env['MIXPANEL_API_URL']}/api/query", stack.env["MIXPANEL_PROJECT_ID"])
     now = datetime.now(LONDON).timestamp()
@@ -433,7 +433,7 @@ def test_custom_report_answers_429_before_calling_mixpanel_when_the_hour_is_spen
 
 def test_timers_build_scheduled_clients_and_requests_on_demand_ones(stack: Any):
     """App.mixpanel() is on-demand unless a timer asks for the scheduled runs' reserve."""
-    from shared.app import App
+    from shared.root import App
 
     app = App.from_environ(stack.env)
     assert app.mixpanel()._priority is Priority.ON_DEMAND

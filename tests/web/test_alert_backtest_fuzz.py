@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import AlertBacktest
 from devtools.sample_data import METRIC_EVENTS, OTHER_EVENTS
-from shared.alerts.http import ALLOWED_PARAMETERS
+from shared.web.backtest_request import ALLOWED_PARAMETERS
 from shared.web.custom_request import MAX_SHOWN_CHARS, MAX_SHOWN_NAMES
 from tests.e2e import FUNCTION_KEY, MIXPANEL_SECRET, Stack
 from tests.openapi_check import validate_against_openapi

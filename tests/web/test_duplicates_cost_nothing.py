@@ -14,8 +14,8 @@ import pytest
 
 import CustomReport
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
+from shared.jobs import custom_report
 from shared.schedule.periods import PeriodKind, report_period
-from shared.web import http_api
 from shared.web.ondemand import post_on_demand
 from tests.e2e import Stack
 from tests.openapi_check import validate_against_openapi
@@ -99,7 +99,7 @@ def test_a_mixpanel_failure_releases_the_claim_so_a_retry_posts_at_once(stack: S
 
 def test_a_render_bug_after_the_claim_releases_it(stack: Stack, monkeypatch):
     """A non-Slack exception between claim and post answers 500 and leaves no claim behind."""
-    real = http_api.render_message
+    real = custom_report.render_message
     calls = []
 
     def broken_once(report: Any) -> Any:
@@ -108,7 +108,7 @@ def test_a_render_bug_after_the_claim_releases_it(stack: Stack, monkeypatch):
             raise RuntimeError("a rendering bug")
         return real(report)
 
-    monkeypatch.setattr(http_api, "render_message", broken_once)
+    monkeypatch.setattr(custom_report, "render_message", broken_once)
     first = get(period="weekly")
     assert (first.status_code, answer(first)["error"]["code"]) == (500, "internal_error")
     again = get(period="weekly")

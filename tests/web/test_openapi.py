@@ -16,9 +16,6 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from shared.alerts.check import BACKTEST_DAYS
-from shared.alerts.http import ALLOW as ALLOW_GET
-from shared.alerts.http import ALLOWED_PARAMETERS as BACKTEST_PARAMETERS
-from shared.alerts.http import MAX_RULE_CHARS, MAX_RULES, parse_backtest_request
 from shared.errors import InvalidRequest
 from shared.render.report_json import report_to_json
 from shared.report.facts import Facts, Unavailable, UniqueCounts
@@ -26,6 +23,9 @@ from shared.report.generator import Report, build_report
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.schedule.periods import PeriodKind, ReportPeriod, custom_period, report_period
 from shared.settings import DEFAULT_METRICS_FILE
+from shared.web.backtest_request import ALLOW as ALLOW_GET
+from shared.web.backtest_request import ALLOWED_PARAMETERS as BACKTEST_PARAMETERS
+from shared.web.backtest_request import MAX_RULE_CHARS, MAX_RULES, parse_backtest_request
 from shared.web.custom_request import (
     BODY_PARAMETERS,
     MAX_EVENT_NAME_CHARS,

@@ -1,24 +1,23 @@
-"""The HTTP side: SlackCommand (acknowledge, enqueue), DeliveryHistory, and the queue worker.
+"""Slack's /analytics: SlackCommand acknowledges and queues; SlackCommandWorker answers.
 
-Each is a shell: gather (settings, the raw request), decide (pure: shared/slack_command/
-verify.py, parse.py, answer.py, history.py), deliver (an HTTP answer, a queue message, a post).
-None raises: a bug answers in the documented error shape, without internals.
+ack: gather (settings from shared/root.py, the raw request), decide (pure: shared/slack_command/
+verify.py, parse.py), deliver (the HTTP answer within Slack's 3 s, and the queue message).
+answer: gather (the queued job, settings and clients), decide (pure: shared/slack_command/
+answer.py over the built report), deliver (one post at the response_url, claimed in the ledger
+through shared/delivery/once.py, inside shared/slack_command/job.py `answer_job`).
+Neither raises but to have the queue deliver again: a bug answers in the documented shape.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from shared.app import App
 from shared.clock import utc_now
-from shared.delivery.ledger import DeliveryLedger
-from shared.errors import ConfigError, LedgerError
-from shared.pipeline import produce_report
-from shared.report.generator import Report
+from shared.errors import ConfigError
+from shared.root import App, answering, environment, on_demand_ledger
 from shared.settings import Settings
 from shared.slack_command.answer import (
     EPHEMERAL,
@@ -26,15 +25,7 @@ from shared.slack_command.answer import (
     ack_text,
     help_message,
 )
-from shared.slack_command.history import (
-    DEFAULT_DAYS,
-    MAX_DAYS,
-    Delivery,
-    destination_names,
-    recent_deliveries,
-)
 from shared.slack_command.job import (
-    Answering,
     BadJob,
     CommandJob,
     ResponseUrlPoster,
@@ -52,15 +43,9 @@ from shared.slack_command.parse import (
     refusal,
 )
 from shared.slack_command.verify import RETRY_HEADER, header, signature_problem
-from shared.web import http_api
-from shared.web.custom_request import repeated_names
 from shared.web.http_api import HttpResult, error_result, json_result
 
 log = logging.getLogger("analytics_reporter")
-# `code` is the function key: the host checks it; the function neither reads nor echoes it.
-HISTORY_PARAMETERS = ("days", "code")
-# ASCII digits, no sign, no leading zero (then at most MAX_DAYS).
-_DAYS = re.compile(r"[1-9][0-9]?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +61,11 @@ def handle_slack_command(
     body: bytes,
     headers: Mapping[str, str],
     *,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> CommandResult:
     """Answer one request from Slack within its 3 seconds; never raises."""
+    environ = environment() if environ is None else environ
     try:
         return _command(method, body, headers, environ=environ, now=now or utc_now())
     except Exception:  # a bug must still answer in the documented shape, without internals
@@ -95,6 +81,7 @@ def _command(
     environ: Mapping[str, str],
     now: datetime,
 ) -> CommandResult:
+    # gather: the method, settings, the signed body
     if not method.isascii() or method.upper() != "POST":
         result = error_result(405, "method_not_allowed", "Slack sends commands with POST")
         return CommandResult(replace(result, headers={**result.headers, "Allow": "POST"}))
@@ -127,6 +114,7 @@ def _command(
         if no is not None:
             log.info("SlackCommand: refused team %s channel %s", form.team_id, form.channel_id)
             return CommandResult(_ephemeral(no))
+        # decide: what was asked (pure)
         today = now.astimezone(settings.timezone).date()
         reports = {spec.name: spec.cadence for spec in app.ctx.config.reports}
         command = parse_command(form.text, today=today, reports=reports)
@@ -138,6 +126,7 @@ def _command(
             )
         if isinstance(command, NotUnderstood):
             return CommandResult(_ephemeral(command.reason))
+        # deliver: the acknowledgement now, the work to the queue
         retry = header(headers, RETRY_HEADER)
         if retry is not None:  # normal: the worker's ledger claim keeps it to one answer
             log.info("SlackCommand: Slack retry %s of command %s", retry[:8], form.identity)
@@ -176,10 +165,11 @@ def _misconfigured(what: str) -> HttpResult:
 
 
 def run_command_job(
-    message: str, *, environ: Mapping[str, str], now: datetime | None = None
+    message: str, *, environ: Mapping[str, str] | None = None, now: datetime | None = None
 ) -> bool:
     """Answer one queued command (True when this run posted). Raises only for the queue to
     deliver the message again: storage failed, or Slack refused a post that was not made."""
+    # gather: the job, settings and clients; decide and deliver: shared/slack_command/job.py
     now = now or utc_now()
     try:
         job = decode_job(message)
@@ -187,13 +177,13 @@ def run_command_job(
         log.error("SlackCommandWorker: dropped a queue message: %s", exc)
         return False
     try:
-        app = App.from_environ(environ)
+        app = App.from_environ(environment() if environ is None else environ)
     except ConfigError as exc:  # a retry would fail the same way: say so once, and stop
         log.error("SlackCommandWorker: %s", exc)
         _say(job, SETTINGS_BROKEN)
         return False
     with app.session:
-        return answer_job(job, answering(app, job, ledger=_ledger(app)), now=now)
+        return answer_job(job, answering(app, job, ledger=on_demand_ledger(app)), now=now)
 
 
 SETTINGS_BROKEN = (
@@ -216,131 +206,3 @@ def _say(job: CommandJob, text: str) -> None:
             )
         except SlackError as exc:
             log.error("SlackCommandWorker: could not say so either: %s", exc)
-
-
-def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering:
-    """The worker's ports from the composition root."""
-    from shared.delivery.chart_fallback import PROCESS_CHART_MEMORY, ChartFallbackPoster
-
-    settings = app.settings
-
-    def build(ask: ReportAsk) -> Report:
-        ctx = app.ctx
-        if ask.report is not None:
-            spec = next(r for r in ctx.config.reports if r.name == ask.report)
-            ctx = app.report_context(spec)
-        where = f"{ctx.config.source}: report {ask.report!r}" if ask.report else "metrics file"
-        return produce_report(
-            ask.period, ctx, mixpanel=app.mixpanel(), now=utc_now(), events_field=where
-        )
-
-    def history() -> list[Delivery]:
-        return history_of(app, ledger, now=utc_now(), days=DEFAULT_DAYS)
-
-    def poster(response_type: str) -> ChartFallbackPoster:
-        return ChartFallbackPoster(
-            ResponseUrlPoster(job.form.response_url, response_type, session=app.session),
-            memory=PROCESS_CHART_MEMORY,
-            mode=settings.slack_charts,
-            retry_after=timedelta(days=settings.slack_charts_retry_days),
-            clock=utc_now,
-        )
-
-    return Answering(
-        ledger=ledger, config=app.ctx.config, build=build, history=history, poster=poster
-    )
-
-
-def history_of(app: App, ledger: DeliveryLedger, *, now: datetime, days: int) -> list[Delivery]:
-    """The last `days` days of the ledger, destinations named by their settings."""
-    names = destination_names(app.settings, app.ctx.config.reports, app.webhooks)
-    return recent_deliveries(ledger.history(), names=names, now=now, days=days)
-
-
-def _ledger(app: App) -> DeliveryLedger:
-    # Without storage (only ever local), CustomReport's in-process ledger is the ledger.
-    return app.ledger() if app.settings.storage_connection else http_api.LOCAL_LEDGER
-
-
-# --------------------------------------------------------------------------- DeliveryHistory
-
-
-def handle_delivery_history(
-    method: str,
-    params: Mapping[str, str],
-    *,
-    environ: Mapping[str, str],
-    query_string: str | None = None,
-    now: datetime | None = None,
-) -> HttpResult:
-    """Answer GET /api/DeliveryHistory?days=N as JSON; never raises."""
-    try:
-        return _history(
-            method, params, environ=environ, query_string=query_string, now=now or utc_now()
-        )
-    except Exception:  # a bug must still answer in the documented shape, without internals
-        log.exception("DeliveryHistory failed unexpectedly")
-        return error_result(500, "internal_error", "internal error; see the function logs")
-
-
-def _history(
-    method: str,
-    params: Mapping[str, str],
-    *,
-    environ: Mapping[str, str],
-    query_string: str | None,
-    now: datetime,
-) -> HttpResult:
-    if not method.isascii() or method.upper() != "GET":
-        result = error_result(405, "method_not_allowed", "use GET")
-        return replace(result, headers={**result.headers, "Allow": "GET"})
-    repeated = repeated_names(query_string or "")
-    if repeated:
-        return error_result(
-            400,
-            "duplicate_parameter",
-            "a parameter is given more than once in the query string; give each parameter once",
-            repeated[0][:64],
-        )
-    unknown = sorted(set(params) - set(HISTORY_PARAMETERS))
-    if unknown:
-        return error_result(
-            400, "unknown_parameter", "unknown parameter; allowed: days", unknown[0][:64]
-        )
-    days = DEFAULT_DAYS
-    if "days" in params:
-        raw = params["days"]
-        if not (_DAYS.fullmatch(raw) and int(raw) <= MAX_DAYS):
-            return error_result(
-                400,
-                "invalid_parameter",
-                f"days must be a whole number from 1 to {MAX_DAYS}",
-                "days",
-            )
-        days = int(raw)
-    try:
-        app = App.from_environ(environ)
-    except ConfigError as exc:
-        log.error("DeliveryHistory: %s", exc)
-        return _misconfigured("the reporter's settings are invalid")
-    with app.session:
-        if app.settings.storage_connection is None:
-            return error_result(
-                503,
-                "storage_unavailable",
-                "the delivery ledger's storage (AzureWebJobsStorage) is not configured",
-                side="storage",
-            )
-        try:
-            deliveries = history_of(app, app.ledger(), now=now, days=days)
-        except LedgerError as exc:
-            return error_result(503, "storage_failed", str(exc), side="storage", retry_after=30)
-    since = (now - timedelta(days=days)).astimezone(UTC).replace(microsecond=0)
-    return json_result(
-        200,
-        {
-            "days": days,
-            "since": since.isoformat(),
-            "deliveries": [d.as_json() for d in deliveries],
-        },
-    )

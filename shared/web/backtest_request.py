@@ -1,4 +1,5 @@
-"""AlertBacktest over HTTP: strict parameters, a dry run of the alerts, JSON out; never raises.
+"""AlertBacktest's front door: strict parameters in, documented errors out (the job is
+shared/jobs/backtest.py).
 
 Held to CustomReport's contract (openapi.yaml): each parameter at most once (the raw query
 string is read, so a repeat is seen), values bounded and free of control and format
@@ -10,19 +11,13 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from shared.alerts.app import alert_context, hourly_source
-from shared.alerts.check import BACKTEST_DAYS, backtest
-from shared.app import App
-from shared.clock import utc_now
+from shared.alerts.check import BACKTEST_DAYS, WouldPost
 from shared.delivery.breach import Outcome
-from shared.errors import ConfigError, InvalidRequest, MixpanelError
-from shared.report.metrics import unknown_events
-from shared.runlog import http_outcome, logged_run
-from shared.sources.budget import Priority
+from shared.errors import InvalidRequest
 from shared.web.custom_request import (
     FUNCTION_KEY_PARAMETER,
     MAX_EVENT_NAME_CHARS,
@@ -32,15 +27,7 @@ from shared.web.custom_request import (
     safe_field,
     shown_names,
 )
-from shared.web.http_api import (
-    HttpResult,
-    RawRequest,
-    body_of,
-    error_result,
-    json_result,
-    mixpanel_error_result,
-    unknown_events_message,
-)
+from shared.web.http_api import HttpResult, error_result, json_result
 
 log = logging.getLogger("analytics_reporter")
 ALLOWED_PARAMETERS = ("rule", "days", "dry_run")
@@ -149,109 +136,14 @@ def _rules(value: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def handle_alert_backtest(
-    method: str,
-    params: Mapping[str, str],
-    *,
-    environ: Mapping[str, str],
-    now: datetime | None = None,
-    raw: RawRequest | None = None,
-    body: bytes = b"",
-) -> HttpResult:
-    """Answer one /api/AlertBacktest request, logged as one run line; never raises."""
-    with logged_run("AlertBacktest", "alert backtest") as run:
-        try:
-            result = _handle(
-                method,
-                params,
-                environ=environ,
-                now=now or utc_now(),
-                raw=raw or RawRequest(),
-                body=body,
-            )
-        except Exception:  # a bug must still answer in the documented shape, without internals
-            log.exception("AlertBacktest failed unexpectedly")
-            result = error_result(500, "internal_error", "internal error; see the function logs")
-        run.set(*http_outcome(result.status, body_of(result)))
-        return result
-
-
-def _handle(
-    method: str,
-    params: Mapping[str, str],
-    *,
-    environ: Mapping[str, str],
-    now: datetime,
-    raw: RawRequest,
-    body: bytes,
-) -> HttpResult:
-    try:
-        request = parse_backtest_request(method, params, query_string=raw.query_string, body=body)
-    except InvalidRequest as exc:
-        if exc.code == "method_not_allowed":
-            result = error_result(405, exc.code, exc.message, exc.field)
-            return replace(result, headers={**result.headers, "Allow": ALLOW})
-        return error_result(400, exc.code, exc.message, exc.field)
-    try:
-        app = App.from_environ(environ)
-        ctx = alert_context(app)
-    except ConfigError as exc:
-        log.error("AlertBacktest: %s", exc)
-        return error_result(
-            500, "server_misconfigured", "the alert settings are invalid; see the function logs"
-        )
-    keys: frozenset[str] | None = None
-    with app.session:
-        source = hourly_source(app, Priority.ON_DEMAND)  # not the scheduled runs' reserve
-        if request.rules is not None:
-            known = sorted(r.name for r in ctx.alerts.rules)
-            refused = _unknown_rule(request.rules, known)
-            if refused is not None:
-                return refused
-            watched = [n.removeprefix(WATCH_PREFIX) for n in request.rules if _is_watch(n)]
-            try:
-                if watched:
-                    problem = unknown_events(watched, source.event_names(), where="rule")
-                    if problem is not None:
-                        return error_result(
-                            400, "unknown_event", unknown_events_message(problem), "rule"
-                        )
-            except MixpanelError as exc:
-                return mixpanel_error_result(exc)
-            keys = frozenset(n if _is_watch(n) else f"rule:{n}" for n in request.rules)
-        try:
-            found = backtest(ctx, source, now=now, days=request.days, rules=keys)
-        except MixpanelError as exc:
-            return mixpanel_error_result(exc)
-    tz = app.settings.timezone
-    return json_result(
-        200,
-        {
-            "dry_run": True,
-            "days": request.days,
-            "rules": None if request.rules is None else list(request.rules),
-            "alerts": sum(p.outcome is Outcome.OPENED for p in found),
-            "would_post": [
-                {
-                    "at": post.at.astimezone(tz).isoformat(),
-                    "rule": post.rule,
-                    "kind": "alert" if post.outcome is Outcome.OPENED else "resolved",
-                    "text": post.text,
-                }
-                for post in found
-            ],
-        },
-    )
-
-
-def _is_watch(name: str) -> bool:
+def is_watch(name: str) -> bool:
     return name.startswith(WATCH_PREFIX)
 
 
-def _unknown_rule(rules: tuple[str, ...], known: list[str]) -> HttpResult | None:
+def unknown_rule(rules: tuple[str, ...], known: list[str]) -> HttpResult | None:
     """400 unknown_rule for the first name that is neither configured nor a watch, else None."""
     for name in rules:
-        if _is_watch(name) or name in known:
+        if is_watch(name) or name in known:
             continue
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f" (did you mean {shown_names(close)}?)" if close else ""
@@ -264,3 +156,27 @@ def _unknown_rule(rules: tuple[str, ...], known: list[str]) -> HttpResult | None
             "rule",
         )
     return None
+
+
+def backtest_answer(
+    request: BacktestRequest, found: Sequence[WouldPost], timezone: ZoneInfo
+) -> HttpResult:
+    """The 200 answer: what each alert would have posted, at local times."""
+    return json_result(
+        200,
+        {
+            "dry_run": True,
+            "days": request.days,
+            "rules": None if request.rules is None else list(request.rules),
+            "alerts": sum(p.outcome is Outcome.OPENED for p in found),
+            "would_post": [
+                {
+                    "at": post.at.astimezone(timezone).isoformat(),
+                    "rule": post.rule,
+                    "kind": "alert" if post.outcome is Outcome.OPENED else "resolved",
+                    "text": post.text,
+                }
+                for post in found
+            ],
+        },
+    )

@@ -1,7 +1,9 @@
-"""Composition root: builds settings, HTTP session and clients from the environment.
+"""Composition root: builds settings, HTTP session, clients and posters from the environment.
 
-The function folders call `run_timer` and `handle_custom_report` (shared/web/http_api.py); tests
-skip this module and hand fakes to shared/pipeline.py instead.
+Every job in shared/jobs/ gets what it needs from here, and settings are parsed only here
+(`validated`: the env settings, email settings, [[report]] destinations and the metrics file;
+`alert_context`: the alerts file over them). Tests skip this module and hand fakes to the
+jobs' pure parts instead.
 """
 
 from __future__ import annotations
@@ -10,49 +12,60 @@ import difflib
 import functools
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from shared.clock import utc_now
+from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ConfigError, MetricsFileError
 from shared.pipeline import (
-    Delivered,
     EmailRoute,
     ReportContext,
     ScheduledReport,
     notify_failure,
+    produce_report,
     render_report_email,
-    run_reports,
-    run_scheduled,
 )
 from shared.report.metrics import MetricsConfig, load_metrics
 from shared.report.reports import ReportSpec, resolve_destinations
-from shared.runlog import logged_run, timer_outcome, track_mixpanel
+from shared.runlog import track_mixpanel
 from shared.schedule.periods import PeriodKind
 from shared.schedule.slots import ScheduleRules, Skip, decide, intended_time
-from shared.settings import DEFAULT_METRICS_FILE, Secret, Settings
+from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Secret, Settings
 from shared.sources.budget import Priority
 from shared.sources.gathering import SourceMode, SourcePolicy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
     from email.headerregistry import Address
 
     import requests
 
+    from shared.alerts.check import AlertContext, HourlySource
+    from shared.alerts.rules import AlertsConfig
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.ledger import DeliveryLedger
+    from shared.report.generator import Report
+    from shared.schedule.hours import LocalHour
+    from shared.slack_command.history import Delivery
+    from shared.slack_command.job import Answering, CommandJob
+    from shared.slack_command.parse import ReportAsk
     from shared.sources.budget import CallBudget
+    from shared.sources.export_stream import LineBudget, LineDecoder, S
     from shared.sources.mixpanel_client import MixpanelClient
     from shared.sources.size_store import ExportSizes
 
 log = logging.getLogger("analytics_reporter")
 USER_AGENT = "analytics-reporter/0.1 (+Azure Functions; Mixpanel to Slack)"
+# Without AzureWebJobsStorage (only ever local: the Azure host requires it), on-demand posts
+# are claimed in this process's memory, so the re-post interval holds within one process.
+LOCAL_LEDGER = InMemoryLedger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +76,7 @@ class App:
     ctx: ReportContext
     session: requests.Session
     webhooks: Mapping[str, Secret] = field(default_factory=dict)  # per [[report]] name
+    alerts: AlertsConfig | None = None  # the alerts file, when the job parsed it (parse alerts=)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], config: MetricsConfig | None = None) -> App:
@@ -72,12 +86,17 @@ class App:
         runs: the settings, the metrics file (every [[report]]'s metrics), each report's
         destination and email settings, and the metric keys settings name.
         """
+        return cls.from_parse(parse(environ, config))
+
+    @classmethod
+    def from_parse(cls, parsed: Parse) -> App:
+        """The App of a configuration parsed by `parse`; raises its ConfigError if invalid."""
         import requests  # imported here, not at module top: keeps cold starts fast
 
-        settings, config, webhooks = validated(environ, config)
+        settings, config, webhooks = parsed.valid()
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
-        return cls(settings, context(settings, config), session, webhooks)
+        return cls(settings, context(settings, config), session, webhooks, parsed.alerts)
 
     def mixpanel(self, priority: Priority = Priority.ON_DEMAND) -> MixpanelClient:
         """A Mixpanel client for this invocation (its own time budget), spending the project's
@@ -188,21 +207,88 @@ class App:
             )
         return TableDeliveryLedger(storage, table_name=self.settings.delivery_table)
 
+    def deliveries(self, ledger: DeliveryLedger, *, now: datetime, days: int) -> list[Delivery]:
+        """The last `days` days of the ledger, destinations named by their settings."""
+        from shared.slack_command.history import destination_names, recent_deliveries
 
-def validated(
-    environ: Mapping[str, str], config: MetricsConfig | None = None
-) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
-    """Settings, metrics config and [[report]] webhooks; one ConfigError lists every problem of
-    all three (a MetricsFileError when they are all the metrics file's)."""
-    problems: list[str] = []
-    settings: Settings | None = None
-    try:
-        settings = Settings.from_env(environ)
-    except ConfigError as exc:
-        problems += exc.problems
+        names = destination_names(self.settings, self.ctx.config.reports, self.webhooks)
+        return recent_deliveries(ledger.history(), names=names, now=now, days=days)
+
+
+def on_demand_ledger(app: App) -> DeliveryLedger:
+    """The slash command's ledger: the app's, else (without storage, only ever local)
+    CustomReport's in-process one."""
+    return app.ledger() if app.settings.storage_connection else LOCAL_LEDGER
+
+
+def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering:
+    """The slash command worker's ports: its report builder, history and response_url poster."""
+    from shared.delivery.chart_fallback import PROCESS_CHART_MEMORY, ChartFallbackPoster
+    from shared.slack_command.history import DEFAULT_DAYS
+    from shared.slack_command.job import Answering, ResponseUrlPoster
+
+    settings = app.settings
+
+    def build(ask: ReportAsk) -> Report:
+        ctx = app.ctx
+        if ask.report is not None:
+            spec = next(r for r in ctx.config.reports if r.name == ask.report)
+            ctx = app.report_context(spec)
+        where = f"{ctx.config.source}: report {ask.report!r}" if ask.report else "metrics file"
+        return produce_report(
+            ask.period, ctx, mixpanel=app.mixpanel(), now=utc_now(), events_field=where
+        )
+
+    def history() -> list[Delivery]:
+        return app.deliveries(ledger, now=utc_now(), days=DEFAULT_DAYS)
+
+    def poster(response_type: str) -> ChartFallbackPoster:
+        return ChartFallbackPoster(
+            ResponseUrlPoster(job.form.response_url, response_type, session=app.session),
+            memory=PROCESS_CHART_MEMORY,
+            mode=settings.slack_charts,
+            retry_after=timedelta(days=settings.slack_charts_retry_days),
+            clock=utc_now,
+        )
+
+    return Answering(
+        ledger=ledger, config=app.ctx.config, build=build, history=history, poster=poster
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """The one parse of a deployment's configuration: what parsed, and every problem."""
+
+    settings: Settings  # each bad value left at its default: valid only without problems
+    settings_ok: bool
+    config: MetricsConfig | None
+    webhooks: dict[str, Secret]
+    problems: list[str]  # the settings', the destinations' and the metric keys'
+    file_problems: list[str]  # the metrics file's (and the alerts file's)
+    alerts: AlertsConfig | None = None  # when asked for and it parsed
+
+    def valid(self) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
+        """Settings, metrics config and webhooks; one ConfigError lists every problem (a
+        MetricsFileError when they are all the metrics file's)."""
+        if self.file_problems and not self.problems:
+            raise MetricsFileError(self.file_problems)
+        if self.problems or self.file_problems or not self.settings_ok or self.config is None:
+            raise ConfigError(self.problems + self.file_problems)
+        return self.settings, self.config, self.webhooks
+
+
+def parse(
+    environ: Mapping[str, str], config: MetricsConfig | None = None, *, alerts: bool = False
+) -> Parse:
+    """Env settings (with the email settings), the metrics file (unless `config` is given), the
+    [[report]] destinations and, for the alert jobs (`alerts`), the alerts file, each parsed
+    once; every problem collected, none raised."""
+    settings, problems = Settings.parsed(environ)
+    settings_ok = not problems
     path = (
         settings.metrics_file
-        if settings is not None
+        if settings_ok
         else Path(environ.get("METRICS_FILE", "").strip() or DEFAULT_METRICS_FILE)
     )
     file_problems: list[str] = []
@@ -217,13 +303,30 @@ def validated(
             webhooks = resolve_destinations(config.reports, environ, source=config.source)
         except ConfigError as exc:
             problems += exc.problems
-        if settings is not None:
+        if settings_ok:
             problems += _unknown_metric_keys(settings, config)
-    if file_problems and not problems:
-        raise MetricsFileError(file_problems)
-    if problems or file_problems or settings is None or config is None:
-        raise ConfigError(problems + file_problems)
-    return settings, config, webhooks
+    alerts_config = None
+    if alerts and config is not None:  # alert rules name metrics: no rules without them
+        from shared.alerts.rules import load_alerts
+
+        alerts_path = (
+            settings.alerts_file
+            if settings_ok
+            else Path(environ.get("ALERTS_FILE", "").strip() or DEFAULT_ALERTS_FILE)
+        )
+        try:
+            alerts_config = load_alerts(alerts_path, config, watch_events=settings.tracking_watch)
+        except MetricsFileError as exc:
+            file_problems += exc.problems
+    return Parse(settings, settings_ok, config, webhooks, problems, file_problems, alerts_config)
+
+
+def validated(
+    environ: Mapping[str, str], config: MetricsConfig | None = None
+) -> tuple[Settings, MetricsConfig, dict[str, Secret]]:
+    """Settings, metrics config and [[report]] webhooks; one ConfigError lists every problem of
+    all three (a MetricsFileError when they are all the metrics file's)."""
+    return parse(environ, config).valid()
 
 
 def _unknown_metric_keys(settings: Settings, config: MetricsConfig) -> list[str]:
@@ -284,137 +387,117 @@ def schedule_rules(settings: Settings) -> ScheduleRules:
     )
 
 
-# The timer function of each cadence, for the run line when the host's context does not say.
-TIMER_FUNCTIONS = {
-    PeriodKind.DAILY: "DailyReport",
-    PeriodKind.WEEKLY: "WeeklyReport",
-    PeriodKind.BIWEEKLY: "BiWeeklyReport",
-    PeriodKind.MONTHLY: "MonthlyReport",
-}
+class ExportHourly:
+    """The export-source variant: hourly counts from one raw export (Raw Export API budget)."""
 
+    def __init__(self, client: MixpanelClient, timezone: ZoneInfo, export_in_utc: bool) -> None:
+        self._client = client
+        self._timezone = timezone
+        self._export_in_utc = export_in_utc
 
-def function_name(context: object, default: str) -> str:
-    """The invoked function's name from the host's Context, else `default`."""
-    name = getattr(context, "function_name", None)
-    return name if isinstance(name, str) and name else default
+    def event_names(self, *, limit: int = 10_000) -> list[str]:
+        """The project's event names (Query API, cached for an hour per instance)."""
+        return self._client.event_names(limit=limit)
 
+    def export_records(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        decoder: LineDecoder,
+        events: Sequence[str] | None = None,
+        budget: LineBudget | None = None,
+    ) -> S:
+        """The raw export streamed into a sink (rules on export-derived metrics)."""
+        return self._client.export_records(
+            new_sink,
+            from_date=from_date,
+            to_date=to_date,
+            decoder=decoder,
+            events=events,
+            budget=budget,
+        )
 
-def run_timer(
-    kind: PeriodKind,
-    timer: object,
-    context: object = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> None:
-    """One timer fire of the `kind` report, logged as one run line (shared/runlog.py)."""
-    with logged_run(function_name(context, TIMER_FUNCTIONS.get(kind, str(kind))), str(kind)) as run:
-        run.set(*timer_outcome(_run_timer(kind, timer, context, environ=environ, now=now)))
-
-
-def _run_timer(
-    kind: PeriodKind,
-    timer: object,
-    context: object = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> Delivered | Skip | list[Delivered | Skip] | None:
-    """One timer fire of the `kind` report; raises when the run failed (the host records it).
-
-    `timer` is the trigger's TimerRequest and `context` the invocation Context (both read by
-    attribute, so shared/ needs no azure.functions): `past_due`, `schedule_status` (absent on
-    the abstract TimerRequest) and `retry_context` (whether the host will try again).
-    """
-    environ = os.environ if environ is None else environ
-    now = now or utc_now()
-    past_due = bool(getattr(timer, "past_due", False))
-    status = getattr(timer, "schedule_status", None)
-    schedule_status = status if isinstance(status, Mapping) else None
-    try:
-        app = App.from_environ(environ)
-        if kind is PeriodKind.MONTHLY and not app.ctx.config.reports:
-            # The single report of the settings has no monthly post, as before [[report]]s.
-            log.info("monthly report: none configured (add a [[report]] with cadence monthly)")
-            app.session.close()
-            return None
-        ledger = app.ledger()
-    except ConfigError as exc:
-        _notify_config_error(kind, exc, environ, now, past_due, schedule_status)
-        raise
-    with app.session:
-        if app.ctx.config.reports:  # several reports: each of this cadence, each once
-            return run_reports(
-                kind,
-                app.scheduled_reports(kind),
-                scheduled_for=intended_time(schedule_status),
-                past_due=past_due,
-                now=now,
-                ledger=ledger,
-                will_retry=will_retry(context),
-                catch_up=timedelta(hours=app.settings.catch_up_hours),
-            )
-        return run_scheduled(
-            kind,
-            app.ctx,
-            schedule_rules(app.settings),
-            scheduled_for=intended_time(schedule_status),
-            past_due=past_due,
-            now=now,
-            mixpanel=app.mixpanel(Priority.SCHEDULED),
-            slack=app.slack(),
-            ledger=ledger,
-            will_retry=will_retry(context),
-            email=app.email(),
-            catch_up=timedelta(hours=app.settings.catch_up_hours),
+    def hourly_counts(
+        self, events: Sequence[str], *, from_date: date, to_date: date
+    ) -> dict[str, dict[LocalHour, int]]:
+        """Hourly counts of `events`, bucketed by local hour from the raw export."""
+        return self._client.hourly_counts_from_export(
+            events,
+            from_date=from_date,
+            to_date=to_date,
+            timezone=self._timezone,
+            export_in_utc=self._export_in_utc,
         )
 
 
-def will_retry(context: object) -> bool | None:
-    """Whether the host runs this invocation again if it fails (None when it does not say)."""
-    retry = getattr(context, "retry_context", None)
-    count, most = getattr(retry, "retry_count", None), getattr(retry, "max_retry_count", None)
-    if not isinstance(count, int) or not isinstance(most, int):
-        return None
-    return count < most
+def hourly_source(app: App, priority: Priority = Priority.ON_DEMAND) -> HourlySource:
+    """The Query API's hourly /events, or the raw export when ALERT_SOURCE=export (the timer
+    spends the scheduled runs' reserve of the call budget; a backtest does not)."""
+    client = app.mixpanel(priority)
+    if app.settings.alert_source == "export":
+        return ExportHourly(client, app.settings.timezone, app.settings.export_in_utc)
+    return client
 
 
-def _notify_config_error(
+def alert_context(app: App) -> AlertContext:
+    """The alerts of a deployment: its alerts file (as parsed with the settings, else read now)
+    over its metrics file."""
+    from shared.alerts.check import AlertContext
+    from shared.alerts.rules import load_alerts
+
+    settings = app.settings
+    alerts = app.alerts
+    if alerts is None:
+        alerts = load_alerts(
+            settings.alerts_file, app.ctx.config, watch_events=settings.tracking_watch
+        )
+    return AlertContext(
+        alerts,
+        app.ctx.config,
+        settings.timezone,
+        settings.company_name,
+        export_in_utc=settings.export_in_utc,
+        export_max_events=settings.export_max_events,
+    )
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment: the one place a job's settings come from."""
+    return os.environ
+
+
+def notify_config_error(
     kind: PeriodKind,
     error: ConfigError,
-    environ: Mapping[str, str],
+    settings: Settings,
     now: datetime,
     past_due: bool,
     schedule_status: Mapping[str, object] | None,
 ) -> None:
-    """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works."""
+    """Bad settings reach Slack at the report's own slot (not every fire), if the webhook works.
+
+    `settings` is what the one parse made of them (Parse.settings): the slot and the webhook
+    are read from there, a bad TIMEZONE or REPORT_HOUR left at its default."""
     import requests
 
     from shared.delivery.slack_client import SlackWebhook
-    from shared.settings import Secret, is_http_url
+    from shared.settings import is_http_url
 
-    try:
-        zone = ZoneInfo(environ.get("TIMEZONE", "").strip() or "Europe/London")
-    except (ValueError, OSError, ZoneInfoNotFoundError):
-        zone = ZoneInfo("Europe/London")
-    hour = environ.get("REPORT_HOUR", "").strip()
-    # ASCII digits only: '²'.isdigit() is True and int('²') would raise inside the error path.
-    rules = ScheduleRules(
-        zone, int(hour) if re.fullmatch(r"[0-9]{1,2}", hour) and int(hour) < 24 else 9
-    )
+    rules = ScheduleRules(settings.timezone, settings.report_hour)
     decision = decide(
         kind, scheduled_for=intended_time(schedule_status), now=now, past_due=past_due, rules=rules
     )
     if isinstance(decision, Skip):
         log.error("%s report: %s", kind, error)
         return
-    url = environ.get("SLACK_WEBHOOK_URL", "").strip()
-    if not is_http_url(url):
+    if not is_http_url(settings.slack_webhook_url.reveal()):
         log.error("%s report: %s (and no usable SLACK_WEBHOOK_URL to say so)", kind, error)
         return
     with requests.Session() as session:
         notify_failure(
-            SlackWebhook(Secret(url), session=session),
+            SlackWebhook(settings.slack_webhook_url, session=session),
             report=str(kind),
             window=None,
             error=error,
