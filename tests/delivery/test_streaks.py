@@ -1,4 +1,7 @@
-"""Specs for failure notices: one per failure streak, then one "recovered" line."""
+"""Specs for failure notices: one per failure streak, then one "recovered" line.
+
+The basic streak (one notice, one recovered line) is pinned on both ledgers in test_once.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger, TableDeliveryLedger
 from shared.delivery.streaks import failure_once, recovered
 from shared.errors import MixpanelUnavailable
@@ -19,34 +21,6 @@ T0 = datetime(2026, 7, 15, 9, tzinfo=UTC)
 
 def notice():
     return render_failure(report="daily", window=None, error="Mixpanel is down", when=T0)
-
-
-def test_a_streak_of_failed_attempts_posts_one_notice_and_one_recovered_line():
-    """Four failed attempts, one notice; a success, one recovered line; another success, none."""
-    slack, ledger = FakeSlack(), InMemoryLedger()
-    outcomes = [
-        failure_once(ledger, slack, report="daily", now=T0 + timedelta(minutes=i), notice=notice)
-        for i in range(4)
-    ]
-    assert outcomes == [Outcome.OPENED, Outcome.ONGOING, Outcome.ONGOING, Outcome.ONGOING]
-    recovered(
-        ledger,
-        slack,
-        report="daily",
-        now=T0 + timedelta(hours=1),
-        line=lambda: render_recovered("daily", T0),
-    )
-    recovered(
-        ledger,
-        slack,
-        report="daily",
-        now=T0 + timedelta(hours=2),
-        line=lambda: render_recovered("daily", T0),
-    )
-    texts = [p["text"] for p in slack.posts]
-    assert len(texts) == 2
-    assert texts[0].startswith("Daily report failed")
-    assert texts[1] == ":white_check_mark: Daily report recovered: the last run succeeded."
 
 
 def test_a_new_failure_after_recovery_starts_a_new_streak():
