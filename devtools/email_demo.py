@@ -12,9 +12,9 @@ from email.headerregistry import Address
 from pathlib import Path
 
 from devtools.smtp_standin import SmtpStandIn
-from shared.delivery.addresses import parse_mailbox, parse_mailboxes
+from shared.addresses import parse_mailbox, parse_mailboxes
 from shared.delivery.email_client import SmtpEmail
-from shared.delivery.email_settings import EmailSettings, SmtpSecurity
+from shared.email_settings import EmailSettings, SmtpSecurity
 from shared.pipeline import render_report_email
 from shared.render.email_message import MAIL_POLICY, render_html
 from shared.render.email_pdf import render_pdf

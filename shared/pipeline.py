@@ -11,13 +11,13 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.delivery.addresses import fingerprint
+from shared.addresses import fingerprint
 from shared.delivery.breach import Outcome
-from shared.delivery.email_settings import EmailSettings
 from shared.delivery.ledger import DeliveryKey, DeliveryLedger, DeliveryRecord, DeliveryStatus
 from shared.delivery.once import Held, failure_detail, hold
 from shared.delivery.port import Poster
 from shared.delivery.streaks import failure_once, recovered
+from shared.email_settings import EmailSettings
 from shared.errors import (
     DeliveryError,
     EmailError,

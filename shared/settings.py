@@ -19,7 +19,7 @@ from shared import text_rules
 from shared.errors import ConfigError
 
 if TYPE_CHECKING:
-    from shared.delivery.email_settings import EmailSettings
+    from shared.email_settings import EmailSettings
 
 DEFAULT_METRICS_FILE = Path(__file__).with_name("metrics.toml")
 DEFAULT_ALERTS_FILE = Path(__file__).with_name("alerts.toml")
@@ -542,8 +542,8 @@ def _table_name(value: str) -> str:
 
 
 def email_settings(env: Mapping[str, str], problems: list[str]) -> EmailSettings | None:
-    """The SMTP_* and EMAIL_* settings (shared/delivery/email_settings.py), problems appended."""
-    from shared.delivery.email_settings import parse_email_settings
+    """The SMTP_* and EMAIL_* settings (shared/email_settings.py), problems appended."""
+    from shared.email_settings import parse_email_settings
 
     return parse_email_settings(env, problems)
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from devtools.smtp_standin import SmtpStandIn
-from shared.delivery.addresses import parse_mailbox, parse_mailboxes
-from shared.delivery.email_settings import EmailSettings, SmtpSecurity
+from shared.addresses import parse_mailbox, parse_mailboxes
+from shared.email_settings import EmailSettings, SmtpSecurity
 from shared.settings import Secret
 
 SMTP_PASSWORD = "SMTPPASSWORD-e2e-5d3a"  # recognisable: tests/test_secrets.py scans for it

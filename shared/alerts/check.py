@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, tallied
 from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, watched_events
-from shared.alerts.message import render_alert, render_resolved
 from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
 from shared.delivery.breach import NEVER, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
 from shared.delivery.port import Poster
 from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError
+from shared.render.alert_message import render_alert, render_resolved
 from shared.render.slack import SlackMessage
 from shared.report.metrics import MetricsConfig, MetricSpec, unknown_events
 from shared.schedule.hours import LocalHour, bucket_of, end_of, last_closed

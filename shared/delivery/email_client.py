@@ -19,8 +19,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from shared.delivery.addresses import fingerprint
-from shared.delivery.email_settings import EmailSettings, SmtpSecurity
+from shared.addresses import fingerprint
+from shared.email_settings import EmailSettings, SmtpSecurity
 from shared.errors import EmailError
 from shared.render.email_message import MAIL_POLICY
 from shared.retry import DELIVERY_POLICY, RetryPolicy, sleep_seconds

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.headerregistry import Address
 
-from shared.delivery.addresses import parse_recipient_list
+from shared.addresses import parse_recipient_list
 from shared.errors import ConfigError
 from shared.schedule.periods import PeriodKind
 from shared.settings import (
@@ -164,7 +164,7 @@ def parse_reports(
 
 
 def _email_to(raw: object, where: str, problems: list[str]) -> tuple[Address, ...]:
-    """The report's recipients, by the rules of EMAIL_TO (shared/delivery/addresses.py)."""
+    """The report's recipients, by the rules of EMAIL_TO (shared/addresses.py)."""
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):

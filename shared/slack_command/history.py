@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.delivery.addresses import fingerprint as email_fingerprint
+from shared.addresses import fingerprint as email_fingerprint
 from shared.delivery.ledger import DeliveryRecord, DeliveryStatus
 from shared.report.reports import ReportSpec
 from shared.settings import Secret, Settings

@@ -11,6 +11,7 @@ from typing import Any
 from shared import root
 from shared.delivery.ledger import DeliveryLedger
 from shared.delivery.port import Poster
+from shared.errors import EmailError, LedgerError, SlackError
 from shared.render.report_json import period_json
 from shared.render.slack import SlackMessage
 from shared.report.generator import Report
@@ -59,6 +60,36 @@ def channels(app: App, request: CustomRequest) -> list[Channel] | HttpResult:
             )
         chosen.append(Channel("email", email.poster, lambda report, _: email.render(report)))
     return chosen
+
+
+def claim_each(app: App, request: CustomRequest, chosen: list[Channel], now: datetime) -> None:
+    """Claim each destination's post in the ledger; a duplicate gets its earlier outcome."""
+    for channel in chosen:
+        taken = reserve(app, request, channel.poster.destination, now)
+        if isinstance(taken, Outcome):
+            channel.outcome = taken.as_json()
+        else:
+            channel.reservation = taken
+
+
+def post_each(
+    chosen: list[Channel], report: Report, message: SlackMessage, now: datetime
+) -> tuple[str, Exception] | None:
+    """Each claimed post once; the first failure's side and error (None: all went)."""
+    failure: tuple[str, Exception] | None = None
+    for channel in chosen:
+        if channel.reservation is None:
+            continue  # a duplicate for this destination: its outcome says so
+        try:
+            sent = channel.reservation.post(
+                channel.poster, channel.render(report, message), now=now
+            )
+            channel.outcome = sent.as_json()
+        except (SlackError, EmailError, LedgerError) as exc:
+            channel.outcome = {"posted": False, "error": str(exc)}
+            side = "storage" if isinstance(exc, LedgerError) else channel.name
+            failure = failure or (side, exc)
+    return failure
 
 
 def release(chosen: list[Channel], now: datetime) -> None:

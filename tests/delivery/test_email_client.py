@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from devtools.smtp_standin import SmtpStandIn
-from shared.delivery.addresses import fingerprint, parse_mailboxes
+from shared.addresses import fingerprint, parse_mailboxes
 from shared.delivery.email_client import SmtpEmail
-from shared.delivery.email_settings import SmtpSecurity
+from shared.email_settings import SmtpSecurity
 from shared.errors import EmailError
 from shared.pipeline import render_report_email
 from tests.azurite import free_port

@@ -63,7 +63,7 @@ def settings_read(root: Path = ROOT) -> dict[str, str]:
     """Every setting name shared/ reads from the environment, with where it is first read.
 
     `required("X")` / `optional("X", ...)` (shared/settings.py), `env.get("X")`,
-    `environ.get("X")` and `env["X"]` anywhere in shared/ (shared/delivery/email_settings.py too).
+    `environ.get("X")` and `env["X"]` anywhere in shared/ (shared/email_settings.py too).
     """
     found: dict[str, str] = {}
     for path in sorted((root / "shared").rglob("*.py")):

@@ -10,7 +10,7 @@ from email.policy import default
 
 from pypdf import PdfReader
 
-from shared.delivery.addresses import fingerprint, parse_mailbox, parse_mailboxes
+from shared.addresses import fingerprint, parse_mailbox, parse_mailboxes
 from shared.render.email_message import MAIL_POLICY, render_email
 from shared.render.email_pdf import render_pdf
 from shared.render.html_preview import render_html

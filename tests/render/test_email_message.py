@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from shared.delivery.addresses import fingerprint, parse_mailbox, parse_mailboxes
+from shared.addresses import fingerprint, parse_mailbox, parse_mailboxes
 from shared.render.email_message import (
     BAR_MAX_PX,
     MAIL_POLICY,

@@ -20,7 +20,7 @@ import pytest
 
 from devtools.slack_standin import live_markup, slack_rejection
 from shared.alerts.evaluate import Finding
-from shared.alerts.message import render_alert, render_resolved
+from shared.render.alert_message import render_alert, render_resolved
 from shared.render.blocks import literal_mrkdwn
 from shared.render.charts import chart_blocks
 from shared.render.slack import render_message

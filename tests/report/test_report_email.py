@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.delivery.addresses import fingerprint, parse_mailboxes
+from shared.addresses import fingerprint, parse_mailboxes
 from shared.errors import ConfigError, MetricsFileError
 from shared.jobs.custom_report import handle_custom_report
 from shared.report.metrics import parse_metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from email.headerregistry import Address
 
-from shared.delivery.addresses import fingerprint
+from shared.addresses import fingerprint
 from shared.delivery.ledger import DeliveryKey, DeliveryRecord, DeliveryStatus
 from shared.report.reports import ReportSpec
 from shared.schedule.periods import PeriodKind

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from shared.delivery.addresses import AddressError, parse_mailbox, parse_mailboxes
-from shared.delivery.email_settings import SmtpSecurity
+from shared.addresses import AddressError, parse_mailbox, parse_mailboxes
+from shared.email_settings import SmtpSecurity
 from shared.errors import ConfigError
 from shared.settings import Secret, Settings
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from enum import StrEnum
 
-from shared.delivery.addresses import (
+from shared.addresses import (
     CONTROL,
     HOST_NAME,
     AddressError,

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from devtools.slack_standin import slack_rejection
 from shared.alerts.evaluate import Finding
-from shared.alerts.message import render_alert, render_resolved
+from shared.render.alert_message import render_alert, render_resolved
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 7, 15, 14, 15, tzinfo=UTC)
