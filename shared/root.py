@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from shared.alerts.rules import AlertsConfig
     from shared.delivery.chart_fallback import ChartFallbackPoster
     from shared.delivery.ledger import DeliveryLedger
+    from shared.render.slack import SlackMessage
     from shared.report.generator import Report
     from shared.schedule.hours import LocalHour
     from shared.slack_command.history import Delivery
@@ -138,7 +139,7 @@ class App:
         )
         return CallBudget(store, rules)
 
-    def slack(self, report: str | None = None) -> ChartFallbackPoster:
+    def slack(self, report: str | None = None) -> ChartFallbackPoster[SlackMessage]:
         """The Slack destination, charts dropped if refused: the [[report]]'s own webhook when
         `report` is given, else the bot token and channel if set, else SLACK_WEBHOOK_URL."""
         from shared.delivery.chart_fallback import charted_poster
@@ -242,7 +243,7 @@ def answering(app: App, job: CommandJob, *, ledger: DeliveryLedger) -> Answering
     def history() -> list[Delivery]:
         return app.deliveries(ledger, now=utc_now(), days=DEFAULT_DAYS)
 
-    def poster(response_type: str) -> ChartFallbackPoster:
+    def poster(response_type: str) -> ChartFallbackPoster[SlackMessage]:
         return ChartFallbackPoster(
             ResponseUrlPoster(job.form.response_url, response_type, session=app.session),
             memory=PROCESS_CHART_MEMORY,

@@ -21,16 +21,12 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from shared.delivery.ledger import storage_key
-from shared.delivery.port import Poster
+from shared.delivery.port import ChartedMessage, Poster
 from shared.delivery.tables import Storage, secrets_of, storage_of, table_client
 from shared.errors import LedgerError, SlackError
-from shared.render.blocks import MAX_MESSAGE_TEXT_CHARS, context_block, message_text_chars
-from shared.render.charts import chart_summary, is_chart
-from shared.render.slack import SlackMessage
-from shared.render.wording import truncate
 from shared.settings import ChartsMode
 
 if TYPE_CHECKING:
@@ -40,8 +36,8 @@ if TYPE_CHECKING:
     from shared.settings import Secret, Settings
 
 log = logging.getLogger("analytics_reporter")
+CM = TypeVar("CM", bound=ChartedMessage)  # the destination's message type (Slack blocks)
 PARTITION = "slack-charts"
-MAX_SUMMARY_CHARS = 600  # one chart's numbers as a context line when the chart is dropped
 
 
 class ChartMemory(Protocol):
@@ -52,28 +48,6 @@ class ChartMemory(Protocol):
     def remember_refusal(self, destination: str, at: datetime, detail: str) -> None: ...
 
     def forget(self, destination: str) -> None: ...
-
-
-def has_charts(message: SlackMessage) -> bool:
-    """True when the message holds a data_visualization block."""
-    return any(is_chart(b) for b in message.blocks)
-
-
-def without_charts(message: SlackMessage) -> SlackMessage:
-    """The same message with each chart replaced by a context line of its numbers (if room)."""
-    kept = [b for b in message.blocks if not is_chart(b)]
-    room = MAX_MESSAGE_TEXT_CHARS - message_text_chars(kept)
-    blocks: list[dict[str, Any]] = []
-    for block in message.blocks:
-        if not is_chart(block):
-            blocks.append(block)
-            continue
-        # The chart's strings are escaped already: cut, but do not escape them twice.
-        line = truncate(f"📈 {chart_summary(block)}", max(0, min(MAX_SUMMARY_CHARS, room)))
-        if len(line) >= 20:  # else there is no room left for a useful line: drop the chart
-            blocks.append(context_block([line]))
-            room -= len(line)
-    return SlackMessage(text=message.text, blocks=tuple(blocks))
 
 
 def may_refuse_charts(error: SlackError) -> bool:
@@ -210,12 +184,12 @@ class TableChartMemory:
         )
 
 
-class ChartFallbackPoster:
+class ChartFallbackPoster(Generic[CM]):
     """Posts charts where accepted; on a refusal, the same report once more without them."""
 
     def __init__(
         self,
-        inner: Poster[SlackMessage],
+        inner: Poster[CM],
         *,
         memory: ChartMemory,
         mode: ChartsMode = ChartsMode.AUTO,
@@ -233,19 +207,19 @@ class ChartFallbackPoster:
         """The wrapped destination's fingerprint (the delivery ledger keys on it)."""
         return self._inner.destination
 
-    def post(self, message: SlackMessage) -> None:
+    def post(self, message: CM) -> None:
         """Post `message` once; charts are dropped when refused, now or remembered."""
-        if not has_charts(message):
+        if not message.has_charts():
             self._inner.post(message)
             return
         if self._mode is ChartsMode.OFF:
-            self._inner.post(without_charts(message))
+            self._inner.post(message.without_charts())
             return
         destination = self._inner.destination
         refused = self._refused_at(destination)
         recent = refused is not None and self._clock() - refused < self._retry_after
         if self._mode is ChartsMode.AUTO and recent:
-            self._inner.post(without_charts(message))
+            self._inner.post(message.without_charts())
             return
         try:
             self._inner.post(message)
@@ -258,7 +232,7 @@ class ChartFallbackPoster:
                 exc.status,
                 exc.body or "(empty body)",
             )
-            self._inner.post(without_charts(message))
+            self._inner.post(message.without_charts())
             # Remembered only once the same message without charts went through: then the
             # charts, not some other block or an outage, were what Slack refused.
             if not blames_other_than_charts(exc):
@@ -294,14 +268,14 @@ class ChartFallbackPoster:
 
 def charted_poster(
     settings: Settings, session: requests.Session, *, webhook: Secret | None = None
-) -> ChartFallbackPoster:
+) -> ChartFallbackPoster[Any]:
     """A Slack destination: `webhook` if given, else the bot token and channel if set, else
     SLACK_WEBHOOK_URL."""
     from shared.clock import utc_now
     from shared.delivery.slack_bot import SlackBotPoster
     from shared.delivery.slack_client import SlackWebhook
 
-    inner: Poster[SlackMessage]
+    inner: Poster[Any]
     if webhook is not None:
         inner = SlackWebhook(webhook, session=session)
     elif settings.slack_bot_token is not None and settings.slack_channel:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from shared.addresses import fingerprint
 from shared.email_settings import EmailSettings, SmtpSecurity
 from shared.errors import EmailError
-from shared.render.email_message import MAIL_POLICY
 from shared.retry import DELIVERY_POLICY, RetryPolicy, sleep_seconds
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class SmtpEmail:
         Some recipients refused while others accepted: the message went to those, so the
         error names the refused addresses with maybe_posted=True (never sent a second time).
         """
-        data = message.as_bytes(policy=MAIL_POLICY)
+        data = message.as_bytes()  # in the policy it was rendered with (render/email_message.py)
         for attempt in range(1, self._policy.max_attempts + 1):
             outcome = self._send_once(data)
             if outcome is None:

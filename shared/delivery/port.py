@@ -6,7 +6,7 @@ test fake are `Poster`s; shared/delivery/once.py is the only code that calls `po
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 M_contra = TypeVar("M_contra", contravariant=True)
 
@@ -36,3 +36,12 @@ class Message(Protocol):
 
     @property
     def text(self) -> str: ...
+
+
+class ChartedMessage(Postable, Protocol):
+    """A Slack message that may hold charts, and knows itself without them (the renderer
+    builds both: delivery only chooses, shared/delivery/chart_fallback.py)."""
+
+    def has_charts(self) -> bool: ...
+
+    def without_charts(self) -> Self: ...

@@ -68,6 +68,43 @@ class SlackMessage:
         """{"text": ..., "blocks": [...]}, a fresh copy ready to JSON-encode."""
         return {"text": self.text, "blocks": copy.deepcopy(list(self.blocks))}
 
+    def has_charts(self) -> bool:
+        """True when the message holds a data_visualization block."""
+        return has_charts(self)
+
+    def without_charts(self) -> SlackMessage:
+        """The same message without its charts (what a chart-refusing destination gets)."""
+        return without_charts(self)
+
+
+MAX_SUMMARY_CHARS = 600  # one chart's numbers as a context line when the chart is dropped
+
+
+def has_charts(message: SlackMessage) -> bool:
+    """True when the message holds a data_visualization block."""
+    from shared.render.charts import is_chart  # loaded with the charts, not with every import
+
+    return any(is_chart(b) for b in message.blocks)
+
+
+def without_charts(message: SlackMessage) -> SlackMessage:
+    """The same message with each chart replaced by a context line of its numbers (if room)."""
+    from shared.render.charts import chart_summary, is_chart
+
+    kept = [b for b in message.blocks if not is_chart(b)]
+    room = MAX_MESSAGE_TEXT_CHARS - message_text_chars(kept)
+    blocks: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if not is_chart(block):
+            blocks.append(block)
+            continue
+        # The chart's strings are escaped already: cut, but do not escape them twice.
+        line = truncate(f"📈 {chart_summary(block)}", max(0, min(MAX_SUMMARY_CHARS, room)))
+        if len(line) >= 20:  # else there is no room left for a useful line: drop the chart
+            blocks.append(context_block([line]))
+            room -= len(line)
+    return SlackMessage(text=message.text, blocks=tuple(blocks))
+
 
 def fallback_text(report: Report) -> str:
     """The notification text: the report's name, window and each metric in a few words."""

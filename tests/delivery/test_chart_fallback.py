@@ -14,9 +14,7 @@ from shared.delivery.chart_fallback import (
     ChartFallbackPoster,
     InMemoryChartMemory,
     TableChartMemory,
-    has_charts,
     may_refuse_charts,
-    without_charts,
 )
 from shared.delivery.ledger import DeliveryStatus, InMemoryLedger
 from shared.delivery.slack_bot import SlackBotPoster
@@ -24,7 +22,7 @@ from shared.delivery.slack_client import SlackWebhook
 from shared.errors import SlackError
 from shared.pipeline import Delivered, run_scheduled
 from shared.render.blocks import section_block
-from shared.render.slack import SlackMessage, render_message
+from shared.render.slack import SlackMessage, has_charts, render_message, without_charts
 from shared.schedule.periods import PeriodKind
 from shared.settings import ChartsMode, Secret
 from tests.fakes import FakeMixpanel, FakeSlack
