@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from email.headerregistry import Address
 from email.policy import default
 
-from shared.settings import format_characters
+from shared.text_rules import named_format_characters
 
 MAX_RECIPIENTS = 50
 MAX_ADDRESS_CHARS = 254  # RFC 5321's limit on a forward path
@@ -103,7 +103,7 @@ def check_mailbox(display_name: str, addr_spec: str) -> Address:
     """An Address after checking both parts (ASCII addr-spec, one-line name of sane length)."""
     if CONTROL.search(display_name) or CONTROL.search(addr_spec):
         raise AddressError("contains a control character (a newline?); header injection refused")
-    if found := format_characters(display_name + addr_spec):  # e.g. hidden in an encoded word
+    if found := named_format_characters(display_name + addr_spec):  # e.g. hidden in an encoded word
         raise AddressError(f"contains an invisible Unicode format character ({found})")
     if len(display_name) > MAX_DISPLAY_NAME_CHARS:
         raise AddressError(f"has a name longer than {MAX_DISPLAY_NAME_CHARS} characters")

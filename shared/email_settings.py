@@ -16,7 +16,7 @@ from shared.addresses import (
     parse_mailbox,
     parse_mailboxes,
 )
-from shared.settings import Secret
+from shared.secret import Secret
 
 _PORT = re.compile(r"[0-9]{1,5}")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,8 +13,9 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared import text_rules
 from shared.errors import ConfigError
+from shared.secret import Secret as Secret  # settings hold secrets; importers name it here
+from shared.text_rules import named_format_characters
 
 if TYPE_CHECKING:
     from shared.email_settings import EmailSettings
@@ -73,34 +72,6 @@ class ChartsMode(StrEnum):
     AUTO = "auto"
     ON = "on"
     OFF = "off"
-
-
-class Secret:
-    """A credential: its value is only available through `reveal()`, never in repr or str."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The real value, for the one place that sends it."""
-        return self._value
-
-    def fingerprint(self) -> str:
-        """A short non-secret identifier (for delivery records)."""
-        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +142,7 @@ class Settings:
         problems.extend(unresolved_references(env))
         refused: set[str] = set()
         for name in sorted(env):  # an invisible character in a name, id, address or secret
-            if name.startswith(SETTING_PREFIXES) and (found := format_characters(env[name])):
+            if name.startswith(SETTING_PREFIXES) and (found := named_format_characters(env[name])):
                 problems.append(f"{name} contains an invisible Unicode format character ({found})")
                 refused.add(name)
                 env[name] = ""  # reported once, here, not again as malformed
@@ -387,16 +358,6 @@ class Settings:
     def project_url(self) -> str:
         """Link to the project in Mixpanel's UI (for the report footer)."""
         return f"https://{QUERY_HOSTS[self.mixpanel_region]}/project/{self.mixpanel_project_id}"
-
-
-def format_characters(text: str) -> str:
-    """The Unicode format characters (category Cf: U+202E, U+200B...) in `text`, named; or "".
-
-    They are invisible: a right-to-left override or a zero-width space in a name or an id makes
-    what is shown differ from what is used, so configuration refuses them (never strips them).
-    """
-    found = dict.fromkeys(c for _, c in text_rules.format_characters(text, joiners_allowed=True))
-    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in found)
 
 
 _ASCII_INT = re.compile(r"[0-9]+")

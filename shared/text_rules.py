@@ -21,3 +21,13 @@ def format_characters(text: str, *, joiners_allowed: bool = False) -> list[tuple
         for position, char in enumerate(text, start=1)
         if unicodedata.category(char) == "Cf" and not (joiners_allowed and char in JOINERS)
     ]
+
+
+def named_format_characters(text: str) -> str:
+    """The Unicode format characters (category Cf: U+202E, U+200B...) in `text`, named; or "".
+
+    They are invisible: a right-to-left override or a zero-width space in a name or an id makes
+    what is shown differ from what is used, so configuration refuses them (never strips them).
+    """
+    found = dict.fromkeys(c for _, c in format_characters(text, joiners_allowed=True))
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in found)

@@ -14,7 +14,7 @@ from typing import Any
 from shared.alerts.derived import reads_every_event
 from shared.errors import MetricsFileError
 from shared.report.metrics import Measure, MetricsConfig, MetricSpec, missing_file
-from shared.settings import format_characters
+from shared.text_rules import named_format_characters
 
 
 class Condition(StrEnum):
@@ -181,7 +181,7 @@ def parse_alerts(
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             problems.append(f"{where} needs a name")
-        elif found := format_characters(name):
+        elif found := named_format_characters(name):
             problems.append(
                 f"{where} name contains an invisible Unicode format character ({found})"
             )

@@ -16,7 +16,7 @@ from shared.report.filters import Condition, parse_condition
 from shared.report.formulas import Formula, FormulaError, parse_formula
 from shared.report.reports import ReportSpec, parse_reports
 from shared.report.units import COUNT, DEFAULT_DECIMALS, Unit, UnitKind, parse_unit
-from shared.settings import format_characters
+from shared.text_rules import named_format_characters
 
 ANY_EVENT = "*"
 MAX_BREAKDOWN_TOP = 20
@@ -230,7 +230,7 @@ def _metric(
     better = entry.get("higher_is_better", True)
     if not isinstance(key, str) or not key:
         problems.append(f"{where} needs a key")
-    elif found := format_characters(key):
+    elif found := named_format_characters(key):
         problems.append(f"{where} key contains an invisible Unicode format character ({found})")
     elif key in keys:
         problems.append(f"{where} repeats key {key!r}")
@@ -314,7 +314,7 @@ def _metric(
 
 def refuse_format_characters(text: str, where: str, problems: list[str]) -> None:
     """Append a problem naming `where` when `text` hides an invisible format character."""
-    if found := format_characters(text):
+    if found := named_format_characters(text):
         problems.append(f"{where} contains an invisible Unicode format character ({found})")
 
 

@@ -16,9 +16,9 @@ from shared.settings import (
     SETTING_PREFIXES,
     WEEKDAYS,
     Secret,
-    format_characters,
     is_http_url,
 )
+from shared.text_rules import named_format_characters
 
 CADENCES = {
     "daily": PeriodKind.DAILY,
@@ -97,7 +97,7 @@ def parse_reports(
         title = entry.get("title", "")
         if not isinstance(title, str):
             problems.append(f"{where} title must be text")
-        elif found := format_characters(title):
+        elif found := named_format_characters(title):
             problems.append(
                 f"{where} title contains an invisible Unicode format character ({found})"
             )
@@ -221,7 +221,7 @@ def resolve_destinations(
             continue
         value = environ.get(report.destination, "").strip()
         where = f"{source}: report {report.name!r}: destination setting {report.destination}"
-        hidden = format_characters(value)
+        hidden = named_format_characters(value)
         if not value:
             problems.append(f"{where} is not set")
         elif hidden:  # a setting of the app's own prefixes is named by Settings.from_env already
