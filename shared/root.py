@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from shared.slack_command.job import Answering, CommandJob
     from shared.slack_command.parse import ReportAsk
     from shared.sources.budget import CallBudget
-    from shared.sources.export_stream import LineBudget, LineDecoder, S
+    from shared.sources.export_stream import S
     from shared.sources.mixpanel_client import MixpanelClient
     from shared.sources.size_store import ExportSizes
 
@@ -418,26 +418,6 @@ class ExportHourly:
             properties=properties,
             events=events,
             max_events=max_events,
-        )
-
-    def export_records(
-        self,
-        new_sink: Callable[[], S],
-        *,
-        from_date: date,
-        to_date: date,
-        decoder: LineDecoder,
-        events: Sequence[str] | None = None,
-        budget: LineBudget | None = None,
-    ) -> S:
-        """The raw export streamed into a sink (rules on export-derived metrics)."""
-        return self._client.export_records(
-            new_sink,
-            from_date=from_date,
-            to_date=to_date,
-            decoder=decoder,
-            events=events,
-            budget=budget,
         )
 
     def hourly_counts(
