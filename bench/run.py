@@ -198,6 +198,7 @@ def bench_alert_budget() -> None:
     from bench.alerts_budget import with_derived_rules
     from shared.alerts.check import AlertContext, run_alert_check
     from shared.delivery.ledger import InMemoryLedger
+    from shared.render.alert_message import render_alert, render_resolved
     from shared.render.slack import SlackMessage
 
     class Drop:
@@ -209,7 +210,7 @@ def bench_alert_budget() -> None:
     today, events, ctx = small_project()
     # The watch, plus 4 rules on filtered, unique, summed and formula metrics.
     metrics, config = with_derived_rules(ctx.config)
-    alerts = AlertContext(config, metrics, LONDON, "Bench")
+    alerts = AlertContext(config, metrics, LONDON, "Bench", render_alert, render_resolved)
     day = today - timedelta(days=1)
     ledger = InMemoryLedger()
     per_hour: list[int] = []

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from shared.slack_command.job import Answering, CommandJob
     from shared.slack_command.parse import ReportAsk
     from shared.sources.budget import CallBudget
-    from shared.sources.export_stream import LineBudget, LineDecoder, S
+    from shared.sources.export_stream import S
     from shared.sources.mixpanel_client import MixpanelClient
     from shared.sources.size_store import ExportSizes
 
@@ -400,24 +400,24 @@ class ExportHourly:
         """The project's event names (Query API, cached for an hour per instance)."""
         return self._client.event_names(limit=limit)
 
-    def export_records(
+    def export_tally(
         self,
         new_sink: Callable[[], S],
         *,
         from_date: date,
         to_date: date,
-        decoder: LineDecoder,
-        events: Sequence[str] | None = None,
-        budget: LineBudget | None = None,
+        properties: Sequence[str],
+        events: Sequence[str],
+        max_events: int,
     ) -> S:
-        """The raw export streamed into a sink (rules on export-derived metrics)."""
-        return self._client.export_records(
+        """The raw export tallied into a sink (rules on export-derived metrics)."""
+        return self._client.export_tally(
             new_sink,
             from_date=from_date,
             to_date=to_date,
-            decoder=decoder,
+            properties=properties,
             events=events,
-            budget=budget,
+            max_events=max_events,
         )
 
     def hourly_counts(
@@ -442,11 +442,12 @@ def hourly_source(app: App, priority: Priority = Priority.ON_DEMAND) -> HourlySo
     return client
 
 
-def alert_context(app: App) -> AlertContext:
+def alert_context(app: App) -> AlertContext[SlackMessage]:
     """The alerts of a deployment: its alerts file (as parsed with the settings, else read now)
     over its metrics file."""
     from shared.alerts.check import AlertContext
     from shared.alerts.rules import load_alerts
+    from shared.render.alert_message import render_alert, render_resolved
 
     settings = app.settings
     alerts = app.alerts
@@ -459,6 +460,8 @@ def alert_context(app: App) -> AlertContext:
         app.ctx.config,
         settings.timezone,
         settings.company_name,
+        render_alert,
+        render_resolved,
         export_in_utc=settings.export_in_utc,
         export_max_events=settings.export_max_events,
     )

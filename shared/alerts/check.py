@@ -11,9 +11,9 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from shared.alerts.derived import DerivedFigures, DerivedTally, needs_export, tallied
@@ -21,18 +21,18 @@ from shared.alerts.evaluate import Evaluation, Finding, HourlyCounts, evaluate, 
 from shared.alerts.rules import AlertsConfig, Condition, Granularity, WatchSettings
 from shared.delivery.breach import NEVER, Outcome, states, step
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger
-from shared.delivery.port import Poster
+from shared.delivery.port import Message, Poster
 from shared.errors import ExportTooLarge, ReporterError, UnknownEventsError
-from shared.render.alert_message import render_alert, render_resolved
-from shared.render.slack import SlackMessage
 from shared.report.metrics import MetricsConfig, MetricSpec, unknown_events
 from shared.schedule.hours import LocalHour, bucket_of, end_of, last_closed
 from shared.settings import DEFAULT_EXPORT_MAX_EVENTS
-from shared.sources.export_stream import LineBudget, LineDecoder, S
 
 log = logging.getLogger("analytics_reporter")
 PARTITION = "alerts"
 BACKTEST_DAYS = 30
+
+M = TypeVar("M", bound=Message)
+M_co = TypeVar("M_co", bound=Message, covariant=True)
 
 
 class HourlySource(Protocol):
@@ -47,28 +47,47 @@ class HourlySource(Protocol):
 
 @runtime_checkable
 class RecordSource(Protocol):
-    """Where the raw export comes from, for filtered/unique/summed/formula rules."""
+    """Where the raw export comes from, for filtered/unique/summed/formula rules: it streams
+    `events` from `from_date` to `to_date` into a fresh tally (a fresh one per retried range),
+    decoding just `properties`, and raises ExportTooLarge past `max_events` lines."""
 
-    def export_records(
+    def export_tally(
         self,
-        new_sink: Callable[[], S],
+        new_sink: Callable[[], DerivedTally],
         *,
         from_date: date,
         to_date: date,
-        decoder: LineDecoder,
-        events: Sequence[str] | None = ...,
-        budget: LineBudget | None = ...,
-    ) -> S: ...
+        properties: Sequence[str],
+        events: Sequence[str],
+        max_events: int,
+    ) -> DerivedTally: ...
+
+
+class OpeningMessage(Protocol[M_co]):
+    """Builds the post that opens a breach (shared/render/alert_message.py render_alert)."""
+
+    def __call__(
+        self, finding: Finding, /, *, company: str, now: datetime, tz: ZoneInfo
+    ) -> M_co: ...
+
+
+class ResolvedMessage(Protocol[M_co]):
+    """Builds the all-clear that ends a breach (render_resolved)."""
+
+    def __call__(self, title: str, /, *, company: str, now: datetime, tz: ZoneInfo) -> M_co: ...
 
 
 @dataclass(frozen=True, slots=True)
-class AlertContext:
-    """What every check of this deployment shares."""
+class AlertContext(Generic[M]):
+    """What every check of this deployment shares, with how its posts are built (the
+    composition root passes the renderers in)."""
 
     alerts: AlertsConfig
     metrics: MetricsConfig
     timezone: ZoneInfo
     company: str
+    opening: OpeningMessage[M]
+    resolving: ResolvedMessage[M]
     # The export's from/to dates are UTC days and `time` a UTC epoch; False: a project created
     # before 2023 (local days, local wall-clock `time`; MIXPANEL_EXPORT_TIMEZONE=project).
     export_in_utc: bool = True
@@ -88,7 +107,7 @@ class CheckResult:
     firing: tuple[str, ...]
 
 
-def needed_events(ctx: AlertContext, names: Sequence[str]) -> tuple[list[str], list[str]]:
+def needed_events(ctx: AlertContext[M], names: Sequence[str]) -> tuple[list[str], list[str]]:
     """(watched events, every event the check must count)."""
     watched = watched_events(ctx.alerts.watch, names)
     specs = ctx.specs
@@ -102,7 +121,7 @@ def needed_events(ctx: AlertContext, names: Sequence[str]) -> tuple[list[str], l
 
 
 def gather_counts(
-    ctx: AlertContext,
+    ctx: AlertContext[M],
     source: HourlySource,
     *,
     now: datetime,
@@ -151,7 +170,7 @@ def check_watched_names(watch: WatchSettings, names: Sequence[str], wanted: Sequ
 
 
 def gather_derived(
-    ctx: AlertContext,
+    ctx: AlertContext[M],
     source: HourlySource,
     *,
     now: datetime,
@@ -204,15 +223,14 @@ def gather_derived(
             wall_clock=not ctx.export_in_utc,
         )
 
-    decoder = LineDecoder(sorted({p for spec in chosen for p in spec.property_names}))
     try:
-        tally = source.export_records(
+        tally = source.export_tally(
             fresh,
             from_date=from_date,
             to_date=to_date,
-            decoder=decoder,
+            properties=sorted({p for spec in chosen for p in spec.property_names}),
             events=events,
-            budget=LineBudget(ctx.export_max_events),
+            max_events=ctx.export_max_events,
         )
     except ExportTooLarge as exc:
         if strict:
@@ -228,11 +246,11 @@ def gather_derived(
 
 
 def run_alert_check(
-    ctx: AlertContext,
+    ctx: AlertContext[M],
     *,
     now: datetime,
     source: HourlySource,
-    poster: Poster[SlackMessage],
+    poster: Poster[M],
     ledger: DeliveryLedger,
 ) -> CheckResult:
     """One AlertCheck fire: at most one post per rule that started or stopped firing."""
@@ -244,12 +262,12 @@ def run_alert_check(
 
 
 def decide_and_apply(
-    ctx: AlertContext,
+    ctx: AlertContext[M],
     counts: HourlyCounts,
     watched: Sequence[str],
     *,
     now: datetime,
-    poster: Poster[SlackMessage],
+    poster: Poster[M],
     ledger: DeliveryLedger,
     derived: DerivedFigures | None = None,
 ) -> CheckResult:
@@ -265,13 +283,13 @@ def decide_and_apply(
         state = current.get(key, NEVER)
         finding = verdicts.firing.get(key)
 
-        def opening(found: Finding | None = finding) -> SlackMessage:
+        def opening(found: Finding | None = finding) -> M:
             if found is None:
                 raise ValueError("only a firing rule opens a breach")
-            return render_alert(found, company=ctx.company, now=now, tz=ctx.timezone)
+            return ctx.opening(found, company=ctx.company, now=now, tz=ctx.timezone)
 
-        def resolving(key: str = key) -> SlackMessage:
-            return render_resolved(
+        def resolving(key: str = key) -> M:
+            return ctx.resolving(
                 _resolved_title(key), company=ctx.company, now=now, tz=ctx.timezone
             )
 
@@ -322,12 +340,12 @@ class _Recorder:
     destination: str = "backtest"
     posts: list[str] = field(default_factory=list)
 
-    def post(self, message: SlackMessage) -> None:
+    def post(self, message: Message) -> None:
         self.posts.append(message.text)
 
 
 def replay(
-    ctx: AlertContext,
+    ctx: AlertContext[M],
     counts: HourlyCounts,
     watched: Sequence[str],
     *,
@@ -347,14 +365,7 @@ def replay(
     if rules is not None:
         watched = [e for e in watched if f"watch:{e}" in rules]
         config = AlertsConfig(config.watch, tuple(r for r in config.rules if r.key in rules))
-    scoped = AlertContext(
-        config,
-        ctx.metrics,
-        ctx.timezone,
-        ctx.company,
-        export_in_utc=ctx.export_in_utc,
-        export_max_events=ctx.export_max_events,
-    )
+    scoped = replace(ctx, alerts=config)
     found: list[WouldPost] = []
     moment = end_of(bucket_of(first, ctx.timezone), ctx.timezone)
     while moment <= last:
@@ -371,7 +382,7 @@ def replay(
 
 
 def backtest(
-    ctx: AlertContext,
+    ctx: AlertContext[M],
     source: HourlySource,
     *,
     now: datetime,
@@ -398,14 +409,7 @@ def backtest(
     )
 
 
-def _only(ctx: AlertContext, rules: frozenset[str]) -> AlertContext:
+def _only(ctx: AlertContext[M], rules: frozenset[str]) -> AlertContext[M]:
     """The context with only the configured rules in `rules` (the watch is filtered later)."""
     kept = tuple(r for r in ctx.alerts.rules if r.key in rules)
-    return AlertContext(
-        AlertsConfig(ctx.alerts.watch, kept),
-        ctx.metrics,
-        ctx.timezone,
-        ctx.company,
-        export_in_utc=ctx.export_in_utc,
-        export_max_events=ctx.export_max_events,
-    )
+    return replace(ctx, alerts=AlertsConfig(ctx.alerts.watch, kept))

@@ -363,6 +363,27 @@ class MixpanelClient:
         """Which project this client reads (for per-process memories like QueryApiMemory)."""
         return (self._query_base, self._project_id)
 
+    def export_tally(
+        self,
+        new_sink: Callable[[], S],
+        *,
+        from_date: date,
+        to_date: date,
+        properties: Sequence[str],
+        events: Sequence[str],
+        max_events: int,
+    ) -> S:
+        """The export of `events` decoding just `properties`, stopped past `max_events` lines
+        (shared/alerts/check.py RecordSource: the alert rules on export-derived metrics)."""
+        return self.export_records(
+            new_sink,
+            from_date=from_date,
+            to_date=to_date,
+            decoder=LineDecoder(properties),
+            events=events,
+            budget=LineBudget(max_events),
+        )
+
     def export_records(
         self,
         new_sink: Callable[[], S],

@@ -10,6 +10,7 @@ from shared.alerts.check import AlertContext, backtest, run_alert_check
 from shared.alerts.rules import AlertsConfig, WatchSettings, load_alerts
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ConfigError, MetricsFileError, UnknownEventsError
+from shared.render.alert_message import render_alert, render_resolved
 from shared.report.metrics import load_metrics
 from shared.schedule.hours import days_between, hours_of_day
 from shared.settings import DEFAULT_ALERTS_FILE, DEFAULT_METRICS_FILE, Settings
@@ -86,7 +87,7 @@ PROJECT = {
 
 
 def _ctx(watch: WatchSettings) -> AlertContext:
-    return AlertContext(AlertsConfig(watch), METRICS, LONDON, "Acme")
+    return AlertContext(AlertsConfig(watch), METRICS, LONDON, "Acme", render_alert, render_resolved)
 
 
 def test_a_missing_alerts_file_is_an_error_with_a_did_you_mean(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from shared.alerts.rules import AlertsConfig, WatchSettings
 from shared.delivery.breach import Outcome
 from shared.delivery.ledger import DeliveryLedger, InMemoryLedger, TableDeliveryLedger
 from shared.errors import SlackError
+from shared.render.alert_message import render_alert, render_resolved
 from shared.report.metrics import MetricsConfig, MetricSpec
 from shared.schedule.hours import LocalHour, days_between, hours_of_day
 from tests.fakes import FakeSlack
@@ -33,6 +34,8 @@ CTX = AlertContext(
     MetricsConfig((MetricSpec("receipts", "Receipts", ":receipt:", (EVENT,)),)),
     LONDON,
     "Acme",
+    render_alert,
+    render_resolved,
 )
 LedgerFactory = Callable[[], DeliveryLedger]
 

@@ -18,6 +18,7 @@ from shared.alerts.rules import AlertsConfig, WatchSettings, parse_alerts
 from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger
 from shared.jobs.alert_check import run_alert_timer
+from shared.render.alert_message import render_alert, render_resolved
 from shared.report.metrics import load_metrics
 from shared.settings import DEFAULT_METRICS_FILE
 from shared.sources.mixpanel_client import PROCESS_NAMES_CACHE
@@ -26,7 +27,9 @@ from tests.fakes import FakeSlack
 
 LONDON = ZoneInfo("Europe/London")
 METRICS = load_metrics(DEFAULT_METRICS_FILE)
-CTX = AlertContext(AlertsConfig(WatchSettings()), METRICS, LONDON, "Acme")
+CTX = AlertContext(
+    AlertsConfig(WatchSettings()), METRICS, LONDON, "Acme", render_alert, render_resolved
+)
 SECRET = "MPSECRET-alerts-5d1e"
 WEBHOOK_TOKEN = "WEBHOOKSECRET-alerts-77c2"
 
@@ -157,7 +160,7 @@ def test_a_backtest_of_one_rule_replays_only_that_rule(sample_counts) -> None:
         },
         METRICS,
     )
-    ctx = AlertContext(alerts, METRICS, LONDON, "Acme")
+    ctx = AlertContext(alerts, METRICS, LONDON, "Acme", render_alert, render_resolved)
     now = local(OUTAGE_DAY + timedelta(days=1), 0, 15)
     found = backtest(
         ctx,

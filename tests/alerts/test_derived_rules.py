@@ -26,6 +26,7 @@ from shared.alerts.rules import AlertsConfig, parse_alerts
 from shared.delivery.breach import Outcome
 from shared.delivery.ledger import InMemoryLedger
 from shared.errors import ExportTooLarge, MetricsFileError
+from shared.render.alert_message import render_alert, render_resolved
 from shared.report.metrics import MetricSpec, parse_metrics
 from shared.schedule.hours import LocalHour, hours_of_day
 from shared.sources.mixpanel_client import MixpanelClient
@@ -216,7 +217,7 @@ def alerts(*names: str, **extra: object) -> AlertsConfig:
 
 
 def context(config: AlertsConfig) -> AlertContext:
-    return AlertContext(config, METRICS, LONDON, "Acme")
+    return AlertContext(config, METRICS, LONDON, "Acme", render_alert, render_resolved)
 
 
 @pytest.fixture(scope="module")
@@ -416,7 +417,15 @@ def test_rules_without_a_sound_reading_are_refused_by_name() -> None:
 
 def test_an_export_over_the_limit_leaves_derived_rules_unjudged(standin: MixpanelStandIn) -> None:
     """Over EXPORT_MAX_EVENTS the derived rules keep their state: no alert, no false resolve."""
-    ctx = AlertContext(alerts("ios-stop"), METRICS, LONDON, "Acme", export_max_events=50)
+    ctx = AlertContext(
+        alerts("ios-stop"),
+        METRICS,
+        LONDON,
+        "Acme",
+        render_alert,
+        render_resolved,
+        export_max_events=50,
+    )
     slack = FakeSlack()
     result = run_alert_check(
         ctx,
@@ -475,7 +484,15 @@ def test_a_backtest_over_the_limit_says_so_rather_than_replaying_nothing(
     standin: MixpanelStandIn,
 ) -> None:
     """A dry run that cannot read the export fails with the reason: never "would not fire"."""
-    ctx = AlertContext(alerts("ios-stop"), METRICS, LONDON, "Acme", export_max_events=50)
+    ctx = AlertContext(
+        alerts("ios-stop"),
+        METRICS,
+        LONDON,
+        "Acme",
+        render_alert,
+        render_resolved,
+        export_max_events=50,
+    )
     with pytest.raises(ExportTooLarge):
         backtest(ctx, client(standin), now=datetime(2026, 7, 16, 0, 30, tzinfo=LONDON), days=1)
 
@@ -497,7 +514,9 @@ def test_each_kind_fires_at_the_same_moment_on_a_project_created_before_2023(
     same alert and resolved moments, the same recounted value; local export days, unwidened."""
     before = len(legacy.requests)
     now = datetime(2026, 7, 17, 0, 30, tzinfo=LONDON)
-    ctx = AlertContext(alerts(name), METRICS, LONDON, "Acme", export_in_utc=False)
+    ctx = AlertContext(
+        alerts(name), METRICS, LONDON, "Acme", render_alert, render_resolved, export_in_utc=False
+    )
     found = backtest(ctx, client(legacy), now=now, days=3)
     (day, hour), opened_at, resolved_at = EXPECTED[name]
     assert [
